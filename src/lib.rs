@@ -15,8 +15,14 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod batch;
+pub mod config;
 pub mod ids;
 pub mod json;
+pub mod outbox;
 pub mod rand;
+pub mod session;
+pub mod store;
 pub mod time;
+pub mod tracker;
 pub mod wire;

@@ -1,0 +1,265 @@
+//! Options: defaults, parsing from `init({...})` values or `data-` attribute
+//! strings, clamping, and the one warning each bad value earns.
+
+use crate::json::{parse_u64, u64_text};
+use crate::time::Millis;
+
+/// An option value as it arrives from JS. `data-` attributes always arrive as
+/// `Str`; `init({...})` gives the natural type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    List(Vec<String>),
+}
+
+/// Every option of the tracker, with its default (SPEC).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub client_id: String,
+    /// Where batches go; empty means `/v1/batch` on the script's origin
+    /// (resolved by the shell).
+    pub endpoint: String,
+    pub session_timeout: Millis,
+    pub max_session_length: Millis,
+    pub enable_batching: bool,
+    pub batch_size: usize,
+    pub batch_timeout: Millis,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            client_id: String::new(),
+            endpoint: String::new(),
+            session_timeout: Millis(30 * 60_000),
+            max_session_length: Millis(24 * 3_600_000),
+            enable_batching: true,
+            batch_size: 10,
+            batch_timeout: Millis(5_000),
+        }
+    }
+}
+
+/// The option names `init` accepts, in camelCase.
+pub const OPTION_NAMES: &[&str] = &[
+    "clientId",
+    "endpoint",
+    "sessionTimeout",
+    "maxSessionLength",
+    "enableBatching",
+    "batchSize",
+    "batchTimeout",
+];
+
+fn warning(parts: &[&str]) -> String {
+    let mut s = String::from("sessionmark: ");
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+fn as_bool(name: &str, v: &Value) -> Result<bool, String> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Str(s) if s == "true" => Ok(true),
+        Value::Str(s) if s == "false" => Ok(false),
+        _ => Err(warning(&[
+            "option ",
+            name,
+            " must be true or false; using the default",
+        ])),
+    }
+}
+
+fn as_string(name: &str, v: &Value, max: usize) -> Result<String, String> {
+    match v {
+        Value::Str(s) if s.len() <= max => Ok(s.trim().into()),
+        Value::Str(_) => Err(warning(&["option ", name, " is too long; ignored"])),
+        _ => Err(warning(&["option ", name, " must be a string; ignored"])),
+    }
+}
+
+/// A whole number clamped into `lo..=hi`, warning when it had to be moved.
+fn as_clamped(name: &str, v: &Value, lo: u64, hi: u64) -> (Option<u64>, Option<String>) {
+    let n = match v {
+        Value::Num(f) if f.is_finite() => {
+            if *f <= 0.0 {
+                Some(0)
+            } else if *f >= 1.0e15 {
+                Some(u64::MAX)
+            } else {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Some(f.round() as u64)
+            }
+        }
+        Value::Str(s) => parse_u64(s.trim()),
+        _ => None,
+    };
+    let Some(n) = n else {
+        return (
+            None,
+            Some(warning(&[
+                "option ",
+                name,
+                " must be a number; using the default",
+            ])),
+        );
+    };
+    let c = n.clamp(lo, hi);
+    if c == n {
+        return (Some(n), None);
+    }
+    let (lo_t, hi_t, c_t) = (u64_text(lo), u64_text(hi), u64_text(c));
+    let msg = warning(&[
+        "option ",
+        name,
+        " is out of range ",
+        &lo_t,
+        "..",
+        &hi_t,
+        "; using ",
+        &c_t,
+    ]);
+    (Some(c), Some(msg))
+}
+
+impl Config {
+    /// Sets one option. Returns a console warning when the value was bad
+    /// (then the default or a clamped value stands) or the name unknown.
+    pub fn set(&mut self, name: &str, v: &Value) -> Option<String> {
+        let ms = |(n, w): (Option<u64>, Option<String>), slot: &mut Millis| {
+            if let Some(n) = n {
+                *slot = Millis(n);
+            }
+            w
+        };
+        match name {
+            "clientId" => as_string(name, v, 128).map(|s| self.client_id = s).err(),
+            "endpoint" => as_string(name, v, 2048).map(|s| self.endpoint = s).err(),
+            "enableBatching" => as_bool(name, v).map(|b| self.enable_batching = b).err(),
+            // 1 minute .. 24 hours.
+            "sessionTimeout" => ms(
+                as_clamped(name, v, 60_000, 86_400_000),
+                &mut self.session_timeout,
+            ),
+            // At most 24 h: backends require a session to fit in 24 h from its UUIDv7 time.
+            "maxSessionLength" => ms(
+                as_clamped(name, v, 60_000, 86_400_000),
+                &mut self.max_session_length,
+            ),
+            "batchTimeout" => ms(as_clamped(name, v, 100, 30_000), &mut self.batch_timeout),
+            "batchSize" => {
+                let (n, w) = as_clamped(name, v, 1, 50);
+                if let Some(n) = n.and_then(|n| usize::try_from(n).ok()) {
+                    self.batch_size = n;
+                }
+                w
+            }
+            _ => Some(warning(&["unknown option ", name, "; ignored"])),
+        }
+    }
+}
+
+/// `batch-size` → `batchSize`: the option a `data-` attribute names.
+pub fn camel_from_kebab(attr: &str) -> String {
+    let mut out = String::with_capacity(attr.len());
+    let mut upper = false;
+    for c in attr.chars() {
+        if c == '-' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.into())
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let c = Config::default();
+        assert_eq!(c.session_timeout, Millis(1_800_000));
+        assert_eq!(c.max_session_length, Millis(86_400_000));
+        assert!(c.enable_batching);
+        assert_eq!((c.batch_size, c.batch_timeout), (10, Millis(5000)));
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_clamped_with_one_warning_naming_the_option() {
+        let mut c = Config::default();
+        let w = c.set("batchSize", &Value::Num(500.0)).unwrap();
+        assert_eq!(c.batch_size, 50);
+        assert!(w.contains("batchSize") && w.contains("1..50"), "{w}");
+        let w = c.set("batchTimeout", &s("5")).unwrap();
+        assert_eq!(c.batch_timeout, Millis(100));
+        assert!(w.contains("batchTimeout"), "{w}");
+        assert_eq!(
+            c.set("batchSize", &Value::Num(0.0)).map(|_| c.batch_size),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn in_range_values_are_taken_silently() {
+        let mut c = Config::default();
+        assert_eq!(c.set("batchSize", &s("20")), None);
+        assert_eq!(c.set("enableBatching", &s("false")), None);
+        assert_eq!(c.set("sessionTimeout", &Value::Num(600_000.0)), None);
+        assert_eq!(c.set("clientId", &s(" site-1 ")), None);
+        assert_eq!((c.batch_size, c.enable_batching), (20, false));
+        assert_eq!(c.session_timeout, Millis(600_000));
+        assert_eq!(c.client_id, "site-1");
+    }
+
+    #[test]
+    fn wrong_types_keep_the_default_and_warn() {
+        let mut c = Config::default();
+        assert!(c.set("batchSize", &s("ten")).unwrap().contains("batchSize"));
+        assert!(c
+            .set("enableBatching", &s("yes"))
+            .unwrap()
+            .contains("enableBatching"));
+        assert!(c.set("batchSize", &Value::Num(f64::NAN)).is_some());
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn max_session_length_never_exceeds_a_day() {
+        let mut c = Config::default();
+        assert!(c.set("maxSessionLength", &Value::Num(1e12)).is_some());
+        assert_eq!(c.max_session_length, Millis(86_400_000));
+    }
+
+    #[test]
+    fn unknown_options_are_named_in_the_warning() {
+        assert!(Config::default()
+            .set("batchSzie", &s("3"))
+            .unwrap()
+            .contains("batchSzie"));
+    }
+
+    #[test]
+    fn data_attributes_map_to_option_names() {
+        assert_eq!(camel_from_kebab("batch-size"), "batchSize");
+        assert_eq!(camel_from_kebab("client-id"), "clientId");
+        assert_eq!(camel_from_kebab("endpoint"), "endpoint");
+        for name in OPTION_NAMES {
+            assert!(!Config::default()
+                .set(name, &s(""))
+                .is_some_and(|w| w.contains("unknown")));
+        }
+    }
+}

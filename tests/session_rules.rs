@@ -1,0 +1,398 @@
+//! Every session rule, driven through a fake browser (two storage maps and a
+//! fake clock): reloads, new tabs, duplicated tabs, idle time, clear().
+#![cfg(not(target_arch = "wasm32"))]
+
+use sessionmark::config::Config;
+use sessionmark::ids;
+use sessionmark::rand::Rng;
+use sessionmark::store::{Area, Snapshot};
+use sessionmark::time::Millis;
+use sessionmark::tracker::{Carried, Tracker};
+use std::collections::HashMap;
+
+const T0: Millis = Millis(1_709_318_400_000);
+const MIN: u64 = 60_000;
+
+type Map = HashMap<String, String>;
+
+/// One browser: localStorage shared by all tabs, sessionStorage per tab.
+#[derive(Default)]
+struct Browser {
+    local: Map,
+    seed: u64,
+}
+
+struct Tab {
+    session: Map,
+    page: Option<Tracker>,
+}
+
+impl Browser {
+    fn load<'a>(&mut self, tab: &'a mut Tab, now: Millis, carried: Carried) -> &'a mut Tracker {
+        let snap = Snapshot::read(|area, key| match area {
+            Area::Local => self.local.get(key).cloned(),
+            Area::Session => tab.session.get(key).cloned(),
+        });
+        self.seed += 1;
+        let t = Tracker::start(
+            Config::default(),
+            &snap,
+            &carried,
+            now,
+            Rng::new(self.seed, 99),
+        );
+        tab.page = Some(t);
+        self.apply(tab);
+        tab.page.as_mut().unwrap()
+    }
+
+    /// Opens a page in `tab` and counts it as a page view.
+    fn visit(&mut self, tab: &mut Tab, now: Millis) -> String {
+        self.load(tab, now, Carried::default()).page_view(now);
+        self.apply(tab);
+        sid(tab, now)
+    }
+
+    fn apply(&mut self, tab: &mut Tab) {
+        let Some(t) = tab.page.as_mut() else { return };
+        for w in t.take_writes() {
+            let map = match w.area {
+                Area::Local => &mut self.local,
+                Area::Session => &mut tab.session,
+            };
+            match w.value {
+                Some(v) => map.insert(w.key.into(), v),
+                None => map.remove(w.key),
+            };
+        }
+    }
+
+    /// pagehide of the tab's page (reload, navigation, close).
+    fn leave(&mut self, tab: &mut Tab) {
+        if let Some(t) = tab.page.as_mut() {
+            t.page_hide();
+        }
+        self.apply(tab);
+        tab.page = None;
+    }
+}
+
+fn new_tab() -> Tab {
+    Tab {
+        session: Map::new(),
+        page: None,
+    }
+}
+
+fn sid(tab: &mut Tab, now: Millis) -> String {
+    tab.page.as_mut().unwrap().session_id(now).to_owned()
+}
+
+fn at(min: u64) -> Millis {
+    T0.plus(Millis(min * MIN))
+}
+
+#[test]
+fn a_first_visit_stores_both_ids_in_the_documented_formats() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    assert!(ids::is_session_id(&id), "{id}");
+    assert_eq!(tab.session["did_session"], id);
+    assert_eq!(tab.session["did_session_timestamp"], T0.0.to_string());
+    assert_eq!(tab.session["did_session_start"], T0.0.to_string());
+    assert_eq!(
+        ids::session_start(&id),
+        Some(T0),
+        "the UUIDv7 time is the session start"
+    );
+    assert!(ids::is_visitor_id(&b.local["did"]));
+}
+
+#[test]
+fn a_reload_keeps_the_session_and_counts_pages() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    assert_eq!(tab.page.as_ref().unwrap().page_count(), 1);
+    b.leave(&mut tab);
+    assert_eq!(b.visit(&mut tab, at(1)), id);
+    assert_eq!(tab.page.as_ref().unwrap().page_count(), 2);
+    assert_eq!(tab.session["did_page_count"], "2");
+}
+
+#[test]
+fn a_new_tab_gets_its_own_session_but_the_same_visitor() {
+    let mut b = Browser::default();
+    let (mut one, mut two) = (new_tab(), new_tab());
+    let a = b.visit(&mut one, T0);
+    let v = b.local["did"].clone();
+    let c = b.visit(&mut two, at(1));
+    assert_ne!(a, c);
+    assert_eq!(b.local["did"], v);
+    assert_eq!(two.page.as_ref().unwrap().visitor_id(), v);
+}
+
+#[test]
+fn a_duplicated_tab_gets_a_new_session_while_the_original_keeps_its_own() {
+    let mut b = Browser::default();
+    let mut original = new_tab();
+    let a = b.visit(&mut original, T0);
+    // The browser copies sessionStorage of a tab that is still open.
+    let mut dup = Tab {
+        session: original.session.clone(),
+        page: None,
+    };
+    let d = b.visit(&mut dup, at(1));
+    assert_ne!(a, d);
+    assert_eq!(dup.page.as_ref().unwrap().page_count(), 1);
+    assert_eq!(sid(&mut original, at(1)), a);
+    // And the duplicate's own reload keeps its new session.
+    b.leave(&mut dup);
+    assert_eq!(b.visit(&mut dup, at(2)), d);
+}
+
+#[test]
+fn idle_29_minutes_59_seconds_keeps_the_session() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    assert_eq!(sid(&mut tab, T0.plus(Millis(30 * MIN - 1))), id);
+}
+
+#[test]
+fn idle_30_minutes_starts_a_new_session_on_read() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    let next = sid(&mut tab, at(30));
+    assert_ne!(next, id);
+    b.apply(&mut tab);
+    assert_eq!(tab.session["did_session"], next);
+    assert_eq!(tab.session["did_page_count"], "0");
+}
+
+#[test]
+fn idle_30_minutes_starts_a_new_session_on_reload() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    b.leave(&mut tab);
+    assert_ne!(b.visit(&mut tab, at(30)), id);
+    assert_eq!(tab.page.as_ref().unwrap().page_count(), 1);
+}
+
+#[test]
+fn reading_the_id_never_extends_the_session() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    for m in [10, 20, 29] {
+        assert_eq!(sid(&mut tab, at(m)), id);
+    }
+    assert_ne!(sid(&mut tab, at(30)), id);
+}
+
+#[test]
+fn activity_extends_the_session() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    tab.page.as_mut().unwrap().activity(at(20));
+    assert_eq!(sid(&mut tab, at(49)), id);
+    assert_ne!(sid(&mut tab, at(50)), id);
+}
+
+#[test]
+fn activity_rotation_is_reported_once_for_the_entry_screen_view() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    b.visit(&mut tab, T0);
+    let t = tab.page.as_mut().unwrap();
+    assert_eq!(t.take_rotation(), None);
+    t.activity(at(45));
+    assert!(t.take_rotation().is_some());
+    assert_eq!(t.take_rotation(), None);
+}
+
+#[test]
+fn a_busy_session_rotates_at_24_hours() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    let t = tab.page.as_mut().unwrap();
+    let mut m = 0;
+    while m < 24 * 60 - 10 {
+        m += 10;
+        t.activity(at(m));
+    }
+    assert_eq!(t.session_id(at(24 * 60 - 1)), id);
+    assert_ne!(t.session_id(at(24 * 60)), id);
+}
+
+#[test]
+fn a_clock_going_backwards_keeps_the_session_and_stores_the_earlier_time() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, at(60));
+    let t = tab.page.as_mut().unwrap();
+    t.activity(at(0));
+    assert_eq!(t.session_id(at(0)), id);
+    b.apply(&mut tab);
+    assert_eq!(tab.session["did_session_timestamp"], at(0).0.to_string());
+    // Time then runs forward normally from the earlier clock.
+    assert_ne!(sid(&mut tab, at(30)), id);
+}
+
+#[test]
+fn malformed_stored_values_start_a_fresh_session_without_failing() {
+    let cases: [(&str, &str, &str); 5] = [
+        ("did_session", "sess_not-a-uuid", ""),
+        ("did_session_timestamp", "yesterday", ""),
+        ("did_session_timestamp", "", ""),
+        (
+            "did_session",
+            "SESS_018E0E5C-5A00-7ABC-8DEF-0123456789AB",
+            "",
+        ),
+        ("did_page_count", "many", "keeps"),
+    ];
+    for (key, bad, outcome) in cases {
+        let mut b = Browser::default();
+        let mut tab = new_tab();
+        let id = b.visit(&mut tab, T0);
+        b.leave(&mut tab);
+        tab.session.insert(key.into(), bad.into());
+        let next = b.visit(&mut tab, at(1));
+        assert!(ids::is_session_id(&next));
+        if outcome == "keeps" {
+            assert_eq!(next, id);
+            assert_eq!(
+                tab.page.as_ref().unwrap().page_count(),
+                1,
+                "bad count restarts at 0"
+            );
+        } else {
+            assert_ne!(next, id, "{key}={bad}");
+        }
+    }
+    let mut b = Browser::default();
+    b.local.insert("did".into(), "anon_<script>".into());
+    let mut tab = new_tab();
+    b.visit(&mut tab, T0);
+    assert!(ids::is_visitor_id(&b.local["did"]));
+}
+
+#[test]
+fn clear_mints_new_ids_and_resets_the_page_count() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    let v = b.local["did"].clone();
+    let t = tab.page.as_mut().unwrap();
+    t.clear(at(1));
+    let (id2, v2) = (t.session_id(at(1)).to_owned(), t.visitor_id().to_owned());
+    assert_eq!(t.page_count(), 0);
+    b.apply(&mut tab);
+    assert_ne!(id2, id);
+    assert_ne!(v2, v);
+    assert_eq!(b.local["did"], v2);
+    assert_eq!(tab.session["did_session"], id2);
+    assert_eq!(tab.session["did_session_start"], at(1).0.to_string());
+}
+
+#[test]
+fn url_ids_in_the_exact_formats_are_adopted() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let mut rng = Rng::new(42, 42);
+    let carried_sid = ids::mint_session_id(T0, &mut rng);
+    let carried_vid = ids::mint_visitor_id(&mut rng);
+    let t = b.load(
+        &mut tab,
+        at(5),
+        Carried {
+            session: Some(carried_sid.clone()),
+            visitor: Some(carried_vid.clone()),
+        },
+    );
+    assert_eq!(t.session_id(at(5)), carried_sid);
+    assert_eq!(t.visitor_id(), carried_vid);
+    assert_eq!(
+        t.session_start(),
+        T0,
+        "start is the carried id's UUIDv7 time"
+    );
+    b.apply(&mut tab);
+    assert_eq!(tab.session["did_session"], carried_sid);
+    assert_eq!(b.local["did"], carried_vid);
+}
+
+#[test]
+fn malformed_or_stale_url_ids_are_ignored_and_never_stored() {
+    let mut rng = Rng::new(7, 7);
+    let stale = ids::mint_session_id(T0, &mut rng);
+    for (s, v) in [
+        ("sess_bogus", "anon_bogus"),
+        (
+            "SESS_018E0E5C-5A00-7ABC-8DEF-0123456789AB",
+            "ANON_7C9E6679-7425-40DE-944B-E07FC1F90AE7",
+        ),
+        (
+            "sess_018e0e5c-5a00-4abc-8def-0123456789ab",
+            "anon_7c9e6679-7425-40de-944b-e07fc1f90ae7x",
+        ),
+        (stale.as_str(), "<img src=x>"),
+    ] {
+        let mut b = Browser::default();
+        let mut tab = new_tab();
+        let t = b.load(
+            &mut tab,
+            T0.plus(Millis(25 * 60 * MIN)),
+            Carried {
+                session: Some(s.into()),
+                visitor: Some(v.into()),
+            },
+        );
+        assert_ne!(t.session_id(T0.plus(Millis(25 * 60 * MIN))), s);
+        assert_ne!(t.visitor_id(), v);
+        b.apply(&mut tab);
+        assert!(!tab.session.values().any(|x| x == s));
+        assert!(!b.local.values().any(|x| x == v));
+    }
+}
+
+#[test]
+fn a_scroll_storm_writes_last_activity_once_per_interval() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    b.visit(&mut tab, T0);
+    let t = tab.page.as_mut().unwrap();
+    for ms in 1..=4_999 {
+        t.activity(T0.plus(Millis(ms)));
+    }
+    assert!(t.take_writes().is_empty(), "no write inside the interval");
+    t.activity(T0.plus(Millis(5_000)));
+    assert_eq!(t.take_writes().len(), 1);
+    // Leaving the page stores the exact time.
+    t.activity(T0.plus(Millis(6_000)));
+    t.page_hide();
+    b.apply(&mut tab);
+    assert_eq!(
+        tab.session["did_session_timestamp"],
+        (T0.0 + 6_000).to_string()
+    );
+}
+
+#[test]
+fn a_back_forward_restore_after_30_minutes_starts_a_new_session() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    let t = tab.page.as_mut().unwrap();
+    t.page_hide();
+    t.page_restore(at(31));
+    assert_ne!(t.session_id(at(31)), id);
+    b.apply(&mut tab);
+    assert_eq!(tab.session.get("did_tab").map(String::as_str), Some("1"));
+}
