@@ -1,0 +1,456 @@
+//! The send queue: when a batch is due, and how a batch is cut into request
+//! bodies that fit a byte budget.
+//!
+//! SPEC "Events, batching, delivery": a batch goes out when it holds
+//! `batchSize` events or `batchTimeout` ms after its first event, whichever
+//! comes first; without batching each event goes out at once. Clamping the
+//! options to their ranges is `config`'s job; this module obeys the rule it is
+//! given.
+
+use crate::time::Millis;
+use crate::wire;
+use std::collections::VecDeque;
+
+/// The browser's shared in-flight keepalive budget (`sendBeacon` and `fetch`
+/// with `keepalive`), in bytes of request bodies. It is shared by every
+/// keepalive request of the page still in flight, so a caller that already has
+/// bytes in flight should split with what is left of it.
+pub const BEACON_BUDGET: usize = 64 * 1024;
+
+/// One event ready to send: its id and its encoded JSON object (one line, no
+/// '\n').
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queued {
+    /// The event's `event_id` (a lowercase hyphenated UUID).
+    pub id: String,
+    /// The event as `wire::Event::write_json` wrote it.
+    pub json: String,
+}
+
+/// When a batch is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchRule {
+    /// `enableBatching`; when false every queued event is due at once.
+    pub enabled: bool,
+    /// `batchSize`, expected in 1..=50. A size of 0 is treated as 1 (a batch
+    /// is never empty).
+    pub size: usize,
+    /// `batchTimeout`, expected in 100..=30000 ms, counted from the first
+    /// event of the batch.
+    pub timeout: Millis,
+}
+
+/// Holds events until the rule says they are due. Oldest first; never
+/// reorders, drops or duplicates an event.
+#[derive(Clone, Debug)]
+pub struct Batcher {
+    rule: BatchRule,
+    queue: VecDeque<Queued>,
+    /// When the timeout clock started: the first push into an empty queue, or
+    /// the last take that left events behind. `None` exactly when empty.
+    first_at: Option<Millis>,
+}
+
+impl Batcher {
+    pub fn new(rule: BatchRule) -> Self {
+        Batcher {
+            rule,
+            queue: VecDeque::new(),
+            first_at: None,
+        }
+    }
+
+    /// Replaces the rule (options changed). Queued events and the timeout
+    /// clock are kept; the new rule applies from the next `take_due`.
+    pub fn set_rule(&mut self, rule: BatchRule) {
+        self.rule = rule;
+    }
+
+    pub fn rule(&self) -> BatchRule {
+        self.rule
+    }
+
+    /// Queues an event. The first push into an empty queue starts the timeout
+    /// clock at `now`.
+    pub fn push(&mut self, ev: Queued, now: Millis) {
+        if self.queue.is_empty() {
+            self.first_at = Some(now);
+        }
+        self.queue.push_back(ev);
+    }
+
+    fn size(&self) -> usize {
+        self.rule.size.max(1)
+    }
+
+    /// The next batch that is due at `now`, oldest events first, or `None`.
+    ///
+    /// - batching disabled: everything queued;
+    /// - the queue holds at least `size` events: exactly the `size` oldest
+    ///   (call again: more full batches may be due);
+    /// - `now >= first_at + timeout`: everything queued, at most `size`.
+    ///
+    /// After a take that leaves events behind, the timeout clock restarts at
+    /// `now` for them.
+    pub fn take_due(&mut self, now: Millis) -> Option<Vec<Queued>> {
+        let first_at = self.first_at?;
+        let n = if !self.rule.enabled {
+            self.queue.len()
+        } else if self.queue.len() >= self.size() {
+            self.size()
+        } else if now >= first_at.plus(self.rule.timeout) {
+            self.queue.len().min(self.size())
+        } else {
+            return None;
+        };
+        Some(self.take(n, now))
+    }
+
+    fn take(&mut self, n: usize, now: Millis) -> Vec<Queued> {
+        let n = n.min(self.queue.len());
+        let out: Vec<Queued> = self.queue.drain(..n).collect();
+        self.first_at = if self.queue.is_empty() {
+            None
+        } else {
+            Some(now)
+        };
+        out
+    }
+
+    /// When `take_due` next returns a batch by the timeout rule: `first_at +
+    /// timeout`, or `first_at` when batching is disabled (due at once).
+    /// `None` when empty. A deadline at or before `now` means due now; a full
+    /// batch is due before its deadline.
+    pub fn deadline(&self) -> Option<Millis> {
+        let first_at = self.first_at?;
+        Some(if self.rule.enabled {
+            first_at.plus(self.rule.timeout)
+        } else {
+            first_at
+        })
+    }
+
+    /// Everything queued, oldest first, whatever the rule (page hide,
+    /// `flush()`). Leaves the queue empty and the clock stopped.
+    pub fn take_all(&mut self) -> Vec<Queued> {
+        self.first_at = None;
+        self.queue.drain(..).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
+/// Splits events, in order, into request bodies: each chunk's
+/// `wire::batch_body_len` is at most `budget` bytes and each chunk holds at
+/// most `wire::MAX_BATCH_EVENTS` events. Never reorders, drops or duplicates;
+/// never returns an empty chunk (no events, no chunks).
+///
+/// An event that alone does not fit the budget goes alone in its own chunk,
+/// which is then over budget: the caller checks `wire::batch_body_len` of a
+/// one-event chunk and sends it another way (a plain `fetch` without
+/// `keepalive`) or keeps it in the outbox.
+pub fn split(events: Vec<Queued>, budget: usize) -> Vec<Vec<Queued>> {
+    let mut chunks = Vec::new();
+    let mut chunk: Vec<Queued> = Vec::new();
+    // Sum of encoded lengths in `chunk`, so each step is O(1).
+    let mut sum = 0usize;
+    for ev in events {
+        let len = ev.json.len();
+        if !chunk.is_empty() {
+            let grown = body_len(chunk.len().saturating_add(1), sum.saturating_add(len));
+            if grown > budget || chunk.len() >= wire::MAX_BATCH_EVENTS {
+                chunks.push(std::mem::take(&mut chunk));
+                sum = 0;
+            }
+        }
+        sum = sum.saturating_add(len);
+        chunk.push(ev);
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    chunks
+}
+
+/// `wire::batch_body_len` for `n` events whose lengths sum to `sum`.
+fn body_len(n: usize, sum: usize) -> usize {
+    // `{"events":[` + `]}` + the events + the commas between them.
+    "{\"events\":[]}"
+        .len()
+        .saturating_add(sum)
+        .saturating_add(n.saturating_sub(1))
+}
+
+/// Realistic encoded events for tests of this module and `outbox`.
+#[cfg(test)]
+pub(crate) mod test_events {
+    use super::Queued;
+    use crate::ids;
+    use crate::rand::Rng;
+    use crate::time::Millis;
+    use crate::wire::{Event, Props};
+
+    /// An event with a fresh UUIDv7 and a `properties` object padded with
+    /// `pad` bytes, encoded by `wire::Event::write_json`.
+    pub(crate) fn event(rng: &mut Rng, now: u64, pad: usize) -> Queued {
+        let id = ids::uuid_v7(Millis(now), rng);
+        let e = Event {
+            event_id: id.clone(),
+            name: "click \"cta\"".into(),
+            session_id: ids::mint_session_id(Millis(now), rng),
+            anonymous_id: ids::mint_visitor_id(rng),
+            timestamp: now,
+            path: "/pricing".into(),
+            title: "Pricing – ünï".into(),
+            referrer: "https://example.com/".into(),
+            client_id: "demo".into(),
+            page_count: Some(2),
+            properties: Props(format!("{{\"pad\":\"{}\"}}", "x".repeat(pad))),
+            ..Event::default()
+        };
+        let mut json = String::new();
+        e.write_json(&mut json);
+        Queued { id, json }
+    }
+
+    /// `n` events with distinct ids, timestamps 1 ms apart.
+    pub(crate) fn events(seed: u64, n: usize, pad: usize) -> Vec<Queued> {
+        let mut rng = Rng::new(seed, 99);
+        (0..n)
+            .map(|i| event(&mut rng, 1_709_318_400_000 + i as u64, pad))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_events::events;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rule(enabled: bool, size: usize, timeout: u64) -> BatchRule {
+        BatchRule {
+            enabled,
+            size,
+            timeout: Millis(timeout),
+        }
+    }
+
+    fn ids(v: &[Queued]) -> Vec<&str> {
+        v.iter().map(|q| q.id.as_str()).collect()
+    }
+
+    #[test]
+    fn nine_events_wait_and_the_tenth_sends_all_ten() {
+        let mut b = Batcher::new(rule(true, 10, 5000));
+        let evs = events(1, 10, 0);
+        for (i, e) in evs.iter().take(9).enumerate() {
+            b.push(e.clone(), Millis(1000 + i as u64));
+            assert_eq!(b.take_due(Millis(1000 + i as u64)), None);
+        }
+        assert_eq!(b.len(), 9);
+        b.push(evs[9].clone(), Millis(1009));
+        assert_eq!(b.take_due(Millis(1009)), Some(evs.clone()));
+        assert!(b.is_empty());
+        assert_eq!(b.deadline(), None);
+        assert_eq!(b.take_due(Millis(99_999)), None);
+    }
+
+    #[test]
+    fn five_events_go_exactly_at_first_at_plus_timeout_and_not_a_millisecond_before() {
+        let mut b = Batcher::new(rule(true, 10, 5000));
+        let evs = events(2, 5, 0);
+        for (i, e) in evs.iter().enumerate() {
+            b.push(e.clone(), Millis(1000 + 100 * i as u64));
+        }
+        // The clock started at the first push, not the last.
+        assert_eq!(b.deadline(), Some(Millis(6000)));
+        assert_eq!(b.take_due(Millis(5999)), None);
+        assert_eq!(b.len(), 5);
+        assert_eq!(b.take_due(Millis(6000)), Some(evs));
+        assert!(b.is_empty());
+        assert_eq!(b.deadline(), None);
+    }
+
+    #[test]
+    fn a_late_timer_still_sends_everything_that_waited() {
+        let mut b = Batcher::new(rule(true, 10, 5000));
+        let evs = events(3, 3, 0);
+        for e in &evs {
+            b.push(e.clone(), Millis(0));
+        }
+        assert_eq!(b.take_due(Millis(60_000)), Some(evs));
+    }
+
+    #[test]
+    fn disabled_batching_sends_each_event_at_once() {
+        let mut b = Batcher::new(rule(false, 10, 5000));
+        for (i, e) in events(4, 5, 0).into_iter().enumerate() {
+            let now = Millis(1000 + i as u64);
+            b.push(e.clone(), now);
+            assert_eq!(b.deadline(), Some(now));
+            assert_eq!(b.take_due(now), Some(vec![e]));
+            assert!(b.is_empty());
+        }
+    }
+
+    #[test]
+    fn more_than_a_full_batch_comes_out_in_full_batches_oldest_first() {
+        let mut b = Batcher::new(rule(true, 10, 5000));
+        let evs = events(5, 25, 0);
+        for e in &evs {
+            b.push(e.clone(), Millis(1000));
+        }
+        assert_eq!(b.take_due(Millis(2000)), Some(evs[..10].to_vec()));
+        assert_eq!(b.take_due(Millis(2000)), Some(evs[10..20].to_vec()));
+        assert_eq!(b.take_due(Millis(2000)), None);
+        // The clock restarted at the take for the five left behind.
+        assert_eq!(b.deadline(), Some(Millis(7000)));
+        assert_eq!(b.take_due(Millis(6999)), None);
+        assert_eq!(b.take_due(Millis(7000)), Some(evs[20..].to_vec()));
+        assert_eq!(b.take_due(Millis(7000)), None);
+    }
+
+    #[test]
+    fn a_smaller_size_set_later_applies_to_what_is_already_queued() {
+        let mut b = Batcher::new(rule(true, 10, 5000));
+        let evs = events(6, 4, 0);
+        for e in &evs {
+            b.push(e.clone(), Millis(0));
+        }
+        assert_eq!(b.take_due(Millis(1)), None);
+        b.set_rule(rule(true, 3, 5000));
+        assert_eq!(b.rule().size, 3);
+        assert_eq!(b.take_due(Millis(1)), Some(evs[..3].to_vec()));
+        assert_eq!(b.take_due(Millis(1)), None);
+        b.set_rule(rule(false, 3, 5000));
+        assert_eq!(b.take_due(Millis(1)), Some(evs[3..].to_vec()));
+    }
+
+    #[test]
+    fn a_size_of_zero_behaves_as_one_and_never_yields_an_empty_batch() {
+        let mut b = Batcher::new(rule(true, 0, 5000));
+        let evs = events(7, 2, 0);
+        for e in &evs {
+            b.push(e.clone(), Millis(0));
+        }
+        assert_eq!(b.take_due(Millis(0)), Some(evs[..1].to_vec()));
+        assert_eq!(b.take_due(Millis(0)), Some(evs[1..].to_vec()));
+        assert_eq!(b.take_due(Millis(0)), None);
+    }
+
+    #[test]
+    fn take_all_empties_the_queue_whatever_the_rule() {
+        let mut b = Batcher::new(rule(true, 10, 5000));
+        let evs = events(8, 7, 0);
+        for e in &evs {
+            b.push(e.clone(), Millis(0));
+        }
+        assert_eq!(b.take_all(), evs);
+        assert!(b.is_empty());
+        assert_eq!(b.deadline(), None);
+        assert_eq!(b.take_due(Millis(1_000_000)), None);
+        assert!(b.take_all().is_empty());
+    }
+
+    #[test]
+    fn a_push_after_emptying_starts_a_new_clock() {
+        let mut b = Batcher::new(rule(true, 10, 5000));
+        let evs = events(9, 2, 0);
+        b.push(evs[0].clone(), Millis(0));
+        assert_eq!(b.take_due(Millis(5000)).map(|v| v.len()), Some(1));
+        b.push(evs[1].clone(), Millis(8000));
+        assert_eq!(b.deadline(), Some(Millis(13_000)));
+        assert_eq!(b.take_due(Millis(12_999)), None);
+    }
+
+    #[test]
+    fn split_of_nothing_is_no_chunks() {
+        assert!(split(Vec::new(), BEACON_BUDGET).is_empty());
+    }
+
+    #[test]
+    fn split_fills_chunks_up_to_exactly_the_budget() {
+        let evs = events(10, 6, 100);
+        let len = evs[0].json.len();
+        assert!(evs.iter().all(|e| e.json.len() == len));
+        // Exactly three events fit.
+        let budget = wire::batch_body_len([len; 3]);
+        let chunks = split(evs.clone(), budget);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks.concat(), evs);
+        // One byte less and only two fit.
+        assert_eq!(split(evs, budget - 1).len(), 3);
+    }
+
+    #[test]
+    fn split_caps_chunks_at_the_wire_event_limit() {
+        let evs = events(11, 2 * wire::MAX_BATCH_EVENTS + 1, 0);
+        let chunks = split(evs.clone(), usize::MAX);
+        let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(
+            lens,
+            vec![wire::MAX_BATCH_EVENTS, wire::MAX_BATCH_EVENTS, 1]
+        );
+        assert_eq!(chunks.concat(), evs);
+    }
+
+    #[test]
+    fn an_event_over_the_budget_goes_alone_between_its_neighbours() {
+        let mut evs = events(12, 3, 10);
+        evs[1] = super::test_events::event(&mut crate::rand::Rng::new(5, 5), 7, 70_000);
+        let chunks = split(evs.clone(), BEACON_BUDGET);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(ids(&chunks[1]), vec![evs[1].id.as_str()]);
+        assert!(wire::batch_body_len([chunks[1][0].json.len()]) > BEACON_BUDGET);
+        assert_eq!(chunks.concat(), evs);
+    }
+
+    #[test]
+    fn predicted_body_length_matches_the_real_body() {
+        let evs = events(13, 5, 30);
+        let body = wire::batch_body(evs.iter().map(|e| e.json.as_str()));
+        assert_eq!(
+            body.len(),
+            body_len(5, evs.iter().map(|e| e.json.len()).sum())
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn split_never_exceeds_the_budget_and_keeps_every_event_once_in_order(
+            pads in proptest::collection::vec(0usize..3000, 0..250),
+            budget in 0usize..20_000,
+        ) {
+            let mut rng = crate::rand::Rng::new(pads.len() as u64, budget as u64);
+            let evs: Vec<Queued> = pads
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| super::test_events::event(&mut rng, 1 + i as u64, p))
+                .collect();
+            let chunks = split(evs.clone(), budget);
+            for c in &chunks {
+                prop_assert!(!c.is_empty());
+                prop_assert!(c.len() <= wire::MAX_BATCH_EVENTS);
+                let body = wire::batch_body(c.iter().map(|e| e.json.as_str()));
+                prop_assert!(body.len() <= budget || c.len() == 1);
+            }
+            // Greedy: no chunk could have taken the next chunk's first event.
+            for w in chunks.windows(2) {
+                let mut lens: Vec<usize> = w[0].iter().map(|e| e.json.len()).collect();
+                lens.push(w[1][0].json.len());
+                prop_assert!(
+                    w[0].len() == wire::MAX_BATCH_EVENTS
+                        || wire::batch_body_len(lens) > budget
+                );
+            }
+            prop_assert_eq!(chunks.concat(), evs);
+        }
+    }
+}
