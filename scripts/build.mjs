@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+// Builds the browser tracker:
+//   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz
+//   → esbuild: js/script.js → dist/sessionmark.js  (IIFE, the script tag)
+//              js/index.js  → dist/sessionmark.mjs (ESM, the npm import)
+// Both bundles inline the optimized wasm as base64 through the virtual module
+// `sessionmark:wasm`, so one request loads everything and the shim can call
+// initSync() without fetching (and without a CSP connect-src for the wasm).
+//
+// Flags:
+//   --profile s|z     cargo opt-level for the wasm (default z, from Cargo.toml)
+//   --no-wasm-opt     skip wasm-opt (to measure what it buys)
+//   --js-dir DIR      where script.js / index.js / index.d.ts live (default js/)
+//   --out-dir DIR     where the bundles go (default dist/)
+//   --no-budget       report the size budget but do not fail on it
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { constants as zc, brotliCompressSync, gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// The issue's budget for what a page downloads: the script tag bundle, brotli.
+const BUDGET_BROTLI = 10240;
+
+function parseArgs(argv) {
+  const o = { profile: 'z', wasmOpt: true, jsDir: join(root, 'js'), outDir: join(root, 'dist'), budget: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) die(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--profile') o.profile = val();
+    else if (a.startsWith('--profile=')) o.profile = a.slice('--profile='.length);
+    else if (a === '--no-wasm-opt') o.wasmOpt = false;
+    else if (a === '--js-dir') o.jsDir = resolve(val());
+    else if (a === '--out-dir') o.outDir = resolve(val());
+    else if (a === '--no-budget') o.budget = false;
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node scripts/build.mjs [--profile s|z] [--no-wasm-opt] [--js-dir DIR] [--out-dir DIR] [--no-budget]');
+      process.exit(0);
+    } else die(`unknown argument: ${a}`);
+  }
+  if (!['s', 'z'].includes(o.profile)) die(`--profile must be s or z, not ${o.profile}`);
+  return o;
+}
+
+function die(msg) {
+  console.error(`build: ${msg}`);
+  process.exit(1);
+}
+
+function step(title) {
+  console.log(`\n== ${title}`);
+}
+
+/** Runs a command with inherited stdio; exits the build when it fails. */
+function run(cmd, args, opts = {}) {
+  console.log(`$ ${[cmd, ...args].join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: opts.capture ? 'pipe' : 'inherit', encoding: 'utf8', env: opts.env ?? process.env });
+  if (r.error) die(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) {
+    if (opts.capture) return r;
+    die(`${cmd} exited with ${r.status ?? r.signal}`);
+  }
+  return r;
+}
+
+function sizes(buf) {
+  return {
+    raw: buf.length,
+    gzip: gzipSync(buf, { level: 9 }).length,
+    brotli: brotliCompressSync(buf, {
+      params: {
+        [zc.BROTLI_PARAM_QUALITY]: 11,
+        [zc.BROTLI_PARAM_SIZE_HINT]: buf.length,
+      },
+    }).length,
+  };
+}
+
+const wasmPlugin = (base64) => ({
+  name: 'sessionmark-wasm',
+  setup(build) {
+    build.onResolve({ filter: /^sessionmark:wasm$/ }, (a) => ({ path: a.path, namespace: 'sessionmark-wasm' }));
+    build.onLoad({ filter: /.*/, namespace: 'sessionmark-wasm' }, () => ({
+      contents: `export default ${JSON.stringify(base64)};`,
+      loader: 'js',
+    }));
+  },
+});
+
+const opts = parseArgs(process.argv.slice(2));
+const started = Date.now();
+const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, 'target');
+const pkgDir = join(root, 'pkg');
+
+console.log(`build: opt-level "${opts.profile}"${opts.profile === 'z' ? ' (Cargo.toml default)' : ' (CARGO_PROFILE_RELEASE_OPT_LEVEL=s)'}, wasm-opt ${opts.wasmOpt ? 'on (-Oz)' : 'off'}`);
+
+// 1. Rust → wasm32
+step('cargo build (wasm32, release)');
+const cargoEnv = { ...process.env };
+if (opts.profile === 's') cargoEnv.CARGO_PROFILE_RELEASE_OPT_LEVEL = 's';
+run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'sessionmark'], { env: cargoEnv });
+const rawWasm = join(targetDir, 'wasm32-unknown-unknown', 'release', 'sessionmark.wasm');
+if (!existsSync(rawWasm)) die(`missing ${rawWasm}`);
+
+// 2. wasm-bindgen glue (must be the CLI version matching Cargo.lock: scripts/setup.sh)
+step('wasm-bindgen');
+run('wasm-bindgen', ['--target', 'web', '--out-dir', pkgDir, rawWasm]);
+const bgWasm = join(pkgDir, 'sessionmark_bg.wasm');
+
+// 3. wasm-opt
+const optWasm = join(pkgDir, 'sessionmark_bg.opt.wasm');
+let wasmOptFlags = null;
+if (opts.wasmOpt) {
+  step('wasm-opt -Oz');
+  const wasmOptBin = join(root, 'node_modules', '.bin', 'wasm-opt');
+  if (!existsSync(wasmOptBin)) die('node_modules/.bin/wasm-opt missing: run scripts/setup.sh');
+  // target_features is linker metadata the browser never reads (~150 B).
+  const base = ['-Oz', '--strip-debug', '--strip-producers', '--strip-target-features'];
+  // rustc's wasm32 target enables post-MVP features by default (bulk-memory,
+  // sign-ext, nontrapping float-to-int, mutable-globals, multivalue,
+  // reference-types). wasm-opt reads them from the module's target_features
+  // section (which wasm-bindgen keeps), so the plain run normally succeeds;
+  // should that section be missing, name the features explicitly.
+  const features = [
+    '--enable-bulk-memory',
+    '--enable-nontrapping-float-to-int',
+    '--enable-sign-ext',
+    '--enable-mutable-globals',
+  ];
+  const attempts = [[], features, [...features, '--enable-multivalue', '--enable-reference-types']];
+  let ok = false;
+  for (const extra of attempts) {
+    const args = [...base, ...extra, bgWasm, '-o', optWasm];
+    const r = run(wasmOptBin, args, { capture: true });
+    if (r.status === 0) {
+      wasmOptFlags = [...base, ...extra];
+      ok = true;
+      break;
+    }
+    const why = `${r.stderr || ''}${r.stdout || ''}`.trim().split('\n').slice(0, 4).join('\n    ');
+    console.log(`  wasm-opt refused (${r.status}):\n    ${why}`);
+  }
+  if (!ok) die('wasm-opt failed with every feature set');
+  console.log(`  ok with: ${wasmOptFlags.join(' ')}`);
+} else {
+  step('wasm-opt skipped (--no-wasm-opt)');
+  copyFileSync(bgWasm, optWasm);
+}
+const wasmBytes = readFileSync(optWasm);
+
+// 4. bundles
+step('esbuild');
+const entries = [
+  { in: join(opts.jsDir, 'script.js'), out: join(opts.outDir, 'sessionmark.js'), format: 'iife' },
+  { in: join(opts.jsDir, 'index.js'), out: join(opts.outDir, 'sessionmark.mjs'), format: 'esm' },
+];
+for (const e of entries) if (!existsSync(e.in)) die(`missing entry ${e.in}`);
+mkdirSync(opts.outDir, { recursive: true });
+const base64 = wasmBytes.toString('base64');
+for (const e of entries) {
+  const r = await esbuild.build({
+    entryPoints: [e.in],
+    outfile: e.out,
+    bundle: true,
+    format: e.format,
+    platform: 'browser',
+    // es2020: the wasm-bindgen glue may use BigInt literals, which cannot be
+    // lowered further; every browser with WebAssembly + wasm-unsafe-eval has it.
+    target: ['es2020'],
+    minify: true,
+    legalComments: 'none',
+    treeShaking: true,
+    plugins: [wasmPlugin(base64)],
+    // The glue's unused async loader mentions import.meta.url; the shim uses
+    // initSync with the inlined bytes, so it is empty and harmless in the IIFE.
+    logOverride: { 'empty-import-meta': 'silent' },
+    logLevel: 'warning',
+  });
+  if (r.errors.length) die(`esbuild failed for ${e.in}`);
+  console.log(`  ${e.in.replace(root + '/', '')} → ${e.out.replace(root + '/', '')} (${e.format})`);
+}
+const dts = join(opts.jsDir, 'index.d.ts');
+if (!existsSync(dts)) die(`missing ${dts}`);
+copyFileSync(dts, join(opts.outDir, 'sessionmark.d.ts'));
+console.log(`  ${dts.replace(root + '/', '')} → ${join(opts.outDir, 'sessionmark.d.ts').replace(root + '/', '')}`);
+
+// 5. sizes
+step('sizes (bytes)');
+const rows = [
+  ['sessionmark_bg.opt.wasm (wasm alone)', optWasm],
+  ['dist/sessionmark.js (script tag: JS + inlined wasm)', entries[0].out],
+  ['dist/sessionmark.mjs (ESM: JS + inlined wasm)', entries[1].out],
+];
+const table = {};
+const w = Math.max(...rows.map((r) => r[0].length));
+console.log(`${'file'.padEnd(w)}  ${'raw'.padStart(8)}  ${'gzip -9'.padStart(8)}  ${'brotli 11'.padStart(9)}`);
+for (const [label, file] of rows) {
+  const s = sizes(readFileSync(file));
+  table[label.split(' ')[0]] = s;
+  console.log(`${label.padEnd(w)}  ${String(s.raw).padStart(8)}  ${String(s.gzip).padStart(8)}  ${String(s.brotli).padStart(9)}`);
+}
+const scriptBrotli = table['dist/sessionmark.js'].brotli;
+const within = scriptBrotli <= BUDGET_BROTLI;
+const report = {
+  profile: opts.profile,
+  wasmOpt: opts.wasmOpt ? wasmOptFlags : false,
+  budget: { file: 'dist/sessionmark.js', brotli: BUDGET_BROTLI, actual: scriptBrotli, ok: within },
+  files: table,
+  builtAt: new Date().toISOString(),
+  seconds: (Date.now() - started) / 1000,
+};
+writeFileSync(join(opts.outDir, 'sizes.json'), JSON.stringify(report, null, 2) + '\n');
+console.log(`\nbudget: dist/sessionmark.js brotli ${scriptBrotli} / ${BUDGET_BROTLI} bytes: ${within ? 'ok' : 'OVER'}`);
+console.log(`build: done in ${report.seconds.toFixed(1)} s (opt-level "${opts.profile}", wasm-opt ${opts.wasmOpt ? 'on' : 'off'})`);
+if (!within) {
+  if (opts.budget) die(`dist/sessionmark.js is ${scriptBrotli} bytes brotli, over the ${BUDGET_BROTLI} byte budget`);
+  console.log('build: over budget, but --no-budget was given');
+}
