@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, cheapest layer first; stops at the first failure.
+#   1. setup (installs what is missing)
+#   2. native Rust tests (core + collector)
+#   3. browser tests of the wasm shell (wasm-bindgen-test in headless Chromium)
+#   4. build the tracker bundles (size budget enforced)
+#   5. build the collector (release) for the end-to-end tests
+#   6. end-to-end tests: real Chromium (playwright-core) + the real collector
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+header() { printf '\n==== %s ====\n' "$*"; }
+
+header "setup"
+bash scripts/setup.sh
+
+header "native tests: cargo test --workspace"
+cargo test --workspace
+
+if [[ -f tests/web.rs ]]; then
+  header "browser tests: wasm-bindgen-test in headless Chromium"
+  # No -q: wasm-bindgen-test-runner rejects --quiet.
+  CHROMEDRIVER=/usr/bin/chromedriver \
+    cargo test --target wasm32-unknown-unknown -p sessionmark --test web
+else
+  header "browser tests: skipped (tests/web.rs not present yet)"
+fi
+
+header "build: node scripts/build.mjs"
+node scripts/build.mjs
+
+header "collector: cargo build --release -p sessionmark-collector"
+cargo build --release -p sessionmark-collector
+
+header "end-to-end tests: node --test tests/e2e/"
+node --test tests/e2e/
