@@ -1,0 +1,26 @@
+//! The sessionmark reference collector: ingests event batches into SQLite,
+//! drops retried duplicates by `event_id`, and serves the demo site, the built
+//! tracker and a small read API for the dashboard and the end-to-end tests.
+//!
+//! `main.rs` only reads the environment and serves; everything else lives here
+//! so tests can build the same router in process.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+pub mod app;
+pub mod config;
+pub mod faults;
+pub mod ingest;
+pub mod store;
+
+pub use app::{router, AppState};
+pub use config::Config;
+pub use store::Store;

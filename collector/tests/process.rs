@@ -1,0 +1,129 @@
+//! The real binary: start-up line, env settings, and durability across kill -9.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Collector {
+    child: Child,
+    addr: String,
+}
+
+impl Collector {
+    /// Starts the binary on a free port and waits for its "listening" line.
+    fn start(db: &Path, site: &TempDir) -> Collector {
+        let (www, dist) = common::site(site);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sessionmark-collector"))
+            .env("PORT", "0")
+            .env_remove("HOST")
+            .env_remove("SESSIONMARK_TEST_HOOKS")
+            .env("SESSIONMARK_DB", db)
+            .env("SESSIONMARK_WWW", www)
+            .env("SESSIONMARK_DIST", dist)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let prefix = "sessionmark collector listening on http://127.0.0.1:";
+        let Some(port) = line.trim_end().strip_prefix(prefix) else {
+            let _ = child.kill();
+            panic!("unexpected start-up line {line:?}");
+        };
+        let port: u16 = port.parse().unwrap();
+        assert_ne!(port, 0);
+        Collector {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// One HTTP/1.1 exchange on a fresh connection; returns status and body.
+    fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        )
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let (head, rest) = raw.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, rest.to_owned())
+    }
+
+    /// SIGKILL: no chance to flush or close anything.
+    fn kill_hard(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_acknowledged_batch_survives_kill_dash_nine_and_a_restart() {
+    let dir = TempDir::new("durable");
+    // A folder that does not exist yet: the collector creates it.
+    let db = dir.0.join("nested/data/sessionmark.db");
+    let sent = [
+        event(1, "screen_view"),
+        event(2, "signup"),
+        event(3, "page_exit"),
+    ];
+
+    let first = Collector::start(&db, &dir);
+    let (status, answer) = first.request("POST", "/v1/batch", &body(&sent));
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["accepted"], 3);
+    first.kill_hard();
+
+    let second = Collector::start(&db, &dir);
+    let (status, stored) = second.request("GET", &format!("/v1/events?session_id={SESSION}"), "");
+    assert_eq!(status, 200);
+    let stored: Vec<serde_json::Value> = serde_json::from_str(&stored).unwrap();
+    let ids: Vec<&str> = stored
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = sent.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, want);
+
+    // The restarted collector still knows them: a retry is all duplicates.
+    let (status, retry) = second.request("POST", "/v1/batch", &body(&sent));
+    assert_eq!(status, 200);
+    let retry: serde_json::Value = serde_json::from_str(&retry).unwrap();
+    assert_eq!(retry["duplicates"], 3);
+    assert_eq!(retry["accepted"], 0);
+}
+
+#[test]
+fn the_binary_serves_health_and_has_no_test_hooks_by_default() {
+    let dir = TempDir::new("plain");
+    let c = Collector::start(&dir.0.join("db.sqlite"), &dir);
+    assert_eq!(c.request("GET", "/healthz", ""), (200, "ok".to_owned()));
+    let (status, _) = c.request("POST", "/v1/_test/fail", "{\"status\":500,\"count\":1}");
+    assert_eq!(status, 404);
+    let (status, page) = c.request("GET", "/", "");
+    assert_eq!(status, 200);
+    assert!(page.contains("<title>demo"));
+}
