@@ -9,7 +9,9 @@
 
 use crate::time::Millis;
 use crate::wire;
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The browser's shared in-flight keepalive budget (`sendBeacon` and `fetch`
 /// with `keepalive`), in bytes of request bodies. It is shared by every
@@ -165,7 +167,7 @@ pub fn split(events: Vec<Queued>, budget: usize) -> Vec<Vec<Queued>> {
         if !chunk.is_empty() {
             let grown = body_len(chunk.len().saturating_add(1), sum.saturating_add(len));
             if grown > budget || chunk.len() >= wire::MAX_BATCH_EVENTS {
-                chunks.push(std::mem::take(&mut chunk));
+                chunks.push(core::mem::take(&mut chunk));
                 sum = 0;
             }
         }
@@ -188,7 +190,7 @@ fn body_len(n: usize, sum: usize) -> usize {
 }
 
 /// Realistic encoded events for tests of this module and `outbox`.
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod test_events {
     use super::Queued;
     use crate::ids;
@@ -228,7 +230,7 @@ pub(crate) mod test_events {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::test_events::events;
     use super::*;

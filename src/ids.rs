@@ -10,6 +10,9 @@
 //! other lengths) is not an id, so a hostile URL parameter or a tampered
 //! storage value is never adopted or echoed.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use crate::rand::Rng;
 use crate::time::Millis;
 use uuid::Builder;

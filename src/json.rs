@@ -4,6 +4,8 @@
 //! than serde_json, and the tracker only ever writes flat objects of strings
 //! and integers plus one pre-serialized properties object.
 
+use alloc::string::String;
+
 /// Appends `s` as a JSON string literal, quotes included.
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
@@ -18,11 +20,10 @@ pub fn push_str(out: &mut String, s: &str) {
             '\u{2028}' => out.push_str("\\u2028"),
             '\u{2029}' => out.push_str("\\u2029"),
             c if u32::from(c) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
                 let v = u32::from(c);
                 out.push_str("\\u00");
-                out.push(char::from(HEX[((v >> 4) & 0xf) as usize]));
-                out.push(char::from(HEX[(v & 0xf) as usize]));
+                out.push(char::from_digit(v >> 4, 16).unwrap_or('0'));
+                out.push(char::from_digit(v & 0xf, 16).unwrap_or('0'));
             }
             c => out.push(c),
         }
@@ -31,19 +32,18 @@ pub fn push_str(out: &mut String, s: &str) {
 }
 
 /// Appends an unsigned integer in decimal, without `core::fmt`.
-pub fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
+pub fn push_u64(out: &mut String, v: u64) {
+    // Most significant digit first: find the largest power of ten <= v.
+    let mut div = 1u64;
+    while v / div >= 10 {
+        div *= 10;
+    }
     loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
+        out.push(char::from_digit(((v / div) % 10) as u32, 10).unwrap_or('0'));
+        if div == 1 {
             break;
         }
-    }
-    for &b in &buf[i..] {
-        out.push(char::from(b));
+        div /= 10;
     }
 }
 

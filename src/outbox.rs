@@ -9,7 +9,10 @@ use crate::batch::Queued;
 use crate::ids;
 use crate::rand::Rng;
 use crate::time::Millis;
-use std::collections::BTreeSet;
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeSet;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The localStorage key the shell stores the outbox text under.
 pub const STORAGE_KEY: &str = "did_outbox";
@@ -165,7 +168,7 @@ pub fn remove(existing: &str, ids: &[&str]) -> String {
     render(&kept)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::batch::test_events::{event, events};

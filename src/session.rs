@@ -1,6 +1,8 @@
 //! The session rules (SPEC "Session rules"): when a tab keeps its session id
 //! and when it gets a new one.
 
+use alloc::string::String;
+
 use crate::ids;
 use crate::json::parse_u64;
 use crate::rand::Rng;

@@ -4,6 +4,8 @@
 //! shell applies them and ignores failures (private mode, quota, disabled
 //! storage), so the tracker keeps working in memory.
 
+use alloc::string::String;
+
 /// sessionStorage: the session id.
 pub const SESSION: &str = "did_session";
 /// sessionStorage: last activity, ms since epoch, decimal.

@@ -3,6 +3,9 @@
 //! Inputs are method calls with `now`; outputs are [`Write`]s the shell
 //! drains with [`Tracker::take_writes`]. Nothing here reads a clock.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::config::Config;
 use crate::ids;
 use crate::json::{parse_u64, u64_text};
@@ -22,6 +25,24 @@ pub const ACTIVITY_WRITE_INTERVAL: Millis = Millis(5_000);
 pub struct Carried {
     pub session: Option<String>,
     pub visitor: Option<String>,
+}
+
+impl Carried {
+    /// Reads `sessionId` and `anonId` from a query string (`?a=b&c=d`, the
+    /// leading `?` optional). Values are taken as they are: a valid id needs
+    /// no percent-encoding, so an encoded one is not valid.
+    pub fn from_query(query: &str) -> Carried {
+        let mut c = Carried::default();
+        for pair in query.trim_start_matches('?').split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "sessionId" => c.session = Some(v.into()),
+                "anonId" => c.visitor = Some(v.into()),
+                _ => {}
+            }
+        }
+        c
+    }
 }
 
 pub struct Tracker {
@@ -264,6 +285,6 @@ impl Tracker {
 
     /// Storage changes to make, in order.
     pub fn take_writes(&mut self) -> Vec<Write> {
-        std::mem::take(&mut self.writes)
+        core::mem::take(&mut self.writes)
     }
 }

@@ -8,6 +8,8 @@
 //! `text/plain;charset=UTF-8` (no CORS preflight).
 //! Answer: `{"accepted":n,"duplicates":n,"rejected":[{"index":i,"reason":"..."}],"sealed":["sess_..."]}`.
 
+use alloc::string::String;
+
 use crate::ids;
 use crate::json::{push_str, push_u64};
 

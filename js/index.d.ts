@@ -1,0 +1,38 @@
+/** Options of `init()`; on a script tag each is a `data-` attribute (`batchSize` → `data-batch-size`). */
+export interface Options {
+  /** Your site's id, sent with every event. */
+  clientId?: string;
+  /** Where batches are posted. Default: `/v1/batch` on the script's origin (npm: the page's origin). */
+  endpoint?: string;
+  /** Inactivity that ends a session, ms (default 1800000 = 30 min; 60000..86400000). */
+  sessionTimeout?: number;
+  /** Longest session, ms (default and maximum 86400000 = 24 h; minimum 60000). */
+  maxSessionLength?: number;
+  /** Batch events (default true). */
+  enableBatching?: boolean;
+  /** Events per batch (default 10; 1..50). */
+  batchSize?: number;
+  /** Longest wait before a batch goes, ms (default 5000; 100..30000). */
+  batchTimeout?: number;
+}
+
+/** Query parameters that may carry a cross-domain `sessionId` / `anonId`. */
+export type UrlParams = URLSearchParams | string | Record<string, string>;
+
+export interface TrackerInfo {
+  /** Pages viewed in this session (kept across reloads of the tab). */
+  pageCount: number;
+  /** When the session started, ms since epoch. */
+  sessionStartTime: number;
+}
+
+/** Starts the tracker; later calls are ignored with a warning. */
+export function init(options?: Options): void;
+/** `sess_` + UUIDv7: forward it as the `X-Session-ID` header. Null before `init()`. */
+export function getSessionId(urlParams?: UrlParams): string | null;
+/** `anon_` + UUID, the visitor id. Null before `init()`. */
+export function getAnonymousId(urlParams?: UrlParams): string | null;
+/** Logout: removes all stored state, new visitor and session ids. */
+export function clear(): void;
+/** Page count and session start; null before `init()`. */
+export function getTracker(): TrackerInfo | null;

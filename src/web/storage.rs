@@ -1,0 +1,70 @@
+//! localStorage/sessionStorage glue. Every failure (storage disabled,
+//! SecurityError in a sandboxed frame, quota, private mode) is swallowed:
+//! the tracker then keeps its state in memory only.
+
+use crate::store::{Area, Snapshot, Write};
+use alloc::string::String;
+use alloc::vec::Vec;
+use web_sys::Storage;
+
+/// Both storage areas, each absent when the browser refused it.
+pub struct Store {
+    local: Option<Storage>,
+    session: Option<Storage>,
+}
+
+impl Store {
+    /// Opens both areas; a getter that throws leaves that area absent.
+    pub fn open() -> Store {
+        let w = web_sys::window();
+        Store {
+            local: w.as_ref().and_then(|w| w.local_storage().ok().flatten()),
+            session: w.as_ref().and_then(|w| w.session_storage().ok().flatten()),
+        }
+    }
+
+    /// A store that keeps nothing (consent not given yet).
+    pub fn none() -> Store {
+        Store {
+            local: None,
+            session: None,
+        }
+    }
+
+    fn area(&self, area: Area) -> Option<&Storage> {
+        match area {
+            Area::Local => self.local.as_ref(),
+            Area::Session => self.session.as_ref(),
+        }
+    }
+
+    pub fn get(&self, area: Area, key: &str) -> Option<String> {
+        self.area(area)?.get_item(key).ok().flatten()
+    }
+
+    pub fn set(&self, area: Area, key: &str, value: &str) {
+        if let Some(s) = self.area(area) {
+            let _ = s.set_item(key, value);
+        }
+    }
+
+    pub fn remove(&self, area: Area, key: &str) {
+        if let Some(s) = self.area(area) {
+            let _ = s.remove_item(key);
+        }
+    }
+
+    /// Applies the tracker's writes in order.
+    pub fn apply(&self, writes: Vec<Write>) {
+        for w in writes {
+            match w.value {
+                Some(v) => self.set(w.area, w.key, &v),
+                None => self.remove(w.area, w.key),
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::read(|area, key| self.get(area, key))
+    }
+}
