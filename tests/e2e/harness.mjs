@@ -1,0 +1,323 @@
+// End-to-end harness: the real collector (release build) and headless Chromium
+// driven by playwright-core. One collector and one browser per test file, one
+// fresh browser context per test.
+//
+//   const collector = await startCollector();       // PORT=0, fresh temp DB
+//   const browser = await launch();                  // /usr/bin/chromium
+//   const t = await freshContext(browser);           // context + error capture
+//   const page = await t.newPage();
+//   await page.goto(collector.url + '/');
+//   ... await t.close(); await browser.close(); await collector.stop();
+//
+// Every process started here is killed when the test process exits, however
+// it exits (normal end, uncaught error, SIGINT/SIGTERM from the test runner).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(repoRoot, 'target');
+export const collectorBin = join(targetDir, 'release', 'sessionmark-collector');
+export const chromiumPath = process.env.SESSIONMARK_CHROMIUM || '/usr/bin/chromium';
+
+/** Chromium flags the project's machines need (no sandbox as root, no network chatter). */
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+const READY = /sessionmark collector listening on (http:\/\/\S+)/;
+const START_TIMEOUT_MS = 20_000;
+
+// ---------------------------------------------------------------------------
+// Cleanup at exit
+const liveChildren = new Set();
+const tempDirs = new Set();
+let exitHooked = false;
+
+function hookExit() {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const child of liveChildren) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of tempDirs) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // best effort
+      }
+    }
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+      // 'exit' handlers above do the killing.
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
+function waitExit(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((res) => child.once('exit', () => res()));
+}
+
+// ---------------------------------------------------------------------------
+// Collector
+
+/**
+ * Starts the release collector on a free port with a fresh temporary database,
+ * serving www/ at / and dist/ at /dist/.
+ * @param {{ hooks?: boolean, env?: Record<string,string> }} [opts]
+ */
+export async function startCollector({ hooks = true, env = {} } = {}) {
+  hookExit();
+  if (!existsSync(collectorBin)) {
+    throw new Error(`${collectorBin} is missing: run \`cargo build --release -p sessionmark-collector\` first (scripts/test.sh does)`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sessionmark-e2e-'));
+  tempDirs.add(dir);
+  const db = join(dir, 'sessionmark.db');
+
+  let child = null;
+  let port = 0;
+  let url = null;
+  let log = '';
+
+  const appendLog = (chunk) => {
+    log += chunk;
+    if (log.length > 64_000) log = log.slice(-32_000);
+  };
+
+  async function spawnOnce() {
+    const childEnv = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SESSIONMARK_DB: db,
+      SESSIONMARK_WWW: join(repoRoot, 'www'),
+      SESSIONMARK_DIST: join(repoRoot, 'dist'),
+      ...env,
+    };
+    if (hooks) childEnv.SESSIONMARK_TEST_HOOKS = '1';
+    else delete childEnv.SESSIONMARK_TEST_HOOKS;
+
+    const c = spawn(collectorBin, [], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    liveChildren.add(c);
+    c.once('exit', () => liveChildren.delete(c));
+    c.stdout.setEncoding('utf8');
+    c.stderr.setEncoding('utf8');
+    // Keep draining both pipes for the collector's whole life: a full pipe
+    // would block its logging and so its requests.
+    c.stderr.on('data', appendLog);
+
+    const found = await new Promise((res, rej) => {
+      let buf = '';
+      const timer = setTimeout(() => {
+        rej(new Error(`collector did not print its listening line within ${START_TIMEOUT_MS} ms; output:\n${log}`));
+      }, START_TIMEOUT_MS);
+      const onData = (chunk) => {
+        appendLog(chunk);
+        buf += chunk;
+        const m = READY.exec(buf);
+        if (m) {
+          clearTimeout(timer);
+          c.off('exit', onExit);
+          c.stdout.off('data', onData);
+          // Later stdout still goes to the log.
+          c.stdout.on('data', appendLog);
+          res(m[1]);
+        }
+      };
+      const onExit = (code, signal) => {
+        clearTimeout(timer);
+        rej(new Error(`collector exited (${code ?? signal}) before listening; output:\n${log}`));
+      };
+      c.stdout.on('data', onData);
+      c.once('exit', onExit);
+      c.once('error', (e) => {
+        clearTimeout(timer);
+        rej(e);
+      });
+    });
+    child = c;
+    url = found.replace(/\/$/, '');
+    port = Number(new URL(url).port);
+  }
+
+  await spawnOnce();
+
+  async function getJson(path) {
+    const res = await fetch(url + path);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  }
+
+  const api = {
+    get url() {
+      return url;
+    },
+    get port() {
+      return port;
+    },
+    db,
+    /** Output the collector printed so far (stdout + stderr), for failure messages. */
+    logs: () => log,
+    /** Stored events of one session (`GET /v1/events?session_id=`). */
+    events: (sessionId) => getJson(`/v1/events?session_id=${encodeURIComponent(sessionId)}`),
+    /** Every stored event (`GET /v1/events`), optionally of one client id. */
+    allEvents: ({ clientId } = {}) =>
+      getJson(clientId ? `/v1/events?client_id=${encodeURIComponent(clientId)}` : '/v1/events'),
+    /** `GET /v1/sessions`. */
+    sessions: () => getJson('/v1/sessions'),
+    /** Makes the next `count` batch posts answer `status` (test hook). */
+    async fail(status, count) {
+      const res = await fetch(url + '/v1/_test/fail', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status, count }),
+      });
+      if (!res.ok) throw new Error(`POST /v1/_test/fail: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+    /** Graceful stop (SIGTERM, then SIGKILL after 5 s). */
+    async stop() {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = waitExit(c);
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    /** Crash stop: SIGKILL, no chance to flush anything. */
+    async kill() {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = waitExit(c);
+      c.kill('SIGKILL');
+      await exited;
+    },
+    /** Stops the collector if it runs, then starts it again on the same port and database. */
+    async restart() {
+      await api.stop();
+      await spawnOnce();
+    },
+    /** True while the collector process is alive. */
+    get running() {
+      return !!child && child.exitCode === null && child.signalCode === null;
+    },
+  };
+  return api;
+}
+
+// ---------------------------------------------------------------------------
+// Browser
+
+/**
+ * Headless Chromium from /usr/bin/chromium (never a downloaded browser).
+ * @param {{ bfcache?: boolean }} [opts] bfcache: keep the back/forward cache
+ *   on (Playwright disables it by default).
+ */
+export async function launch({ bfcache = false } = {}) {
+  hookExit();
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`${chromiumPath} is missing: run scripts/setup.sh (apt-get install chromium chromium-driver)`);
+  }
+  const options = {
+    executablePath: chromiumPath,
+    headless: true,
+    args: chromiumArgs,
+  };
+  if (bfcache) options.ignoreDefaultArgs = ['--disable-back-forward-cache'];
+  // playwright-core kills the browsers it launched when this process exits.
+  return chromium.launch(options);
+}
+
+/**
+ * A fresh browser context that records what the page threw: uncaught errors
+ * (`pageerror`) and console errors about the Content-Security-Policy, for every
+ * page of the context, popups included.
+ */
+export async function freshContext(browser, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
+  const errors = [];
+  const watch = (page) => {
+    page.on('pageerror', (e) => errors.push(`pageerror on ${page.url()}: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) {
+        errors.push(`CSP on ${page.url()}: ${m.text()}`);
+      }
+    });
+  };
+  context.on('page', watch);
+  return {
+    context,
+    errors,
+    newPage: () => context.newPage(),
+    close: () => context.close().catch(() => {}),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for tests
+
+/** Polls `fn` until it returns a truthy value; throws with `what` on timeout. */
+export async function waitFor(fn, { timeout = 15_000, interval = 100, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export const SESSION_ID_RE = /^sess_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const VISITOR_ID_RE = /^anon_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Milliseconds since the epoch encoded in a `sess_` + UUIDv7 id. */
+export function sessionIdTime(id) {
+  return parseInt(id.slice('sess_'.length).replace(/-/g, '').slice(0, 12), 16);
+}
+
+/** A lowercase UUIDv7 with the given timestamp. */
+export function uuidv7(ms = Date.now()) {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  let t = ms;
+  for (let i = 5; i >= 0; i--) {
+    b[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** A valid session id minted now (or at `ms`). */
+export const newSessionId = (ms) => `sess_${uuidv7(ms)}`;
+/** A valid visitor id. */
+export const newVisitorId = () => `anon_${crypto.randomUUID()}`;
