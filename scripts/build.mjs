@@ -3,9 +3,12 @@
 //   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz
 //   → esbuild: js/script.js → dist/sessionmark.js  (IIFE, the script tag)
 //              js/index.js  → dist/sessionmark.mjs (ESM, the npm import)
-// Both bundles inline the optimized wasm as base64 through the virtual module
-// `sessionmark:wasm`, so one request loads everything and the shim can call
-// initSync() without fetching (and without a CSP connect-src for the wasm).
+// Both bundles inline the optimized wasm as lowercase hex through the virtual
+// module `sessionmark:wasm` (default export: a string), so one request loads
+// everything and the shim can call initSync() without fetching (and without a
+// CSP connect-src for the wasm). Hex, not base64: it keeps each byte on its
+// own character pair, so brotli finds the wasm's repeats again; measured on
+// the 26.8 KB wasm: hex 12.3 KB brotli, base64 15.2 KB (raw wasm 11.3 KB).
 //
 // Flags:
 //   --profile s|z     cargo opt-level for the wasm (default z, from Cargo.toml)
@@ -82,12 +85,12 @@ function sizes(buf) {
   };
 }
 
-const wasmPlugin = (base64) => ({
+const wasmPlugin = (hex) => ({
   name: 'sessionmark-wasm',
   setup(build) {
     build.onResolve({ filter: /^sessionmark:wasm$/ }, (a) => ({ path: a.path, namespace: 'sessionmark-wasm' }));
     build.onLoad({ filter: /.*/, namespace: 'sessionmark-wasm' }, () => ({
-      contents: `export default ${JSON.stringify(base64)};`,
+      contents: `export default ${JSON.stringify(hex)};`,
       loader: 'js',
     }));
   },
@@ -162,7 +165,7 @@ const entries = [
 ];
 for (const e of entries) if (!existsSync(e.in)) die(`missing entry ${e.in}`);
 mkdirSync(opts.outDir, { recursive: true });
-const base64 = wasmBytes.toString('base64');
+const wasmHex = wasmBytes.toString('hex');
 for (const e of entries) {
   const r = await esbuild.build({
     entryPoints: [e.in],
@@ -176,7 +179,7 @@ for (const e of entries) {
     minify: true,
     legalComments: 'none',
     treeShaking: true,
-    plugins: [wasmPlugin(base64)],
+    plugins: [wasmPlugin(wasmHex)],
     // The glue's unused async loader mentions import.meta.url; the shim uses
     // initSync with the inlined bytes, so it is empty and harmless in the IIFE.
     logOverride: { 'empty-import-meta': 'silent' },
