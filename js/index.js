@@ -1,2 +1,2 @@
 // npm entry (ESM): import { init, getSessionId } from 'sessionmark'.
-export { init, getSessionId, getAnonymousId, clear, getTracker } from './shim.js';
+export { init, track, setGlobalProperties, flush, getSessionId, getAnonymousId, clear, getTracker } from './shim.js';

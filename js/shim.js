@@ -6,6 +6,9 @@ import * as w from '../pkg/sessionmark.js';
 
 let state = 0; // 0: not loaded, 1: ready, 2: failed for good
 let started = false;
+let globals = {};
+let timer;
+const inFlight = new Set();
 
 function load() {
   if (!state) {
@@ -42,12 +45,64 @@ function guard(f, fallback) {
 // URLSearchParams, a query string or a plain object -> a query string.
 const query = (p) => (p == null ? undefined : new URLSearchParams(p).toString());
 
+// Makes the requests the wasm decided on, then re-arms its one timer.
+function pump() {
+  for (let body; (body = w.nextSend()) !== undefined; ) send(w.sendId(), w.sendMode(), body);
+  clearTimeout(timer);
+  const at = w.deadline();
+  if (at >= 0) timer = setTimeout(guard(() => (w.onTimer(), pump())), Math.max(0, at - Date.now()));
+}
+
+// A string body goes as text/plain;charset=UTF-8: no CORS preflight.
+function send(id, mode, body) {
+  const url = w.endpoint();
+  try {
+    if (mode === 2 && navigator.sendBeacon(url, body)) return w.beaconQueued(id);
+  } catch (e) {}
+  // Plain fetch, keepalive fetch, or the fallback of a refused beacon.
+  const p = fetch(url, { method: 'POST', body, keepalive: mode > 0, credentials: 'omit' })
+    .then((r) => r.text().then((t) => [r.status, t]), () => [0, ''])
+    .then(guard(([status, text]) => (w.onResult(id, status, text), pump())));
+  inFlight.add(p);
+  p.then(() => inFlight.delete(p));
+}
+
+const hide = () => (w.onHide(), pump());
+
 function listen() {
-  const on = (type, f) => addEventListener(type, guard(f), { capture: true, passive: true });
+  const on = (target, type, f) => target.addEventListener(type, guard(f), { capture: true, passive: true });
   // pagehide, not unload: an unload listener blocks the back/forward cache.
-  on('pagehide', w.onPageHide);
-  on('pageshow', (e) => e.persisted && w.onRestore());
-  for (const type of ['pointerdown', 'keydown', 'scroll', 'touchstart']) on(type, w.onActivity);
+  on(window, 'pagehide', () => (w.onPageHide(), hide()));
+  on(window, 'pageshow', (e) => e.persisted && w.onRestore());
+  on(document, 'visibilitychange', () => document.visibilityState === 'hidden' && hide());
+  for (const type of ['pointerdown', 'keydown', 'scroll', 'touchstart']) on(window, type, w.onActivity);
+}
+
+// Global and event props as JSON object text. Values JSON cannot hold
+// (functions, symbols, BigInt, cycles) are dropped with one warning; never
+// a throw.
+function json(props) {
+  if (props != null && (typeof props !== 'object' || Array.isArray(props))) {
+    console.warn('sessionmark: properties must be a plain object; ignored');
+    props = null;
+  }
+  props = Object.assign({}, globals, props);
+  let dropped = false;
+  const stack = [];
+  const text = JSON.stringify(props, function (key, value) {
+    const t = typeof value;
+    if (t === 'function' || t === 'symbol' || t === 'bigint') return void (dropped = true);
+    if (value && t === 'object') {
+      // JSON.stringify walks depth-first: unwind to this value's holder,
+      // then a value already on the path is a cycle.
+      while (stack.length && stack[stack.length - 1] !== this) stack.pop();
+      if (stack.includes(value)) return void (dropped = true);
+      stack.push(value);
+    }
+    return value;
+  });
+  if (dropped) console.warn('sessionmark: dropped property values JSON cannot hold (functions, symbols, BigInt, cycles)');
+  return text;
 }
 
 /** Starts the tracker (once per page). */
@@ -55,7 +110,26 @@ export const init = guard((options) => {
   w.init(options == null ? {} : options, location.search);
   if (!started) listen();
   started = true;
+  pump();
 });
+
+/** Tracks an event with optional properties (a JSON-able object). */
+export const track = guard((name, props) => {
+  w.track(String(name), json(props), location.pathname, document.title, document.referrer);
+  pump();
+});
+
+/** Properties merged into every later event (replaces earlier ones). */
+export const setGlobalProperties = guard((props) => {
+  globals = props && typeof props === 'object' ? Object.assign({}, props) : {};
+});
+
+/** Sends everything queued now; resolves when it was delivered or kept for a later retry. */
+export const flush = guard(() => {
+  w.flush();
+  pump();
+  return Promise.all(Array.from(inFlight)).then(() => undefined);
+}, Promise.resolve());
 
 /** The session id to forward as X-Session-ID; null before init(). */
 export const getSessionId = guard((params) => w.getSessionId(query(params)), null);
@@ -64,7 +138,10 @@ export const getSessionId = guard((params) => w.getSessionId(query(params)), nul
 export const getAnonymousId = guard((params) => w.getAnonymousId(query(params)), null);
 
 /** Logout: new visitor and session ids, all stored state removed. */
-export const clear = guard(() => w.clear());
+export const clear = guard(() => {
+  globals = {};
+  w.clear();
+});
 
 /** Page count and session start of this tab; null before init(). */
 export const getTracker = guard(() => {

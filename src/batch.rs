@@ -9,7 +9,7 @@
 
 use crate::time::Millis;
 use crate::wire;
-use alloc::collections::VecDeque;
+
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -47,7 +47,7 @@ pub struct BatchRule {
 #[derive(Clone, Debug)]
 pub struct Batcher {
     rule: BatchRule,
-    queue: VecDeque<Queued>,
+    queue: Vec<Queued>,
     /// When the timeout clock started: the first push into an empty queue, or
     /// the last take that left events behind. `None` exactly when empty.
     first_at: Option<Millis>,
@@ -57,7 +57,7 @@ impl Batcher {
     pub fn new(rule: BatchRule) -> Self {
         Batcher {
             rule,
-            queue: VecDeque::new(),
+            queue: Vec::new(),
             first_at: None,
         }
     }
@@ -78,7 +78,7 @@ impl Batcher {
         if self.queue.is_empty() {
             self.first_at = Some(now);
         }
-        self.queue.push_back(ev);
+        self.queue.push(ev);
     }
 
     fn size(&self) -> usize {

@@ -21,8 +21,8 @@ pub enum Value {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub client_id: String,
-    /// Where batches go; empty means `/v1/batch` on the script's origin
-    /// (resolved by the shell).
+    /// Where batches go (relative URLs resolve against the page). The
+    /// script tag sets it to `/v1/batch` on the script's own origin.
     pub endpoint: String,
     pub session_timeout: Millis,
     pub max_session_length: Millis,
@@ -35,7 +35,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             client_id: String::new(),
-            endpoint: String::new(),
+            endpoint: "/v1/batch".into(),
             session_timeout: Millis(30 * 60_000),
             max_session_length: Millis(24 * 3_600_000),
             enable_batching: true,

@@ -22,6 +22,7 @@ pub mod batch;
 pub mod config;
 extern crate alloc;
 
+pub mod delivery;
 pub mod ids;
 pub mod json;
 pub mod outbox;

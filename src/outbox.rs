@@ -10,7 +10,6 @@ use crate::ids;
 use crate::rand::Rng;
 use crate::time::Millis;
 use alloc::borrow::ToOwned;
-use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -79,11 +78,12 @@ fn line_id(line: &str) -> Option<&str> {
 /// tampered outbox never sends an event twice. A `"\r\n"` line end is
 /// accepted.
 pub fn parse(text: &str) -> Vec<Queued> {
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
+    let mut out: Vec<Queued> = Vec::new();
     for line in text.lines() {
         if let Some(id) = line_id(line) {
-            if seen.insert(id) {
+            // A linear scan: the outbox holds at most 500 events, and a set
+            // type would add kilobytes of wasm for no measurable gain.
+            if !out.iter().any(|q| q.id == id) {
                 out.push(Queued {
                     id: id.to_owned(),
                     json: line.to_owned(),
@@ -125,12 +125,11 @@ fn render(events: &[Queued]) -> String {
 /// `MAX_BYTES` on its own is dropped by the bound.
 pub fn merge(existing: &str, add: &[Queued]) -> (String, usize) {
     let mut all = parse(existing);
-    let mut seen: BTreeSet<String> = all.iter().map(|q| q.id.clone()).collect();
     let mut unstorable = 0usize;
     for ev in add {
         if !storable(ev) {
             unstorable = unstorable.saturating_add(1);
-        } else if seen.insert(ev.id.clone()) {
+        } else if !all.iter().any(|q| q.id == ev.id) {
             all.push(ev.clone());
         }
     }
@@ -160,10 +159,9 @@ fn bound_start(events: &[Queued]) -> usize {
 /// returns the new text. Ids not present are ignored; malformed lines are
 /// dropped as [`parse`] does.
 pub fn remove(existing: &str, ids: &[&str]) -> String {
-    let gone: BTreeSet<&str> = ids.iter().copied().collect();
     let kept: Vec<Queued> = parse(existing)
         .into_iter()
-        .filter(|q| !gone.contains(q.id.as_str()))
+        .filter(|q| !ids.contains(&q.id.as_str()))
         .collect();
     render(&kept)
 }
@@ -437,7 +435,7 @@ mod tests {
                 let stored_ids = ids_of(&stored);
                 let model_ids: Vec<String> = model.iter().map(|m| m.0.clone()).collect();
                 prop_assert_eq!(&stored_ids, &model_ids);
-                let unique: BTreeSet<&String> = stored_ids.iter().collect();
+                let unique: std::collections::BTreeSet<&String> = stored_ids.iter().collect();
                 prop_assert_eq!(unique.len(), stored_ids.len());
                 prop_assert!(stored.len() <= MAX_EVENTS);
                 prop_assert!(text.len() <= MAX_BYTES);

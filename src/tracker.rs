@@ -6,18 +6,47 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::batch::{BatchRule, Queued};
 use crate::config::Config;
+use crate::delivery::{Delivery, Outcome};
 use crate::ids;
-use crate::json::{parse_u64, u64_text};
+use crate::json::{parse_u64, truncate, u64_text};
 use crate::rand::Rng;
 use crate::session::{Reason, Rules, Session};
 use crate::store::{self, Area, Snapshot, Write};
 use crate::time::Millis;
+use crate::wire::{self, Event, Props};
 
 /// Activity moves the stored last-activity time at most this often (a
 /// scroll storm must not write storage on every event). Page hide and page
 /// views always write it.
 pub const ACTIVITY_WRITE_INTERVAL: Millis = Millis(5_000);
+
+/// Where an event happened, as the shell reads it from the page.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Page<'a> {
+    pub path: &'a str,
+    pub title: &'a str,
+    pub referrer: &'a str,
+}
+
+/// Why `track` refused an event (the shell turns it into one warning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    EmptyName,
+    PropsTooLarge,
+}
+
+impl Refusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::EmptyName => {
+                "sessionmark: track() needs a non-empty event name; event refused"
+            }
+            Refusal::PropsTooLarge => "sessionmark: event properties exceed 16 KiB; event refused",
+        }
+    }
+}
 
 /// Ids carried over from another domain (`sessionId` / `anonId` URL
 /// parameters). Anything not in the exact formats is ignored.
@@ -56,6 +85,7 @@ pub struct Tracker {
     written_activity: Millis,
     /// Why the session last rotated while this page was open, until taken.
     rotated: Option<Reason>,
+    delivery: Delivery,
 }
 
 impl Tracker {
@@ -69,7 +99,6 @@ impl Tracker {
         rng: Rng,
     ) -> Tracker {
         let mut t = Tracker {
-            cfg,
             rng,
             session: Session {
                 id: String::new(),
@@ -81,6 +110,12 @@ impl Tracker {
             writes: Vec::new(),
             written_activity: Millis(0),
             rotated: None,
+            delivery: Delivery::new(BatchRule {
+                enabled: cfg.enable_batching,
+                size: cfg.batch_size,
+                timeout: cfg.batch_timeout,
+            }),
+            cfg,
         };
         let visitor = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v));
         t.visitor = match visitor {
@@ -221,10 +256,6 @@ impl Tracker {
         &self.cfg
     }
 
-    pub fn rng(&mut self) -> &mut Rng {
-        &mut self.rng
-    }
-
     /// User interaction or a tracked event at `now`: applies the rules, then
     /// moves last activity forward. Storage is written at most every
     /// [`ACTIVITY_WRITE_INTERVAL`].
@@ -281,6 +312,72 @@ impl Tracker {
     /// Why the session rotated while the page stayed open, once.
     pub fn take_rotation(&mut self) -> Option<Reason> {
         self.rotated.take()
+    }
+
+    /// Tracks event `name` with `props` (a JSON object's text, already
+    /// checked by the shim) at `now`. The event counts as activity.
+    pub fn track(
+        &mut self,
+        now: Millis,
+        name: &str,
+        props: &str,
+        page: &Page,
+    ) -> Result<(), Refusal> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Refusal::EmptyName);
+        }
+        if props.len() > wire::MAX_PROPS_BYTES {
+            return Err(Refusal::PropsTooLarge);
+        }
+        self.activity(now);
+        let ev = self.event(now, name, props, page);
+        self.queue(&ev, now);
+        Ok(())
+    }
+
+    /// The envelope of an event of this page at `now`. Long strings are
+    /// cut to the wire limits.
+    pub fn event(&mut self, now: Millis, name: &str, props: &str, page: &Page) -> Event {
+        Event {
+            event_id: ids::uuid_v7(now, &mut self.rng),
+            name: truncate(name, wire::MAX_NAME_BYTES).into(),
+            session_id: self.session.id.clone(),
+            anonymous_id: self.visitor.clone(),
+            timestamp: now.0,
+            path: truncate(page.path, wire::MAX_URL_BYTES).into(),
+            title: truncate(page.title, wire::MAX_TITLE_BYTES).into(),
+            referrer: truncate(page.referrer, wire::MAX_URL_BYTES).into(),
+            client_id: self.cfg.client_id.clone(),
+            properties: Props(if props.is_empty() {
+                "{}".into()
+            } else {
+                props.into()
+            }),
+            ..Event::default()
+        }
+    }
+
+    /// Hands an event to delivery.
+    pub fn queue(&mut self, ev: &Event, now: Millis) {
+        let mut json = String::new();
+        ev.write_json(&mut json);
+        self.delivery.push(
+            Queued {
+                id: ev.event_id.clone(),
+                json,
+            },
+            now,
+        );
+    }
+
+    /// The answer to request `id` (see [`Delivery::on_result`]).
+    pub fn on_result(&mut self, id: u32, status: u16, now: Millis) -> Outcome {
+        self.delivery.on_result(id, status, now, &mut self.rng)
+    }
+
+    pub fn delivery(&mut self) -> &mut Delivery {
+        &mut self.delivery
     }
 
     /// Storage changes to make, in order.

@@ -12,10 +12,14 @@ mod storage;
 
 pub use storage::Store;
 
+use crate::batch::Queued;
 use crate::config::{Config, Value};
+use crate::delivery::{Mode, Outcome};
+use crate::outbox;
 use crate::rand::Rng;
+use crate::store::{Area, OUTBOX};
 use crate::time::Millis;
-use crate::tracker::{Carried, Tracker};
+use crate::tracker::{Carried, Page, Tracker};
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -26,6 +30,8 @@ use wasm_bindgen::JsCast;
 struct Shell {
     tracker: Tracker,
     store: Store,
+    /// Id and mode of the request last handed out by `nextSend`.
+    last_send: (u32, Mode),
 }
 
 /// The one tracker of the page. wasm32 without threads: a plain static.
@@ -45,11 +51,45 @@ pub fn warn(msg: &str) {
 /// Runs `f` on the started tracker, then stores what it changed. `None`
 /// before `init` (or if re-entered from a listener mid-call).
 fn with<R>(f: impl FnOnce(&mut Tracker, Millis) -> R) -> Option<R> {
+    with_shell(|s, now| f(&mut s.tracker, now))
+}
+
+fn with_shell<R>(f: impl FnOnce(&mut Shell, Millis) -> R) -> Option<R> {
     let mut guard = SHELL.0.try_borrow_mut().ok()?;
     let shell = guard.as_mut()?;
-    let out = f(&mut shell.tracker, now());
+    let out = f(shell, now());
     shell.store.apply(shell.tracker.take_writes());
     Some(out)
+}
+
+/// Adds events to the stored outbox (read, merge, write: another tab may
+/// have written it meanwhile).
+fn outbox_add(store: &Store, events: &[Queued]) {
+    if events.is_empty() {
+        return;
+    }
+    let existing = store.get(Area::Local, OUTBOX).unwrap_or_default();
+    let (text, dropped) = outbox::merge(&existing, events);
+    store.set(Area::Local, OUTBOX, &text);
+    if dropped > 0 {
+        warn("sessionmark: outbox full; the oldest undelivered events were dropped");
+    }
+}
+
+fn outbox_remove(store: &Store, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    let Some(existing) = store.get(Area::Local, OUTBOX) else {
+        return;
+    };
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let text = outbox::remove(&existing, &ids);
+    if text.is_empty() {
+        store.remove(Area::Local, OUTBOX);
+    } else {
+        store.set(Area::Local, OUTBOX, &text);
+    }
 }
 
 /// Seeds the id generator from `crypto.getRandomValues`, falling back to
@@ -133,7 +173,15 @@ pub fn init(options: JsValue, search: Option<String>) {
     let mut tracker = Tracker::start(cfg, &store.snapshot(), &carried, t0, seed());
     tracker.page_view(t0);
     store.apply(tracker.take_writes());
-    let shell = Shell { tracker, store };
+    // Events an earlier page could not deliver go first.
+    if let Some(text) = store.get(Area::Local, OUTBOX) {
+        tracker.delivery().resend(outbox::parse(&text));
+    }
+    let shell = Shell {
+        tracker,
+        store,
+        last_send: (0, Mode::Fetch),
+    };
     if let Ok(mut s) = SHELL.0.try_borrow_mut() {
         *s = Some(shell);
     }
@@ -205,4 +253,97 @@ pub fn on_restore() {
 #[wasm_bindgen(js_name = onActivity)]
 pub fn on_activity() {
     with(|t, now| t.activity(now));
+}
+
+/// Tracks an event. `props` is JSON object text made by the shim; the page
+/// fields come from `location` and `document`.
+#[wasm_bindgen]
+pub fn track(name: &str, props: &str, path: &str, title: &str, referrer: &str) {
+    let page = Page {
+        path,
+        title,
+        referrer,
+    };
+    match with(|t, now| t.track(now, name, props, &page)) {
+        Some(Ok(())) => {}
+        Some(Err(refusal)) => warn(refusal.message()),
+        None => warn("sessionmark: track() called before init(); event dropped"),
+    }
+}
+
+/// The body of the next request to make, or undefined; its id and mode
+/// are then read with `sendId` / `sendMode`.
+#[wasm_bindgen(js_name = nextSend)]
+pub fn next_send() -> Option<String> {
+    with_shell(|s, _| {
+        let send = s.tracker.delivery().next_send()?;
+        s.last_send = (send.id, send.mode);
+        Some(send.body)
+    })
+    .flatten()
+}
+
+#[wasm_bindgen(js_name = sendId)]
+pub fn send_id() -> u32 {
+    with_shell(|s, _| s.last_send.0).unwrap_or(0)
+}
+
+/// 0: fetch, 1: fetch with keepalive, 2: sendBeacon.
+#[wasm_bindgen(js_name = sendMode)]
+pub fn send_mode() -> u8 {
+    with_shell(|s, _| s.last_send.1 as u8).unwrap_or(0)
+}
+
+/// The answer to request `id`: HTTP status (0: network error) and body.
+#[wasm_bindgen(js_name = onResult)]
+pub fn on_result(id: u32, status: u16, _answer: &str) {
+    with_shell(|s, now| match s.tracker.on_result(id, status, now) {
+        Outcome::Delivered(ids) => outbox_remove(&s.store, &ids),
+        Outcome::Retrying(events) => outbox_add(&s.store, &events),
+        Outcome::Refused { .. } => {
+            warn("sessionmark: the collector refused a batch (4xx); its events were dropped")
+        }
+        Outcome::Unknown => {}
+    });
+}
+
+/// The browser accepted beacon `id` (its events stay in the outbox until a
+/// later page load resends them; the collector drops the repeats).
+#[wasm_bindgen(js_name = beaconQueued)]
+pub fn beacon_queued(id: u32) {
+    with(|t, _| t.delivery().beacon_queued(id));
+}
+
+/// When `onTimer` should next run, ms since epoch; -1 for never.
+#[wasm_bindgen]
+pub fn deadline() -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    with(|t, _| t.delivery().deadline().map_or(-1.0, |d| d.0 as f64)).unwrap_or(-1.0)
+}
+
+#[wasm_bindgen(js_name = onTimer)]
+pub fn on_timer() {
+    with(|t, now| t.delivery().poll(now, false));
+}
+
+/// `flush()`: everything queued or waiting for a retry goes now.
+#[wasm_bindgen]
+pub fn flush() {
+    with(|t, _| t.delivery().flush(false));
+}
+
+/// The page was hidden (visibilitychange or pagehide): everything goes by
+/// beacon, and everything unacknowledged is kept in the outbox first.
+#[wasm_bindgen(js_name = onHide)]
+pub fn on_hide() {
+    with_shell(|s, _| {
+        let unacked = s.tracker.delivery().hide();
+        outbox_add(&s.store, &unacked);
+    });
+}
+
+/// Where batches go.
+#[wasm_bindgen]
+pub fn endpoint() -> String {
+    with(|t, _| t.config().endpoint.clone()).unwrap_or_default()
 }

@@ -1,0 +1,301 @@
+//! Delivery: from queued events to requests, and what each answer means.
+//!
+//! Every accepted event is at all times in exactly one of: the batch queue,
+//! a request in flight, the retry wait list; or it is acknowledged (gone).
+//! Independently, an event may also be in the persisted outbox: it is put
+//! there when it could be lost with the page (a failed send, page hide) and
+//! taken out when the collector acknowledges it. The collector drops
+//! repeated `event_id`s, so sending an outboxed event again is harmless.
+
+use crate::batch::{split, BatchRule, Batcher, Queued, BEACON_BUDGET};
+use crate::outbox::{backoff, is_retryable};
+use crate::rand::Rng;
+use crate::time::Millis;
+use crate::wire::batch_body;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// How a request goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `fetch` without keepalive: the page is alive and the keepalive
+    /// budget is taken.
+    Fetch = 0,
+    /// `fetch` with `keepalive`: survives the page; counts against the
+    /// browser's shared 64 KiB in-flight budget.
+    Keepalive = 1,
+    /// `navigator.sendBeacon` (page hidden); if the browser refuses it, the
+    /// shell tries `fetch` keepalive with the same body.
+    Beacon = 2,
+}
+
+/// One request to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Send {
+    pub id: u32,
+    pub mode: Mode,
+    pub body: String,
+}
+
+/// What an answer (or a refused beacon) did to the events of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Acknowledged: these ids should leave the outbox.
+    Delivered(Vec<String>),
+    /// Failed, will be retried: keep these in the outbox meanwhile.
+    Retrying(Vec<Queued>),
+    /// Refused for good (a 4xx other than 408/429): `n` events dropped.
+    Refused { n: usize, status: u16 },
+    /// Unknown request id (already settled).
+    Unknown,
+}
+
+struct Flight {
+    id: u32,
+    events: Vec<Queued>,
+    /// Bytes this request holds of the keepalive budget (0 for plain fetch).
+    keepalive: usize,
+    attempt: u32,
+}
+
+struct Waiting {
+    due: Millis,
+    attempt: u32,
+    events: Vec<Queued>,
+}
+
+pub struct Delivery {
+    batcher: Batcher,
+    flights: Vec<Flight>,
+    waiting: Vec<Waiting>,
+    ready: Vec<Send>,
+    next_id: u32,
+    /// Ids this page has put in (or found in) the outbox and not yet seen
+    /// acknowledged.
+    /// A Vec, not a set: at most the outbox bound (500), and set types cost
+    /// kilobytes of wasm.
+    outboxed: Vec<String>,
+}
+
+fn ids(events: &[Queued]) -> Vec<String> {
+    events.iter().map(|e| e.id.clone()).collect()
+}
+
+impl Delivery {
+    pub fn new(rule: BatchRule) -> Delivery {
+        Delivery {
+            batcher: Batcher::new(rule),
+            flights: Vec::new(),
+            waiting: Vec::new(),
+            ready: Vec::new(),
+            next_id: 1,
+            outboxed: Vec::new(),
+        }
+    }
+
+    /// Keepalive bytes of requests in flight.
+    fn keepalive_in_flight(&self) -> usize {
+        self.flights.iter().map(|f| f.keepalive).sum()
+    }
+
+    /// Queues requests for `events`, split so each body fits the beacon
+    /// budget; keepalive while the shared budget allows, else plain fetch
+    /// (or beacons, when `hidden`).
+    fn dispatch(&mut self, events: Vec<Queued>, attempt: u32, hidden: bool) {
+        for chunk in split(events, BEACON_BUDGET) {
+            let body = batch_body(chunk.iter().map(|e| e.json.as_str()));
+            let fits = self.keepalive_in_flight().saturating_add(body.len()) <= BEACON_BUDGET;
+            let mode = match (hidden, fits) {
+                (true, _) => Mode::Beacon,
+                (false, true) => Mode::Keepalive,
+                (false, false) => Mode::Fetch,
+            };
+            let id = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1);
+            // A beacon's budget use is unknown once handed over; only
+            // keepalive fetches are counted.
+            let keepalive = if mode == Mode::Keepalive {
+                body.len()
+            } else {
+                0
+            };
+            self.flights.push(Flight {
+                id,
+                events: chunk,
+                keepalive,
+                attempt,
+            });
+            self.ready.push(Send { id, mode, body });
+        }
+    }
+
+    /// Accepts one event.
+    pub fn push(&mut self, ev: Queued, now: Millis) {
+        self.batcher.push(ev, now);
+        self.poll(now, false);
+    }
+
+    /// Events found in the outbox at start-up: sent at once.
+    pub fn resend(&mut self, events: Vec<Queued>) {
+        if events.is_empty() {
+            return;
+        }
+        for e in &events {
+            self.mark_outboxed(&e.id);
+        }
+        self.dispatch(events, 0, false);
+    }
+
+    /// Moves due batches and due retries into requests.
+    pub fn poll(&mut self, now: Millis, hidden: bool) {
+        while let Some(batch) = self.batcher.take_due(now) {
+            self.dispatch(batch, 0, hidden);
+        }
+        let mut i = 0;
+        while i < self.waiting.len() {
+            if self.waiting.get(i).is_some_and(|w| w.due <= now) {
+                let w = self.waiting.swap_remove(i);
+                self.dispatch(w.events, w.attempt, hidden);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// The next request to make, if any.
+    pub fn next_send(&mut self) -> Option<Send> {
+        (!self.ready.is_empty()).then(|| self.ready.remove(0))
+    }
+
+    /// Records `id` as outboxed; false when it already was.
+    fn mark_outboxed(&mut self, id: &str) -> bool {
+        let fresh = !self.outboxed.iter().any(|o| o == id);
+        if fresh {
+            self.outboxed.push(id.into());
+        }
+        fresh
+    }
+
+    /// Forgets `id` as outboxed; true when it was.
+    fn unmark_outboxed(&mut self, id: &str) -> bool {
+        let before = self.outboxed.len();
+        self.outboxed.retain(|o| o != id);
+        self.outboxed.len() != before
+    }
+
+    /// When [`Delivery::poll`] should next run: the batch timeout or the
+    /// earliest retry.
+    pub fn deadline(&self) -> Option<Millis> {
+        let retry = self.waiting.iter().map(|w| w.due).min();
+        match (self.batcher.deadline(), retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// `flush()`: everything queued or waiting goes now.
+    pub fn flush(&mut self, hidden: bool) {
+        let queued = self.batcher.take_all();
+        if !queued.is_empty() {
+            self.dispatch(queued, 0, hidden);
+        }
+        for w in core::mem::take(&mut self.waiting) {
+            self.dispatch(w.events, w.attempt, hidden);
+        }
+    }
+
+    /// The page is hidden (maybe for good): everything queued or waiting
+    /// goes by beacon. Returns every event not yet acknowledged (in flight
+    /// included): the shell keeps them all in the outbox, since a beacon's
+    /// fate is never known.
+    pub fn hide(&mut self) -> Vec<Queued> {
+        self.flush(true);
+        let all: Vec<Queued> = self
+            .flights
+            .iter()
+            .flat_map(|f| f.events.iter().cloned())
+            .collect();
+        all.into_iter()
+            .filter(|e| self.mark_outboxed(&e.id))
+            .collect()
+    }
+
+    /// The browser took beacon `id`: its fate is unknown, so its events stay
+    /// in the outbox (put there by [`Delivery::hide`]) and leave memory.
+    pub fn beacon_queued(&mut self, id: u32) {
+        self.flights.retain(|f| f.id != id);
+    }
+
+    /// The answer to request `id`: HTTP status, or 0 for a network error
+    /// (or a refused beacon whose fetch fallback failed).
+    pub fn on_result(&mut self, id: u32, status: u16, now: Millis, rng: &mut Rng) -> Outcome {
+        let Some(pos) = self.flights.iter().position(|f| f.id == id) else {
+            return Outcome::Unknown;
+        };
+        let f = self.flights.swap_remove(pos);
+        if (200..300).contains(&status) {
+            let acked: Vec<String> = f
+                .events
+                .iter()
+                .filter(|e| self.unmark_outboxed(&e.id))
+                .map(|e| e.id.clone())
+                .collect();
+            return Outcome::Delivered(acked);
+        }
+        if is_retryable(status) {
+            let attempt = f.attempt.saturating_add(1);
+            let fresh: Vec<Queued> = f
+                .events
+                .iter()
+                .filter(|e| self.mark_outboxed(&e.id))
+                .cloned()
+                .collect();
+            self.waiting.push(Waiting {
+                due: now.plus(backoff(attempt, rng)),
+                attempt,
+                events: f.events,
+            });
+            return Outcome::Retrying(fresh);
+        }
+        for e in &f.events {
+            self.unmark_outboxed(&e.id);
+        }
+        Outcome::Refused {
+            n: f.events.len(),
+            status,
+        }
+    }
+
+    /// Events accepted and not yet settled (queued, in flight, waiting).
+    pub fn pending(&self) -> usize {
+        self.batcher.len()
+            + self.flights.iter().map(|f| f.events.len()).sum::<usize>()
+            + self.waiting.iter().map(|w| w.events.len()).sum::<usize>()
+    }
+
+    /// Requests made but not answered.
+    pub fn in_flight(&self) -> usize {
+        self.flights.len()
+    }
+
+    pub fn set_rule(&mut self, rule: BatchRule) {
+        self.batcher.set_rule(rule);
+    }
+
+    /// Every id known to be in flight, queued or waiting (for tests).
+    pub fn unsettled_ids(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.batcher_ids();
+        for f in &self.flights {
+            out.extend(ids(&f.events));
+        }
+        for w in &self.waiting {
+            out.extend(ids(&w.events));
+        }
+        out
+    }
+
+    fn batcher_ids(&self) -> Vec<String> {
+        let mut probe = self.batcher.clone();
+        ids(&probe.take_all())
+    }
+}
