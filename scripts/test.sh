@@ -19,9 +19,10 @@ cargo test --workspace
 
 if [[ -f tests/web.rs ]]; then
   header "browser tests: wasm-bindgen-test in headless Chromium"
-  # No -q: wasm-bindgen-test-runner rejects --quiet.
+  # No -q: wasm-bindgen-test-runner rejects --quiet. No default features:
+  # the test harness brings std's allocator and panic handler.
   CHROMEDRIVER=/usr/bin/chromedriver \
-    cargo test --target wasm32-unknown-unknown -p sessionmark --test web
+    cargo test --target wasm32-unknown-unknown -p sessionmark --no-default-features --test web
 else
   header "browser tests: skipped (tests/web.rs not present yet)"
 fi

@@ -392,7 +392,8 @@ describe('calls queued before the script loaded (www/queue.html)', () => {
 
     const queued = await waitFor(
       async () => {
-        const found = (await collector.allEvents({ clientId: 'demo-queue' })).filter((e) => e.name === 'queued_after_clear');
+        // Only this page's session: another test opens queue.html too.
+        const found = (await collector.events(s.sessionId)).filter((e) => e.name === 'queued_after_clear');
         return found.length > 0 && found;
       },
       { what: 'the collector to store the queued_after_clear event', timeout: 20_000 },
