@@ -21,7 +21,7 @@ pub const TAB_ALIVE: &str = "did_tab";
 /// localStorage: the visitor id.
 pub const VISITOR: &str = "did";
 /// localStorage: events not yet acknowledged, one JSON object per line.
-pub const OUTBOX: &str = "did_outbox";
+pub const OUTBOX: &str = crate::outbox::STORAGE_KEY;
 
 /// Every key the tracker writes, for `clear()` and the README.
 pub const SESSION_KEYS: &[&str] = &[
