@@ -44,8 +44,13 @@ pub enum Outcome {
     Delivered(Vec<String>),
     /// Failed, will be retried: keep these in the outbox meanwhile.
     Retrying(Vec<Queued>),
-    /// Refused for good (a 4xx other than 408/429): `n` events dropped.
-    Refused { n: usize, status: u16 },
+    /// Refused for good (a 4xx other than 408/429): `n` events dropped;
+    /// those of them that were outboxed must leave the outbox too.
+    Refused {
+        n: usize,
+        status: u16,
+        outboxed: Vec<String>,
+    },
     /// Unknown request id (already settled).
     Unknown,
 }
@@ -257,12 +262,16 @@ impl Delivery {
             });
             return Outcome::Retrying(fresh);
         }
-        for e in &f.events {
-            self.unmark_outboxed(&e.id);
-        }
+        let outboxed = f
+            .events
+            .iter()
+            .filter(|e| self.unmark_outboxed(&e.id))
+            .map(|e| e.id.clone())
+            .collect();
         Outcome::Refused {
             n: f.events.len(),
             status,
+            outboxed,
         }
     }
 

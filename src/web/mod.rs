@@ -171,7 +171,6 @@ pub fn init(options: JsValue, search: Option<String>) {
     let carried = Carried::from_query(search.as_deref().unwrap_or(""));
     let t0 = now();
     let mut tracker = Tracker::start(cfg, &store.snapshot(), &carried, t0, seed());
-    tracker.page_view(t0);
     store.apply(tracker.take_writes());
     // Events an earlier page could not deliver go first.
     if let Some(text) = store.get(Area::Local, OUTBOX) {
@@ -237,22 +236,83 @@ pub fn session_start() -> f64 {
     .unwrap_or(-1.0)
 }
 
-/// `pagehide` (reload, navigation, close, or entering the back/forward cache).
+/// `pagehide` (reload, navigation, close, or entering the back/forward
+/// cache): the page view's `page_exit`, exact last activity stored.
 #[wasm_bindgen(js_name = onPageHide)]
 pub fn on_page_hide() {
-    with(|t, _| t.page_hide());
+    with(|t, now| t.page_hide(now));
+}
+
+/// A page view: at load (once not prerendering), on SPA navigation, or
+/// `manual` from `screenView(props)`. Returns whether it counted (an
+/// automatic view of the URL already in view does not).
+#[wasm_bindgen(js_name = onPageView)]
+#[allow(clippy::too_many_arguments)]
+pub fn on_page_view(
+    path: &str,
+    search: &str,
+    hash: &str,
+    title: &str,
+    referrer: &str,
+    props: &str,
+    manual: bool,
+) -> bool {
+    with(|t, now| {
+        let key = page_key(t.config().track_hash_changes, path, search, hash);
+        let page = Page {
+            path,
+            title,
+            referrer,
+        };
+        t.page_view(now, &page, &key, props, manual)
+    })
+    .unwrap_or(false)
+}
+
+/// What makes two URLs the same page view.
+fn page_key(with_hash: bool, path: &str, search: &str, hash: &str) -> String {
+    let mut key = String::with_capacity(path.len() + search.len() + hash.len());
+    key.push_str(path);
+    key.push_str(search);
+    if with_hash {
+        key.push_str(hash);
+    }
+    key
+}
+
+/// A pointer, key or touch interaction.
+#[wasm_bindgen(js_name = onInteraction)]
+pub fn on_interaction() {
+    with(|t, now| t.interaction(now));
+}
+
+/// A scroll: `scrollY`, `innerHeight`, `scrollHeight`.
+#[wasm_bindgen(js_name = onScroll)]
+pub fn on_scroll(y: f64, viewport: f64, document: f64) {
+    with(|t, now| t.scrolled(now, crate::engagement::scroll_depth(y, viewport, document)));
+}
+
+#[wasm_bindgen(js_name = onVisibility)]
+pub fn on_visibility(visible: bool) {
+    with(|t, now| t.set_visible(now, visible));
+}
+
+#[wasm_bindgen(js_name = onFocus)]
+pub fn on_focus(focused: bool) {
+    with(|t, now| t.set_focused(now, focused));
+}
+
+/// Engaged milliseconds of the current page view; -1 before `init`.
+#[wasm_bindgen(js_name = engagedTime)]
+pub fn engaged_time() -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    with(|t, now| t.engaged_time(now).0 as f64).unwrap_or(-1.0)
 }
 
 /// `pageshow` with `persisted`: restored from the back/forward cache.
 #[wasm_bindgen(js_name = onRestore)]
 pub fn on_restore() {
     with(|t, now| t.page_restore(now));
-}
-
-/// User interaction (pointer, key, scroll, touch).
-#[wasm_bindgen(js_name = onActivity)]
-pub fn on_activity() {
-    with(|t, now| t.activity(now));
 }
 
 /// Tracks an event. `props` is JSON object text made by the shim; the page
@@ -300,8 +360,9 @@ pub fn on_result(id: u32, status: u16, _answer: &str) {
     with_shell(|s, now| match s.tracker.on_result(id, status, now) {
         Outcome::Delivered(ids) => outbox_remove(&s.store, &ids),
         Outcome::Retrying(events) => outbox_add(&s.store, &events),
-        Outcome::Refused { .. } => {
-            warn("sessionmark: the collector refused a batch (4xx); its events were dropped")
+        Outcome::Refused { outboxed, .. } => {
+            outbox_remove(&s.store, &outboxed);
+            warn("sessionmark: the collector refused a batch (4xx); its events were dropped");
         }
         Outcome::Unknown => {}
     });
