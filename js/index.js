@@ -1,2 +1,14 @@
 // npm entry (ESM): import { init, getSessionId } from 'sessionmark'.
-export { init, track, setGlobalProperties, flush, getSessionId, getAnonymousId, clear, getTracker } from './shim.js';
+export {
+  init,
+  track,
+  screenView,
+  setGlobalProperties,
+  flush,
+  getSessionId,
+  getAnonymousId,
+  clear,
+  getTracker,
+  getEngagedTime,
+  getEngagedTimeSeconds,
+} from './shim.js';

@@ -68,13 +68,49 @@ function send(id, mode, body) {
 
 const hide = () => (w.onHide(), pump());
 
+let lastHref;
+
+// A page view of the current URL; automatic ones of the URL already in
+// view are dropped by the wasm. SPA views name the previous URL as referrer.
+function view(manual, props) {
+  const l = location;
+  if (w.onPageView(l.pathname, l.search, l.hash, document.title, lastHref || document.referrer, json(props), manual)) lastHref = l.href;
+  pump();
+}
+
+// Scroll depth of the document; the arithmetic is in the wasm.
+const scrolled = () => w.onScroll(scrollY, innerHeight, document.documentElement.scrollHeight);
+
 function listen() {
+  const d = document;
   const on = (target, type, f) => target.addEventListener(type, guard(f), { capture: true, passive: true });
+  const visible = () => d.visibilityState === 'visible';
+  w.onVisibility(visible());
+  w.onFocus(d.hasFocus());
   // pagehide, not unload: an unload listener blocks the back/forward cache.
   on(window, 'pagehide', () => (w.onPageHide(), hide()));
-  on(window, 'pageshow', (e) => e.persisted && w.onRestore());
-  on(document, 'visibilitychange', () => document.visibilityState === 'hidden' && hide());
-  for (const type of ['pointerdown', 'keydown', 'scroll', 'touchstart']) on(window, type, w.onActivity);
+  on(window, 'pageshow', (e) => e.persisted && (w.onVisibility(visible()), w.onFocus(d.hasFocus()), w.onRestore(), scrolled(), pump()));
+  on(d, 'visibilitychange', () => (w.onVisibility(visible()), visible() || hide()));
+  on(window, 'focus', (e) => e.target === window && w.onFocus(true));
+  on(window, 'blur', (e) => e.target === window && w.onFocus(false));
+  for (const type of ['pointerdown', 'keydown', 'touchstart']) on(window, type, w.onInteraction);
+  on(window, 'scroll', scrolled);
+  // SPA navigation: history.pushState/replaceState, back/forward, and hash
+  // changes (counted only with trackHashChanges).
+  for (const m of ['pushState', 'replaceState']) {
+    const original = history[m];
+    history[m] = function () {
+      const r = original.apply(this, arguments);
+      guard(view)(false);
+      return r;
+    };
+  }
+  on(window, 'popstate', () => view(false));
+  on(window, 'hashchange', () => view(false));
+  // The load's page view waits while the page is only prerendered.
+  const first = () => (view(false), scrolled());
+  if (d.prerendering) on(d, 'prerenderingchange', first);
+  else first();
 }
 
 // Global and event props as JSON object text. Values JSON cannot hold
@@ -106,11 +142,27 @@ function json(props) {
 
 /** Starts the tracker (once per page). */
 export const init = guard((options) => {
+  if (started) return w.init(options, ''); // warns: already started
   w.init(options == null ? {} : options, location.search);
-  if (!started) listen();
   started = true;
+  listen();
   pump();
 });
+
+/** A page view of the current URL, with optional properties (SPA routers that do not use history). */
+export const screenView = guard((props) => view(true, props));
+
+/** Engaged time of the current page view (visible and focused), ms; null before init(). */
+export const getEngagedTime = guard(() => {
+  const ms = w.engagedTime();
+  return ms < 0 ? null : ms;
+}, null);
+
+/** getEngagedTime() in whole seconds. */
+export const getEngagedTimeSeconds = guard(() => {
+  const ms = w.engagedTime();
+  return ms < 0 ? null : Math.floor(ms / 1000);
+}, null);
 
 /** Tracks an event with optional properties (a JSON-able object). */
 export const track = guard((name, props) => {
@@ -145,5 +197,7 @@ export const clear = guard(() => {
 /** Page count and session start of this tab; null before init(). */
 export const getTracker = guard(() => {
   const pageCount = w.pageCount();
-  return pageCount < 0 ? null : { pageCount, sessionStartTime: w.sessionStart() };
+  return pageCount < 0
+    ? null
+    : { pageCount, sessionStartTime: w.sessionStart(), getEngagedTime, getEngagedTimeSeconds };
 }, null);

@@ -29,6 +29,8 @@ pub struct Config {
     pub enable_batching: bool,
     pub batch_size: usize,
     pub batch_timeout: Millis,
+    /// Whether a hash-only URL change is a new page view.
+    pub track_hash_changes: bool,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             enable_batching: true,
             batch_size: 10,
             batch_timeout: Millis(5_000),
+            track_hash_changes: false,
         }
     }
 }
@@ -54,6 +57,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "enableBatching",
     "batchSize",
     "batchTimeout",
+    "trackHashChanges",
 ];
 
 fn warning(parts: &[&str]) -> String {
@@ -143,6 +147,7 @@ impl Config {
             "clientId" => as_string(name, v, 128).map(|s| self.client_id = s).err(),
             "endpoint" => as_string(name, v, 2048).map(|s| self.endpoint = s).err(),
             "enableBatching" => as_bool(name, v).map(|b| self.enable_batching = b).err(),
+            "trackHashChanges" => as_bool(name, v).map(|b| self.track_hash_changes = b).err(),
             // 1 minute .. 24 hours.
             "sessionTimeout" => ms(
                 as_clamped(name, v, 60_000, 86_400_000),

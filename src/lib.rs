@@ -23,6 +23,7 @@ pub mod config;
 extern crate alloc;
 
 pub mod delivery;
+pub mod engagement;
 pub mod ids;
 pub mod json;
 pub mod outbox;

@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use crate::batch::{BatchRule, Queued};
 use crate::config::Config;
 use crate::delivery::{Delivery, Outcome};
+use crate::engagement::Engagement;
 use crate::ids;
 use crate::json::{parse_u64, truncate, u64_text};
 use crate::rand::Rng;
@@ -74,8 +75,27 @@ impl Carried {
     }
 }
 
+/// The page view in progress: where, and its engagement.
+struct View {
+    /// What identifies the URL (path + query, + hash with
+    /// `trackHashChanges`): the same key again is not a new page view.
+    key: String,
+    path: String,
+    title: String,
+    referrer: String,
+    /// False until the first page view (a prerendered page has none yet).
+    active: bool,
+    eng: Engagement,
+}
+
+pub const SCREEN_VIEW: &str = "screen_view";
+pub const PAGE_EXIT: &str = "page_exit";
+/// `navigation_type` of the screen view after a back/forward cache restore.
+pub const BFCACHE: &str = "back_forward_cache";
+
 pub struct Tracker {
     cfg: Config,
+    view: View,
     rng: Rng,
     session: Session,
     visitor: String,
@@ -99,6 +119,14 @@ impl Tracker {
         rng: Rng,
     ) -> Tracker {
         let mut t = Tracker {
+            view: View {
+                key: String::new(),
+                path: String::new(),
+                title: String::new(),
+                referrer: String::new(),
+                active: false,
+                eng: Engagement::new(now, false, false),
+            },
             rng,
             session: Session {
                 id: String::new(),
@@ -228,10 +256,125 @@ impl Tracker {
 
     /// Applies the rules at `now` without counting as activity: a session
     /// idle for `sessionTimeout` or older than `maxSessionLength` rotates.
+    /// While a page view is open, the old session gets its `page_exit` and
+    /// the new one begins with a `screen_view` of the same page.
     pub fn check(&mut self, now: Millis) {
         if let Some(why) = self.session.expiry(now, self.rules()) {
+            self.exit(now);
+            self.rotate(now, why);
+            self.reenter(now);
+        }
+    }
+
+    /// After a rotation with the page still open: the new session's entry
+    /// page is the current one.
+    fn reenter(&mut self, now: Millis) {
+        if self.view.active {
+            self.begin_view(now, None, "{}");
+        }
+    }
+
+    /// Counts a page view at `now` of the page in `self.view` and sends its
+    /// `screen_view`.
+    fn begin_view(&mut self, now: Millis, navigation_type: Option<&str>, props: &str) {
+        self.view.active = true;
+        self.view.eng.restart(now);
+        self.page_count = self.page_count.saturating_add(1);
+        self.write_page_count();
+        let mut ev = self.view_event(now, SCREEN_VIEW, props);
+        ev.navigation_type = navigation_type.map(Into::into);
+        self.queue(&ev, now);
+    }
+
+    fn view_event(&mut self, now: Millis, name: &str, props: &str) -> Event {
+        let (path, title, referrer) = (
+            core::mem::take(&mut self.view.path),
+            core::mem::take(&mut self.view.title),
+            core::mem::take(&mut self.view.referrer),
+        );
+        let page = Page {
+            path: &path,
+            title: &title,
+            referrer: &referrer,
+        };
+        let mut ev = self.event(now, name, props, &page);
+        ev.page_count = Some(self.page_count);
+        self.view.path = path;
+        self.view.title = title;
+        self.view.referrer = referrer;
+        ev
+    }
+
+    /// Sends the open page view's `page_exit`, once.
+    pub fn exit(&mut self, now: Millis) {
+        if !self.view.active || self.view.eng.exited {
+            return;
+        }
+        self.view.eng.exited = true;
+        let mut ev = self.view_event(now, PAGE_EXIT, "{}");
+        let e = &self.view.eng;
+        ev.time_on_page = Some(e.time_on_page(now));
+        ev.engaged_time = Some(e.engaged(now).0);
+        ev.scroll_depth = Some(e.scroll_depth);
+        ev.interaction_count = Some(e.interactions);
+        self.queue(&ev, now);
+    }
+
+    /// A page view of `page` at `now` (load, SPA navigation, or `manual`
+    /// `screenView(props)`). An automatic view of the URL `key` already in
+    /// view is not a new page view (returns false). The previous view gets
+    /// its `page_exit` first.
+    pub fn page_view(
+        &mut self,
+        now: Millis,
+        page: &Page,
+        key: &str,
+        props: &str,
+        manual: bool,
+    ) -> bool {
+        if !manual && self.view.active && self.view.key == key {
+            return false;
+        }
+        self.exit(now);
+        if let Some(why) = self.session.expiry(now, self.rules()) {
+            // The view below is the new session's entry page.
             self.rotate(now, why);
         }
+        self.touch(now);
+        self.view.key = key.into();
+        self.view.path = truncate(page.path, wire::MAX_URL_BYTES).into();
+        self.view.title = truncate(page.title, wire::MAX_TITLE_BYTES).into();
+        self.view.referrer = truncate(page.referrer, wire::MAX_URL_BYTES).into();
+        self.begin_view(now, None, props);
+        self.write_activity();
+        true
+    }
+
+    /// The document became visible or hidden.
+    pub fn set_visible(&mut self, now: Millis, visible: bool) {
+        self.view.eng.set_visible(now, visible);
+    }
+
+    /// The window gained or lost focus.
+    pub fn set_focused(&mut self, now: Millis, focused: bool) {
+        self.view.eng.set_focused(now, focused);
+    }
+
+    /// Engaged milliseconds of the current page view.
+    pub fn engaged_time(&self, now: Millis) -> Millis {
+        self.view.eng.engaged(now)
+    }
+
+    /// A pointer, key or touch interaction: activity, counted.
+    pub fn interaction(&mut self, now: Millis) {
+        self.activity(now);
+        self.view.eng.interactions = self.view.eng.interactions.saturating_add(1);
+    }
+
+    /// A scroll to `depth` percent: activity, deepest kept.
+    pub fn scrolled(&mut self, now: Millis, depth: u64) {
+        self.activity(now);
+        self.view.eng.scrolled(depth);
     }
 
     /// The session id at `now` (rules applied; never extends the session).
@@ -261,6 +404,11 @@ impl Tracker {
     /// [`ACTIVITY_WRITE_INTERVAL`].
     pub fn activity(&mut self, now: Millis) {
         self.check(now);
+        self.touch(now);
+    }
+
+    /// Moves last activity to `now` (throttled storage write).
+    fn touch(&mut self, now: Millis) {
         self.session.last_activity = now;
         // `since` is zero when the clock went backwards: write then too, so
         // storage never keeps a time from the future.
@@ -270,19 +418,11 @@ impl Tracker {
         }
     }
 
-    /// A page view at `now` (load, SPA navigation, restore): activity, and
-    /// one more page in this session.
-    pub fn page_view(&mut self, now: Millis) {
-        self.activity(now);
-        self.page_count = self.page_count.saturating_add(1);
-        self.write_page_count();
-        self.write_activity();
-    }
-
     /// The page is being hidden for good or put in the back/forward cache:
     /// store the exact last activity and mark this tab as not alive, so the
     /// next page of this tab (reload, navigation) keeps the session.
-    pub fn page_hide(&mut self) {
+    pub fn page_hide(&mut self, now: Millis) {
+        self.exit(now);
         if self.written_activity != self.session.last_activity {
             self.write_activity();
         }
@@ -290,15 +430,25 @@ impl Tracker {
     }
 
     /// The page came back from the back/forward cache: alive again, rules
-    /// applied (a session idle 30 minutes is replaced).
+    /// applied (a session idle 30 minutes is replaced), and a new page view
+    /// with `navigation_type: "back_forward_cache"`.
     pub fn page_restore(&mut self, now: Millis) {
         self.set(Area::Session, store::TAB_ALIVE, Some("1".into()));
-        self.check(now);
+        if let Some(why) = self.session.expiry(now, self.rules()) {
+            self.rotate(now, why);
+        }
+        self.touch(now);
+        if self.view.active {
+            self.begin_view(now, Some(BFCACHE), "{}");
+        }
+        self.write_activity();
     }
 
-    /// `clear()`: removes all stored state, new visitor and session ids, page
-    /// count back to zero.
+    /// `clear()`: sends the current page view's `page_exit` (old ids),
+    /// removes all stored state, new visitor and session ids, page count
+    /// and engagement back to zero.
     pub fn clear(&mut self, now: Millis) {
+        self.exit(now);
         for key in store::SESSION_KEYS {
             self.set(Area::Session, key, None);
         }
@@ -307,6 +457,10 @@ impl Tracker {
         self.write_visitor();
         self.rotate(now, Reason::Cleared);
         self.set(Area::Session, store::TAB_ALIVE, Some("1".into()));
+        // The page view ended with its page_exit above; the next page view
+        // (navigation, screenView) is the new session's page 1.
+        self.view.eng.restart(now);
+        self.view.eng.exited = true;
     }
 
     /// Why the session rotated while the page stayed open, once.

@@ -7,7 +7,7 @@ use sessionmark::ids;
 use sessionmark::rand::Rng;
 use sessionmark::store::{Area, Snapshot};
 use sessionmark::time::Millis;
-use sessionmark::tracker::{Carried, Tracker};
+use sessionmark::tracker::{Carried, Page, Tracker};
 use std::collections::HashMap;
 
 const T0: Millis = Millis(1_709_318_400_000);
@@ -48,7 +48,8 @@ impl Browser {
 
     /// Opens a page in `tab` and counts it as a page view.
     fn visit(&mut self, tab: &mut Tab, now: Millis) -> String {
-        self.load(tab, now, Carried::default()).page_view(now);
+        self.load(tab, now, Carried::default())
+            .page_view(now, &Page::default(), "/", "{}", false);
         self.apply(tab);
         sid(tab, now)
     }
@@ -70,7 +71,7 @@ impl Browser {
     /// pagehide of the tab's page (reload, navigation, close).
     fn leave(&mut self, tab: &mut Tab) {
         if let Some(t) = tab.page.as_mut() {
-            t.page_hide();
+            t.page_hide(T0);
         }
         self.apply(tab);
         tab.page = None;
@@ -169,7 +170,8 @@ fn idle_30_minutes_starts_a_new_session_on_read() {
     assert_ne!(next, id);
     b.apply(&mut tab);
     assert_eq!(tab.session["did_session"], next);
-    assert_eq!(tab.session["did_page_count"], "0");
+    // The page still open is the new session's entry page.
+    assert_eq!(tab.session["did_page_count"], "1");
 }
 
 #[test]
@@ -376,7 +378,7 @@ fn a_scroll_storm_writes_last_activity_once_per_interval() {
     assert_eq!(t.take_writes().len(), 1);
     // Leaving the page stores the exact time.
     t.activity(T0.plus(Millis(6_000)));
-    t.page_hide();
+    t.page_hide(T0.plus(Millis(6_000)));
     b.apply(&mut tab);
     assert_eq!(
         tab.session["did_session_timestamp"],
@@ -390,7 +392,7 @@ fn a_back_forward_restore_after_30_minutes_starts_a_new_session() {
     let mut tab = new_tab();
     let id = b.visit(&mut tab, T0);
     let t = tab.page.as_mut().unwrap();
-    t.page_hide();
+    t.page_hide(T0);
     t.page_restore(at(31));
     assert_ne!(t.session_id(at(31)), id);
     b.apply(&mut tab);
