@@ -14,7 +14,12 @@ export interface Options {
   batchSize?: number;
   /** Longest wait before a batch goes, ms (default 5000; 100..30000). */
   batchTimeout?: number;
+  /** Count hash-only URL changes as page views (default false). */
+  trackHashChanges?: boolean;
 }
+
+/** Event properties: a plain object of JSON values. Functions, symbols, BigInt and cycles are dropped with a warning. */
+export type Properties = Record<string, unknown>;
 
 /** Query parameters that may carry a cross-domain `sessionId` / `anonId`. */
 export type UrlParams = URLSearchParams | string | Record<string, string>;
@@ -24,10 +29,26 @@ export interface TrackerInfo {
   pageCount: number;
   /** When the session started, ms since epoch. */
   sessionStartTime: number;
+  /** Engaged time of the current page view, ms (visible and focused). */
+  getEngagedTime(): number | null;
+  /** The same in whole seconds. */
+  getEngagedTimeSeconds(): number | null;
 }
 
 /** Starts the tracker; later calls are ignored with a warning. */
 export function init(options?: Options): void;
+/** Queues event `name` (1..128 bytes) with properties (at most 16 KiB as JSON). */
+export function track(name: string, props?: Properties): void;
+/** A page view of the current URL (for routers that do not use the History API). */
+export function screenView(props?: Properties): void;
+/** Properties merged into every later event; replaces the previous set. */
+export function setGlobalProperties(props: Properties): void;
+/** Sends everything queued; resolves when it was delivered or kept for a retry. */
+export function flush(): Promise<void>;
+/** Engaged time of the current page view, ms; null before `init()`. */
+export function getEngagedTime(): number | null;
+/** Engaged time of the current page view, whole seconds; null before `init()`. */
+export function getEngagedTimeSeconds(): number | null;
 /** `sess_` + UUIDv7: forward it as the `X-Session-ID` header. Null before `init()`. */
 export function getSessionId(urlParams?: UrlParams): string | null;
 /** `anon_` + UUID, the visitor id. Null before `init()`. */
