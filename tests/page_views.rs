@@ -1,0 +1,643 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Page views and engagement (SPEC "Page views and engagement", "Session
+//! rules"), driven through `Tracker` with a fake clock: the screen_view /
+//! page_exit sequence and its counts, exactly one exit per view, engaged
+//! time, scroll depth and interactions, session rotation with the page
+//! open, back/forward cache restores, prerendering, and clear().
+//!
+//! What was sent is read off the wire: flush, drain every request, parse
+//! each `{"events":[...]}` body, in order.
+
+use proptest::prelude::*;
+use serde_json::Value;
+use sessionmark::config::Config;
+use sessionmark::rand::Rng;
+use sessionmark::store::Snapshot;
+use sessionmark::time::Millis;
+use sessionmark::tracker::{Carried, Page, Tracker};
+
+const T0: Millis = Millis(1_709_318_400_000);
+const SEC: u64 = 1_000;
+const MIN: u64 = 60_000;
+
+fn at(ms: u64) -> Millis {
+    T0.plus(Millis(ms))
+}
+
+fn page(path: &str) -> Page<'_> {
+    Page {
+        path,
+        title: "Title",
+        referrer: "https://example.com/",
+    }
+}
+
+/// A tracker started at `T0` on a first visit (nothing stored), its page
+/// not yet viewed, the window neither visible nor focused (as at start).
+fn fresh(seed: u64) -> Tracker {
+    let mut t = Tracker::start(
+        Config::default(),
+        &Snapshot::default(),
+        &Carried::default(),
+        T0,
+        Rng::new(seed, 11),
+    );
+    t.take_writes();
+    t
+}
+
+/// A tracker whose page is visible and focused from `T0`.
+fn attentive(seed: u64) -> Tracker {
+    let mut t = fresh(seed);
+    t.set_visible(T0, true);
+    t.set_focused(T0, true);
+    t
+}
+
+/// An automatic page view (load, SPA navigation) of `path`, keyed by it.
+fn view(t: &mut Tracker, now: Millis, path: &str) -> bool {
+    t.page_view(now, &page(path), path, "{}", false)
+}
+
+/// Every event sent since the last call, in order.
+fn sent(t: &mut Tracker) -> Vec<Value> {
+    t.delivery().flush(false);
+    let mut out = Vec::new();
+    while let Some(s) = t.delivery().next_send() {
+        let v: Value = serde_json::from_str(&s.body).unwrap();
+        out.extend(v["events"].as_array().unwrap().iter().cloned());
+    }
+    out
+}
+
+fn name(e: &Value) -> &str {
+    e["name"].as_str().unwrap()
+}
+
+fn sid(e: &Value) -> &str {
+    e["session_id"].as_str().unwrap()
+}
+
+fn num(e: &Value, field: &str) -> u64 {
+    e[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{field} missing in {e}"))
+}
+
+/// (name, page_count) of each event.
+fn kinds(evs: &[Value]) -> Vec<(&str, u64)> {
+    evs.iter()
+        .map(|e| (name(e), num(e, "page_count")))
+        .collect()
+}
+
+fn exits(evs: &[Value]) -> Vec<&Value> {
+    evs.iter().filter(|e| name(e) == "page_exit").collect()
+}
+
+/// (time_on_page s, engaged_time ms, scroll_depth, interaction_count).
+fn engagement(e: &Value) -> (u64, u64, u64, u64) {
+    (
+        num(e, "time_on_page"),
+        num(e, "engaged_time"),
+        num(e, "scroll_depth"),
+        num(e, "interaction_count"),
+    )
+}
+
+// 1. The sequence of a visit.
+
+#[test]
+fn a_load_two_spa_navigations_and_back_alternate_screen_views_and_page_exits_with_counts() {
+    let mut t = attentive(1);
+    assert!(view(&mut t, T0, "/"));
+    t.scrolled(at(5 * SEC), 40);
+    t.interaction(at(6 * SEC));
+    t.interaction(at(7 * SEC));
+    assert!(view(&mut t, at(30 * SEC), "/a"));
+    // 10 s with the window unfocused: wall clock, not engaged.
+    t.set_focused(at(40 * SEC), false);
+    t.set_focused(at(50 * SEC), true);
+    assert!(view(&mut t, at(75_400), "/b"));
+    // Back (popstate) to /a: a new page view.
+    assert!(view(&mut t, at(80 * SEC), "/a"));
+
+    let evs = sent(&mut t);
+    assert_eq!(
+        kinds(&evs),
+        [
+            ("screen_view", 1),
+            ("page_exit", 1),
+            ("screen_view", 2),
+            ("page_exit", 2),
+            ("screen_view", 3),
+            ("page_exit", 3),
+            ("screen_view", 4),
+        ]
+    );
+    let paths: Vec<&str> = evs.iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/", "/", "/a", "/a", "/b", "/b", "/a"]);
+    let first = sid(&evs[0]);
+    assert!(evs.iter().all(|e| sid(e) == first), "one session");
+    for sv in evs.iter().filter(|e| name(e) == "screen_view") {
+        for field in [
+            "time_on_page",
+            "engaged_time",
+            "scroll_depth",
+            "interaction_count",
+        ] {
+            assert!(sv.get(field).is_none(), "{field} on a screen_view: {sv}");
+        }
+    }
+    let got: Vec<_> = exits(&evs).into_iter().map(engagement).collect();
+    assert_eq!(
+        got,
+        [
+            (30, 30_000, 40, 2),
+            // 45.4 s on the page, 10 s of it unfocused.
+            (45, 35_400, 0, 0),
+            (4, 4_600, 0, 0),
+        ]
+    );
+    assert_eq!(num(&evs[5], "timestamp"), at(80 * SEC).0);
+
+    t.page_hide(at(90 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("page_exit", 4)]);
+    assert_eq!(evs[0]["path"], "/a");
+    assert_eq!(engagement(&evs[0]), (10, 10_000, 0, 0));
+    assert_eq!(t.page_count(), 4);
+}
+
+// 2. Exactly one page_exit per page view.
+
+#[test]
+fn hiding_a_page_twice_sends_one_page_exit() {
+    let mut t = attentive(2);
+    view(&mut t, T0, "/");
+    t.page_hide(at(3 * SEC));
+    t.page_hide(at(4 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
+    assert_eq!(num(&evs[1], "time_on_page"), 3);
+}
+
+#[test]
+fn an_exit_then_a_page_hide_sends_one_page_exit() {
+    let mut t = attentive(3);
+    view(&mut t, T0, "/");
+    t.exit(at(2 * SEC));
+    t.page_hide(at(9 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
+    assert_eq!(num(&evs[1], "engaged_time"), 2_000, "the first exit counts");
+}
+
+#[test]
+fn clear_after_an_exit_sends_no_second_page_exit() {
+    let mut t = attentive(4);
+    view(&mut t, T0, "/");
+    t.page_hide(at(2 * SEC));
+    t.clear(at(3 * SEC));
+    t.page_hide(at(4 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
+}
+
+#[test]
+fn an_automatic_view_of_the_url_in_view_is_not_a_new_page_view() {
+    let mut t = attentive(5);
+    assert!(view(&mut t, T0, "/docs?q=1"));
+    sent(&mut t);
+    t.interaction(at(SEC));
+    assert!(!view(&mut t, at(2 * SEC), "/docs?q=1"));
+    assert!(sent(&mut t).is_empty(), "no events for a repeated URL");
+    assert_eq!(t.page_count(), 1);
+    assert_eq!(
+        t.engaged_time(at(3 * SEC)),
+        Millis(3_000),
+        "the page view goes on"
+    );
+    t.page_hide(at(5 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("page_exit", 1)]);
+    assert_eq!(engagement(&evs[0]), (5, 5_000, 0, 1));
+}
+
+#[test]
+fn a_manual_view_of_the_url_in_view_is_a_new_page_view() {
+    let mut t = attentive(6);
+    assert!(view(&mut t, T0, "/app"));
+    assert!(t.page_view(at(4 * SEC), &page("/app"), "/app", "{\"step\":2}", true));
+    let evs = sent(&mut t);
+    assert_eq!(
+        kinds(&evs),
+        [("screen_view", 1), ("page_exit", 1), ("screen_view", 2)]
+    );
+    assert_eq!(evs[2]["path"], "/app");
+    assert_eq!(evs[2]["properties"]["step"], 2);
+    assert_eq!(num(&evs[1], "time_on_page"), 4);
+}
+
+// 3. Engaged time.
+
+#[test]
+fn a_hidden_span_is_not_engaged_time() {
+    let mut t = attentive(7);
+    view(&mut t, T0, "/");
+    t.set_visible(at(10 * SEC), false);
+    assert_eq!(t.engaged_time(at(40 * SEC)), Millis(10_000));
+    t.set_visible(at(70 * SEC), true);
+    t.page_hide(at(75 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(engagement(exits(&evs)[0]), (75, 15_000, 0, 0));
+}
+
+#[test]
+fn an_unfocused_span_is_not_engaged_time_even_while_visible() {
+    let mut t = attentive(8);
+    view(&mut t, T0, "/");
+    t.set_focused(at(2 * SEC), false);
+    t.set_focused(at(32 * SEC), true);
+    t.set_focused(at(33 * SEC), false);
+    t.page_hide(at(50 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(engagement(exits(&evs)[0]), (50, 3_000, 0, 0));
+}
+
+#[test]
+fn a_page_never_visible_and_focused_has_no_engaged_time() {
+    let mut t = fresh(9);
+    view(&mut t, T0, "/");
+    t.set_visible(at(SEC), true);
+    t.page_hide(at(20 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(engagement(exits(&evs)[0]), (20, 0, 0, 0));
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Visible(bool),
+    Focused(bool),
+    Interaction,
+    Scroll(u64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        any::<bool>().prop_map(Step::Visible),
+        any::<bool>().prop_map(Step::Focused),
+        Just(Step::Interaction),
+        (0u64..150).prop_map(Step::Scroll),
+    ]
+}
+
+/// Mostly short gaps, sometimes long enough to end the session.
+fn gap() -> impl Strategy<Value = u64> {
+    prop_oneof![4 => 0u64..120_000, 1 => 0u64..(40 * MIN)]
+}
+
+proptest! {
+    /// Over random visibility, focus, interaction and scroll sequences
+    /// (idle gaps that rotate the session included): each page view has
+    /// exactly one page_exit, whose engaged_time is exactly the time spent
+    /// visible and focused during that view and never more than its wall
+    /// time (`engaged_time <= time_on_page * 1000 + 999`).
+    #[test]
+    fn engaged_time_is_the_visible_focused_time_and_never_exceeds_wall_time(
+        start_visible: bool,
+        start_focused: bool,
+        steps in proptest::collection::vec((gap(), step()), 0..40),
+        tail in 0u64..100_000,
+    ) {
+        let mut t = fresh(10);
+        view(&mut t, T0, "/");
+        t.set_visible(T0, start_visible);
+        t.set_focused(T0, start_focused);
+        let (mut vis, mut foc) = (start_visible, start_focused);
+        let (mut now, mut view_start, mut last, mut session_start) = (T0, T0, T0, T0);
+        let mut expected = 0u64;
+        let mut closed = Vec::new();
+        for (gap, step) in steps {
+            now = now.plus(Millis(gap));
+            if vis && foc {
+                expected += gap;
+            }
+            match step {
+                Step::Visible(v) => {
+                    t.set_visible(now, v);
+                    vis = v;
+                }
+                Step::Focused(f) => {
+                    t.set_focused(now, f);
+                    foc = f;
+                }
+                Step::Interaction | Step::Scroll(_) => {
+                    if now.since(last).0 >= 30 * MIN || now.since(session_start).0 >= 24 * 60 * MIN {
+                        // Rotation: the view closes, the same page reopens.
+                        closed.push(expected);
+                        expected = 0;
+                        view_start = now;
+                        session_start = now;
+                    }
+                    last = now;
+                    match step {
+                        Step::Scroll(d) => t.scrolled(now, d),
+                        _ => t.interaction(now),
+                    }
+                }
+            }
+            prop_assert_eq!(t.engaged_time(now), Millis(expected));
+            prop_assert!(expected <= now.since(view_start).0);
+        }
+        let end = now.plus(Millis(tail));
+        if vis && foc {
+            expected += tail;
+        }
+        t.page_hide(end);
+        closed.push(expected);
+
+        let evs = sent(&mut t);
+        let ex = exits(&evs);
+        let views = evs.iter().filter(|e| name(e) == "screen_view").count();
+        prop_assert_eq!(views, ex.len(), "one exit per view");
+        let engaged: Vec<u64> = ex.iter().map(|e| num(e, "engaged_time")).collect();
+        prop_assert_eq!(&engaged, &closed);
+        for e in &ex {
+            let (secs, ms, depth, _) = engagement(e);
+            prop_assert!(ms <= secs * 1000 + 999, "{}", e);
+            prop_assert!(depth <= 100, "{}", e);
+        }
+    }
+}
+
+// 4. Scroll depth and interactions.
+
+#[test]
+fn the_page_exit_carries_the_deepest_scroll_and_the_interaction_count() {
+    let mut t = attentive(11);
+    view(&mut t, T0, "/long");
+    t.scrolled(at(SEC), 35);
+    t.scrolled(at(2 * SEC), 80);
+    t.scrolled(at(3 * SEC), 20);
+    for i in 0..5 {
+        t.interaction(at(4 * SEC + i));
+    }
+    view(&mut t, at(10 * SEC), "/next");
+    t.scrolled(at(11 * SEC), 250);
+    t.page_hide(at(12 * SEC));
+    let evs = sent(&mut t);
+    let got: Vec<_> = exits(&evs).into_iter().map(engagement).collect();
+    assert_eq!(
+        got,
+        [(10, 10_000, 80, 5), (2, 2_000, 100, 0)],
+        "max kept, clamped to 100, reset per view"
+    );
+}
+
+// 5. Session rotation with the page open.
+
+#[test]
+fn an_interaction_after_thirty_idle_minutes_closes_the_old_session_and_reenters_the_page() {
+    let mut t = attentive(12);
+    view(&mut t, T0, "/docs");
+    view(&mut t, at(MIN), "/docs/b");
+    let old = t.session_id(at(MIN)).to_owned();
+    sent(&mut t);
+
+    let back = at(31 * MIN);
+    t.interaction(back);
+    let new = t.session_id(back).to_owned();
+    assert_ne!(new, old);
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("page_exit", 2), ("screen_view", 1)]);
+    assert_eq!(sid(&evs[0]), old, "the exit closes the old session");
+    assert_eq!(num(&evs[0], "time_on_page"), 30 * 60);
+    assert_eq!(
+        sid(&evs[1]),
+        new,
+        "the new session begins with its entry page"
+    );
+    assert_eq!(evs[1]["path"], "/docs/b");
+    assert_eq!(num(&evs[1], "timestamp"), back.0);
+    assert_eq!(t.page_count(), 1);
+
+    // The interaction was activity of the new session, counted on its view.
+    assert_eq!(t.session_id(back.plus(Millis(29 * MIN))), new);
+    t.page_hide(back.plus(Millis(29 * MIN)));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("page_exit", 1)]);
+    assert_eq!(sid(&evs[0]), new);
+    assert_eq!(num(&evs[0], "interaction_count"), 1);
+}
+
+#[test]
+fn a_tracked_event_after_thirty_idle_minutes_follows_the_new_sessions_screen_view() {
+    let mut t = attentive(13);
+    view(&mut t, T0, "/shop");
+    let old = t.session_id(T0).to_owned();
+    sent(&mut t);
+    t.track(at(30 * MIN), "add_to_cart", "{}", &page("/shop"))
+        .unwrap();
+    let evs = sent(&mut t);
+    let names: Vec<&str> = evs.iter().map(name).collect();
+    assert_eq!(names, ["page_exit", "screen_view", "add_to_cart"]);
+    assert_eq!(sid(&evs[0]), old);
+    let new = sid(&evs[1]);
+    assert_ne!(new, old);
+    assert_eq!(sid(&evs[2]), new);
+    assert_eq!(num(&evs[1], "page_count"), 1);
+}
+
+#[test]
+fn reading_the_session_id_after_thirty_idle_minutes_closes_the_old_session_and_reenters_the_page() {
+    let mut t = attentive(14);
+    view(&mut t, T0, "/home");
+    let old = t.session_id(T0).to_owned();
+    sent(&mut t);
+    let new = t.session_id(at(30 * MIN)).to_owned();
+    assert_ne!(new, old);
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("page_exit", 1), ("screen_view", 1)]);
+    assert_eq!(sid(&evs[0]), old);
+    assert_eq!(sid(&evs[1]), new);
+    assert_eq!(evs[1]["path"], "/home");
+    // A second read rotates nothing more.
+    assert_eq!(t.session_id(at(31 * MIN)), new);
+    assert!(sent(&mut t).is_empty());
+}
+
+#[test]
+fn a_page_view_after_thirty_idle_minutes_exits_in_the_old_session_and_views_in_the_new() {
+    let mut t = attentive(15);
+    view(&mut t, T0, "/");
+    view(&mut t, at(MIN), "/two");
+    let old = t.session_id(at(MIN)).to_owned();
+    sent(&mut t);
+    assert!(view(&mut t, at(31 * MIN), "/three"));
+    let evs = sent(&mut t);
+    assert_eq!(
+        kinds(&evs),
+        [("page_exit", 2), ("screen_view", 1)],
+        "no extra screen_view of the old page"
+    );
+    assert_eq!(sid(&evs[0]), old);
+    assert_eq!(evs[0]["path"], "/two");
+    assert_ne!(sid(&evs[1]), old);
+    assert_eq!(evs[1]["path"], "/three");
+    assert_eq!(sid(&evs[1]), t.session_id(at(31 * MIN)));
+}
+
+// 6. Back/forward cache.
+
+#[test]
+fn a_restore_ten_minutes_later_is_a_new_page_view_of_the_same_session() {
+    let mut t = attentive(16);
+    view(&mut t, T0, "/article");
+    t.scrolled(at(5 * SEC), 70);
+    t.interaction(at(6 * SEC));
+    t.page_hide(at(20 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
+    let old = sid(&evs[0]).to_owned();
+
+    // Still "visible and focused" as far as the core knows: only the reset
+    // keeps the 10 minutes in the cache out of the restored view.
+    let back = at(20 * SEC + 10 * MIN);
+    t.page_restore(back);
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("screen_view", 2)]);
+    assert_eq!(evs[0]["navigation_type"], "back_forward_cache");
+    assert_eq!(evs[0]["path"], "/article");
+    assert_eq!(sid(&evs[0]), old, "same session");
+    assert_eq!(t.engaged_time(back), Millis(0));
+
+    t.page_hide(back.plus(Millis(7 * SEC)));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("page_exit", 2)]);
+    assert_eq!(
+        engagement(&evs[0]),
+        (7, 7_000, 0, 0),
+        "counted after restore"
+    );
+    assert!(evs[0].get("navigation_type").is_none());
+}
+
+#[test]
+fn a_restore_after_the_shells_hidden_and_shown_events_counts_only_after_restore() {
+    let mut t = attentive(17);
+    view(&mut t, T0, "/");
+    // visibilitychange hidden, pagehide; pageshow: visibility, focus, restore.
+    t.set_visible(at(10 * SEC), false);
+    t.page_hide(at(10 * SEC));
+    let back = at(10 * SEC + 10 * MIN);
+    t.set_visible(back, true);
+    t.set_focused(back, true);
+    t.page_restore(back);
+    t.set_focused(back.plus(Millis(3 * SEC)), false);
+    t.page_hide(back.plus(Millis(4 * SEC)));
+    let evs = sent(&mut t);
+    assert_eq!(
+        kinds(&evs),
+        [
+            ("screen_view", 1),
+            ("page_exit", 1),
+            ("screen_view", 2),
+            ("page_exit", 2)
+        ]
+    );
+    assert_eq!(engagement(&evs[1]), (10, 10_000, 0, 0));
+    assert_eq!(engagement(&evs[3]), (4, 3_000, 0, 0));
+}
+
+#[test]
+fn a_restore_thirty_one_minutes_later_starts_a_new_session_at_page_one() {
+    let mut t = attentive(18);
+    view(&mut t, T0, "/");
+    view(&mut t, at(MIN), "/two");
+    t.page_hide(at(2 * MIN));
+    let evs = sent(&mut t);
+    let old = sid(&evs[0]).to_owned();
+    assert_eq!(kinds(&evs).last(), Some(&("page_exit", 2)));
+
+    t.page_restore(at(33 * MIN));
+    let evs = sent(&mut t);
+    assert_eq!(
+        kinds(&evs),
+        [("screen_view", 1)],
+        "no exit: it went at hide"
+    );
+    assert_eq!(evs[0]["navigation_type"], "back_forward_cache");
+    assert_eq!(evs[0]["path"], "/two");
+    assert_ne!(sid(&evs[0]), old);
+    assert_eq!(sid(&evs[0]), t.session_id(at(33 * MIN)));
+}
+
+// 7. Prerendering.
+
+#[test]
+fn a_prerendered_page_with_no_page_view_sends_nothing_even_when_hidden() {
+    let mut t = attentive(19);
+    t.interaction(at(SEC));
+    t.scrolled(at(2 * SEC), 50);
+    // Idle past the timeout while prerendered: no page to exit or reenter.
+    let _ = t.session_id(at(40 * MIN));
+    t.page_hide(at(41 * MIN));
+    assert!(sent(&mut t).is_empty());
+    assert_eq!(t.page_count(), 0);
+}
+
+#[test]
+fn the_first_page_view_after_prerendering_is_page_one() {
+    let mut t = attentive(20);
+    t.interaction(at(SEC));
+    t.scrolled(at(2 * SEC), 50);
+    // prerenderingchange: the load's page view.
+    assert!(view(&mut t, at(5 * SEC), "/landing"));
+    t.page_hide(at(8 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
+    assert_eq!(evs[0]["path"], "/landing");
+    assert_eq!(
+        engagement(&evs[1]),
+        (3, 3_000, 0, 0),
+        "nothing from before the view"
+    );
+}
+
+// 8. clear().
+
+#[test]
+fn clear_sends_the_exit_with_the_old_ids_and_the_next_view_is_page_one_with_the_new_ids() {
+    let mut t = attentive(21);
+    view(&mut t, T0, "/account");
+    view(&mut t, at(SEC), "/account/settings");
+    let (old_sid, old_vid) = (t.session_id(at(SEC)).to_owned(), t.visitor_id().to_owned());
+    sent(&mut t);
+
+    t.clear(at(5 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(kinds(&evs), [("page_exit", 2)]);
+    assert_eq!(sid(&evs[0]), old_sid);
+    assert_eq!(evs[0]["anonymous_id"], old_vid.as_str());
+    assert_eq!(num(&evs[0], "time_on_page"), 4);
+    assert_eq!(t.page_count(), 0);
+    let new_sid = t.session_id(at(5 * SEC)).to_owned();
+    let new_vid = t.visitor_id().to_owned();
+    assert_ne!(new_sid, old_sid);
+    assert_ne!(new_vid, old_vid);
+
+    assert!(view(&mut t, at(6 * SEC), "/login"));
+    t.page_hide(at(9 * SEC));
+    let evs = sent(&mut t);
+    assert_eq!(
+        kinds(&evs),
+        [("screen_view", 1), ("page_exit", 1)],
+        "no second exit of the cleared view"
+    );
+    for e in &evs {
+        assert_eq!(sid(e), new_sid);
+        assert_eq!(e["anonymous_id"], new_vid.as_str());
+    }
+    assert_eq!(engagement(&evs[1]), (3, 3_000, 0, 0));
+}
