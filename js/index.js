@@ -11,4 +11,5 @@ export {
   getTracker,
   getEngagedTime,
   getEngagedTimeSeconds,
+  setConsent,
 } from './shim.js';

@@ -6,6 +6,13 @@ import * as w from '../pkg/sessionmark.js';
 
 let state = 0; // 0: not loaded, 1: ready, 2: failed for good
 let started = false;
+// requireConsent: the options init() got, and the calls made, while
+// consent is pending; nothing runs (not even the wasm) until it is given.
+let waiting = null;
+let gated = false; // init() had requireConsent
+let consent; // undefined: not asked; true; false
+// Consent refused (or withdrawn): nothing more is tracked or sent.
+const off = () => gated && consent === false;
 let globals = {};
 let timer;
 const inFlight = new Set();
@@ -46,6 +53,7 @@ const query = (p) => (p == null ? undefined : new URLSearchParams(p).toString())
 
 // Makes the requests the wasm decided on, then re-arms its one timer.
 function pump() {
+  if (off()) return;
   for (let body; (body = w.nextSend()) !== undefined; ) send(w.sendId(), w.sendMode(), body);
   clearTimeout(timer);
   const at = w.deadline();
@@ -83,13 +91,13 @@ const scrolled = () => w.onScroll(scrollY, innerHeight, document.documentElement
 
 function listen() {
   const d = document;
-  const on = (target, type, f) => target.addEventListener(type, guard(f), { capture: true, passive: true });
+  const on = (target, type, f) => target.addEventListener(type, guard((e) => off() || f(e)), { capture: true, passive: true });
   const visible = () => d.visibilityState === 'visible';
-  w.onVisibility(visible());
-  w.onFocus(d.hasFocus());
+  const presence = () => w.onPresence(visible(), d.hasFocus());
+  presence();
   // pagehide, not unload: an unload listener blocks the back/forward cache.
   on(window, 'pagehide', () => (w.onPageHide(), hide()));
-  on(window, 'pageshow', (e) => e.persisted && (w.onVisibility(visible()), w.onFocus(d.hasFocus()), w.onRestore(), scrolled(), pump()));
+  on(window, 'pageshow', (e) => e.persisted && (presence(), w.onRestore(), scrolled(), pump()));
   on(d, 'visibilitychange', () => (w.onVisibility(visible()), visible() || hide()));
   on(window, 'focus', (e) => e.target === window && w.onFocus(true));
   on(window, 'blur', (e) => e.target === window && w.onFocus(false));
@@ -111,6 +119,67 @@ function listen() {
   const first = () => (view(false), scrolled());
   if (d.prerendering) on(d, 'prerenderingchange', first);
   else first();
+}
+
+// tracingHeaders: X-Session-ID on fetch and XHR requests to the listed
+// hosts (exact `host` or `host:port`), nothing else of a request touched.
+let untrace;
+
+function trace(hosts) {
+  if (untrace || !hosts.length) return;
+  const wanted = (url) => {
+    try {
+      return hosts.includes(new URL(url, location.href).host);
+    } catch (e) {
+      return false;
+    }
+  };
+  const id = () => (consent !== false && getSessionId()) || null;
+  const fetch0 = window.fetch;
+  const X = XMLHttpRequest.prototype;
+  const open0 = X.open;
+  const send0 = X.send;
+  const traced = new WeakSet();
+  const ours = {
+    fetch(input, init) {
+      try {
+        const isRequest = input instanceof Request;
+        const sid = wanted(isRequest ? input.url : String(input)) && id();
+        if (sid) {
+          // Headers given in init replace the Request's own, so start
+          // from whichever the browser would have used.
+          const headers = new Headers(init && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined);
+          headers.set('X-Session-ID', sid);
+          init = Object.assign({}, init, { headers });
+        }
+      } catch (e) {}
+      return fetch0.call(this, input, init);
+    },
+    open(method, url) {
+      try {
+        if (wanted(String(url))) traced.add(this);
+        else traced.delete(this);
+      } catch (e) {}
+      return open0.apply(this, arguments);
+    },
+    send() {
+      try {
+        const sid = traced.has(this) && id();
+        if (sid) this.setRequestHeader('X-Session-ID', sid);
+      } catch (e) {}
+      return send0.apply(this, arguments);
+    },
+  };
+  window.fetch = ours.fetch;
+  X.open = ours.open;
+  X.send = ours.send;
+  // Puts back what was there, unless another script wrapped ours since.
+  untrace = () => {
+    if (window.fetch === ours.fetch) window.fetch = fetch0;
+    if (X.open === ours.open) X.open = open0;
+    if (X.send === ours.send) X.send = send0;
+    untrace = undefined;
+  };
 }
 
 // Global and event props as JSON object text. Values JSON cannot hold
@@ -141,16 +210,51 @@ function json(props) {
 }
 
 /** Starts the tracker (once per page). */
-export const init = guard((options) => {
-  if (started) return w.init(options, ''); // warns: already started
-  w.init(options == null ? {} : options, location.search);
+const needsConsent = (o) => o != null && (o.requireConsent === true || o.requireConsent === 'true');
+
+function start(options) {
+  w.init(options, location.search);
   started = true;
   listen();
+  trace(w.tracingHosts().split(',').filter(Boolean));
   pump();
+}
+
+export const init = guard((options) => {
+  if (started || waiting) return console.warn('sessionmark: init() was already called; ignored');
+  options = options == null ? {} : options;
+  gated = needsConsent(options);
+  if (gated && consent !== true) waiting = { options, calls: [] };
+  else start(options);
+});
+
+// While consent is pending, API calls are held (in memory only) and run
+// once it is given; they are dropped if it is refused.
+const held = (f, fallback) =>
+  guard(function () {
+    if (off()) return fallback;
+    if (waiting) return void waiting.calls.push([f, arguments]);
+    return f.apply(null, arguments);
+  }, fallback);
+
+/**
+ * With requireConsent: true starts the tracker and runs the held calls;
+ * false drops them, and after a grant stops tracking, sending and the
+ * tracing headers on this page (what was stored stays; clear() removes it).
+ */
+export const setConsent = guard((granted) => {
+  consent = !!granted;
+  if (untrace && !consent) untrace();
+  if (!waiting) return;
+  if (!consent) return void (waiting.calls = []);
+  const { options, calls } = waiting;
+  waiting = null;
+  start(options);
+  for (const [f, args] of calls) f.apply(null, args);
 });
 
 /** A page view of the current URL, with optional properties (SPA routers that do not use history). */
-export const screenView = guard((props) => view(true, props));
+export const screenView = held((props) => view(true, props));
 
 /** Engaged time of the current page view (visible and focused), ms; null before init(). */
 export const getEngagedTime = guard(() => {
@@ -165,13 +269,13 @@ export const getEngagedTimeSeconds = guard(() => {
 }, null);
 
 /** Tracks an event with optional properties (a JSON-able object). */
-export const track = guard((name, props) => {
+export const track = held((name, props) => {
   w.track(String(name), json(props), location.pathname, document.title, document.referrer);
   pump();
 });
 
 /** Properties merged into every later event (replaces earlier ones). */
-export const setGlobalProperties = guard((props) => {
+export const setGlobalProperties = held((props) => {
   globals = props && typeof props === 'object' ? Object.assign({}, props) : {};
 });
 
@@ -189,7 +293,7 @@ export const getSessionId = guard((params) => w.getSessionId(query(params)), nul
 export const getAnonymousId = guard((params) => w.getAnonymousId(query(params)), null);
 
 /** Logout: new visitor and session ids, all stored state removed. */
-export const clear = guard(() => {
+export const clear = held(() => {
   globals = {};
   w.clear();
 });

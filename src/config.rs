@@ -31,6 +31,15 @@ pub struct Config {
     pub batch_timeout: Millis,
     /// Whether a hash-only URL change is a new page view.
     pub track_hash_changes: bool,
+    /// `Domain=` of the `ss_sid`/`ss_vid` cookies (checked against the
+    /// page's host by the shell); empty: host-only cookies.
+    pub cookie_domain: String,
+    /// Hosts (`host` or `host:port`, lowercase) whose `fetch`/XHR requests
+    /// get the `X-Session-ID` header.
+    pub tracing_headers: Vec<String>,
+    /// Nothing stored or sent until `setConsent(true)` (enforced by the shim,
+    /// which starts the wasm only then).
+    pub require_consent: bool,
 }
 
 impl Default for Config {
@@ -44,6 +53,9 @@ impl Default for Config {
             batch_size: 10,
             batch_timeout: Millis(5_000),
             track_hash_changes: false,
+            cookie_domain: String::new(),
+            tracing_headers: Vec::new(),
+            require_consent: false,
         }
     }
 }
@@ -58,6 +70,9 @@ pub const OPTION_NAMES: &[&str] = &[
     "batchSize",
     "batchTimeout",
     "trackHashChanges",
+    "cookieDomain",
+    "tracingHeaders",
+    "requireConsent",
 ];
 
 fn warning(parts: &[&str]) -> String {
@@ -133,6 +148,51 @@ fn as_clamped(name: &str, v: &Value, lo: u64, hi: u64) -> (Option<u64>, Option<S
     (Some(c), Some(msg))
 }
 
+/// A list of hosts from an array or a comma-separated string. Each must be
+/// `host` or `host:port` (letters, digits, `-`, `.`, IPv6 brackets); bad
+/// entries are dropped with one warning.
+fn as_hosts(name: &str, v: &Value) -> (Vec<String>, Option<String>) {
+    let items: Vec<String> = match v {
+        Value::List(l) => l.clone(),
+        Value::Str(s) => s.split(',').map(Into::into).collect(),
+        _ => {
+            return (
+                Vec::new(),
+                Some(warning(&[
+                    "option ",
+                    name,
+                    " must be a list of hosts; ignored",
+                ])),
+            )
+        }
+    };
+    let mut bad = false;
+    let mut hosts = Vec::new();
+    for item in items {
+        let h = item.trim().to_ascii_lowercase();
+        if h.is_empty() {
+            continue;
+        }
+        let ok = h
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+            && !h.starts_with(':');
+        if ok {
+            hosts.push(h);
+        } else {
+            bad = true;
+        }
+    }
+    let w = bad.then(|| {
+        warning(&[
+            "option ",
+            name,
+            " has entries that are not host or host:port; they were dropped",
+        ])
+    });
+    (hosts, w)
+}
+
 impl Config {
     /// Sets one option. Returns a console warning when the value was bad
     /// (then the default or a clamped value stands) or the name unknown.
@@ -146,8 +206,17 @@ impl Config {
         match name {
             "clientId" => as_string(name, v, 128).map(|s| self.client_id = s).err(),
             "endpoint" => as_string(name, v, 2048).map(|s| self.endpoint = s).err(),
+            "cookieDomain" => as_string(name, v, 253)
+                .map(|s| self.cookie_domain = s)
+                .err(),
             "enableBatching" => as_bool(name, v).map(|b| self.enable_batching = b).err(),
             "trackHashChanges" => as_bool(name, v).map(|b| self.track_hash_changes = b).err(),
+            "requireConsent" => as_bool(name, v).map(|b| self.require_consent = b).err(),
+            "tracingHeaders" => {
+                let (hosts, w) = as_hosts(name, v);
+                self.tracing_headers = hosts;
+                w
+            }
             // 1 minute .. 24 hours.
             "sessionTimeout" => ms(
                 as_clamped(name, v, 60_000, 86_400_000),
@@ -240,6 +309,22 @@ mod tests {
             .set("batchSzie", &s("3"))
             .unwrap()
             .contains("batchSzie"));
+    }
+
+    #[test]
+    fn tracing_hosts_come_from_lists_or_comma_strings() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.set("tracingHeaders", &s("api.example.com, localhost:3000")),
+            None
+        );
+        assert_eq!(c.tracing_headers, ["api.example.com", "localhost:3000"]);
+        let w = c.set(
+            "tracingHeaders",
+            &Value::List(vec!["API.example.com".into(), "https://x/".into()]),
+        );
+        assert!(w.unwrap().contains("tracingHeaders"));
+        assert_eq!(c.tracing_headers, ["api.example.com"]);
     }
 
     #[test]

@@ -61,6 +61,14 @@ impl Engagement {
         self.settle(now);
     }
 
+    pub fn is_visible(&self) -> bool {
+        self.visible
+    }
+
+    pub fn is_focused(&self) -> bool {
+        self.focused
+    }
+
     /// Engaged milliseconds up to `now`. A clock that went backwards adds
     /// nothing.
     pub fn engaged(&self, now: Millis) -> Millis {

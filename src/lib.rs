@@ -22,6 +22,7 @@ pub mod batch;
 pub mod config;
 extern crate alloc;
 
+pub mod cookies;
 pub mod delivery;
 pub mod engagement;
 pub mod ids;

@@ -36,6 +36,9 @@ pub const SESSION_KEYS: &[&str] = &[
 pub enum Area {
     Local,
     Session,
+    /// `document.cookie`: the value is the whole assignment (attributes
+    /// included); `key` is the cookie's name.
+    Cookie,
 }
 
 /// One storage change: set `key` to `value`, or remove it when `None`.

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 
 use crate::batch::{BatchRule, Queued};
 use crate::config::Config;
+use crate::cookies::{CookieRule, SESSION_COOKIE, VISITOR_COOKIE, VISITOR_MAX_AGE};
 use crate::delivery::{Delivery, Outcome};
 use crate::engagement::Engagement;
 use crate::ids;
@@ -96,6 +97,8 @@ pub const BFCACHE: &str = "back_forward_cache";
 pub struct Tracker {
     cfg: Config,
     view: View,
+    /// How to write `ss_sid`/`ss_vid`; None: no cookies (not set up yet).
+    cookies: Option<CookieRule>,
     rng: Rng,
     session: Session,
     visitor: String,
@@ -119,6 +122,7 @@ impl Tracker {
         rng: Rng,
     ) -> Tracker {
         let mut t = Tracker {
+            cookies: None,
             view: View {
                 key: String::new(),
                 path: String::new(),
@@ -190,6 +194,42 @@ impl Tracker {
 
     fn write_visitor(&mut self) {
         self.set(Area::Local, store::VISITOR, Some(self.visitor.clone()));
+        self.write_visitor_cookie();
+    }
+
+    fn write_visitor_cookie(&mut self) {
+        if let Some(rule) = &self.cookies {
+            let c = rule.cookie(VISITOR_COOKIE, &self.visitor, Some(VISITOR_MAX_AGE));
+            self.set(Area::Cookie, VISITOR_COOKIE, Some(c));
+        }
+    }
+
+    /// Writes `ss_sid`: this tab is the one the user is using.
+    fn claim_session_cookie(&mut self) {
+        if let Some(rule) = &self.cookies {
+            let c = rule.cookie(SESSION_COOKIE, &self.session.id, None);
+            self.set(Area::Cookie, SESSION_COOKIE, Some(c));
+        }
+    }
+
+    /// Turns the backend cookies on: `ss_vid` is written (refreshed for a
+    /// year) and `ss_sid` too when the page has focus.
+    pub fn with_cookies(&mut self, rule: CookieRule) {
+        self.cookies = Some(rule);
+        self.write_visitor_cookie();
+        if self.view.eng.is_focused() {
+            self.claim_session_cookie();
+        }
+    }
+
+    /// Visibility and focus as found at start-up or after a restore: no
+    /// transition, but a focused page owns `ss_sid`.
+    pub fn presence(&mut self, now: Millis, visible: bool, focused: bool) {
+        self.view.eng.set_visible(now, visible);
+        self.view.eng.set_focused(now, focused);
+        if focused {
+            self.claim_session_cookie();
+        }
     }
 
     fn write_session(&mut self) {
@@ -226,10 +266,24 @@ impl Tracker {
         self.write_session();
     }
 
-    /// Replaces the session because of `why` (the page stays open).
+    /// Replaces the session because of `why` (the page stays open). The
+    /// focused tab's new session takes over `ss_sid`.
     pub fn rotate(&mut self, now: Millis, why: Reason) {
         self.new_session(now);
         self.rotated = Some(why);
+        if self.view.eng.is_focused() {
+            self.claim_session_cookie();
+        }
+    }
+
+    /// The collector's answer to a batch may name sealed sessions: if this
+    /// tab's is one, it rotates (old page_exit, new screen_view, `ss_sid`).
+    pub fn sealed(&mut self, now: Millis, answer: &str) {
+        if sealed_ids(answer).any(|id| id == self.session.id) {
+            self.exit(now);
+            self.rotate(now, Reason::Sealed);
+            self.reenter(now);
+        }
     }
 
     /// Adopts carried ids that are in the exact formats (and, for a session,
@@ -350,14 +404,23 @@ impl Tracker {
         true
     }
 
-    /// The document became visible or hidden.
+    /// The document became visible or hidden; becoming visible takes
+    /// `ss_sid` (the user switched to this tab).
     pub fn set_visible(&mut self, now: Millis, visible: bool) {
+        let gained = visible && !self.view.eng.is_visible();
         self.view.eng.set_visible(now, visible);
+        if gained {
+            self.claim_session_cookie();
+        }
     }
 
-    /// The window gained or lost focus.
+    /// The window gained or lost focus; gaining it takes `ss_sid`.
     pub fn set_focused(&mut self, now: Millis, focused: bool) {
+        let gained = focused && !self.view.eng.is_focused();
         self.view.eng.set_focused(now, focused);
+        if gained {
+            self.claim_session_cookie();
+        }
     }
 
     /// Engaged milliseconds of the current page view.
@@ -437,6 +500,7 @@ impl Tracker {
         if let Some(why) = self.session.expiry(now, self.rules()) {
             self.rotate(now, why);
         }
+        self.claim_session_cookie();
         self.touch(now);
         if self.view.active {
             self.begin_view(now, Some(BFCACHE), "{}");
@@ -461,6 +525,9 @@ impl Tracker {
         // (navigation, screenView) is the new session's page 1.
         self.view.eng.restart(now);
         self.view.eng.exited = true;
+        // Forget the URL too: the next view, even of this same URL, is the
+        // new session's entry page.
+        self.view.key.clear();
     }
 
     /// Why the session rotated while the page stayed open, once.
@@ -538,4 +605,15 @@ impl Tracker {
     pub fn take_writes(&mut self) -> Vec<Write> {
         core::mem::take(&mut self.writes)
     }
+}
+
+/// The session ids listed in a batch answer's `"sealed":[...]`. Only exact
+/// session ids count; anything else in the answer is ignored.
+pub fn sealed_ids(answer: &str) -> impl Iterator<Item = &str> {
+    let list = answer
+        .split_once("\"sealed\"")
+        .and_then(|(_, rest)| rest.split_once('['))
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map_or("", |(inside, _)| inside);
+    list.split('"').filter(|s| ids::is_session_id(s))
 }

@@ -15,10 +15,13 @@ const MIN: u64 = 60_000;
 
 type Map = HashMap<String, String>;
 
-/// One browser: localStorage shared by all tabs, sessionStorage per tab.
+/// One browser: localStorage and cookies shared by all tabs,
+/// sessionStorage per tab.
 #[derive(Default)]
 struct Browser {
     local: Map,
+    /// Cookie name → the last `document.cookie` assignment for it.
+    cookies: Map,
     seed: u64,
 }
 
@@ -32,6 +35,7 @@ impl Browser {
         let snap = Snapshot::read(|area, key| match area {
             Area::Local => self.local.get(key).cloned(),
             Area::Session => tab.session.get(key).cloned(),
+            Area::Cookie => None,
         });
         self.seed += 1;
         let t = Tracker::start(
@@ -60,6 +64,7 @@ impl Browser {
             let map = match w.area {
                 Area::Local => &mut self.local,
                 Area::Session => &mut tab.session,
+                Area::Cookie => &mut self.cookies,
             };
             match w.value {
                 Some(v) => map.insert(w.key.into(), v),
@@ -405,4 +410,112 @@ fn url_parameters_are_read_from_a_query_string() {
     assert_eq!(c.session.as_deref(), Some("sess_a"));
     assert_eq!(c.visitor.as_deref(), Some("anon_b"));
     assert_eq!(Carried::from_query(""), Carried::default());
+}
+
+// ---------------------------------------------------------------- cookies
+
+use sessionmark::cookies::CookieRule;
+
+/// The value of cookie `name` as last written.
+fn cookie(b: &Browser, name: &str) -> Option<String> {
+    let c = b.cookies.get(name)?;
+    let v = c.split(';').next()?.split_once('=')?.1;
+    Some(v.to_owned())
+}
+
+/// Opens a page with cookies on, as the shell does: visible and focused
+/// as given.
+fn open_with_cookies(b: &mut Browser, tab: &mut Tab, now: Millis, focused: bool) -> String {
+    let t = b.load(tab, now, Carried::default());
+    t.presence(now, true, focused);
+    t.with_cookies(CookieRule::default());
+    t.page_view(now, &Page::default(), "/", "{}", false);
+    b.apply(tab);
+    sid(tab, now)
+}
+
+#[test]
+fn the_visitor_cookie_is_written_for_a_year_on_every_load() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    open_with_cookies(&mut b, &mut tab, T0, false);
+    let c = &b.cookies["ss_vid"];
+    assert!(
+        c.contains("Max-Age=31536000") && c.contains("Path=/") && c.contains("SameSite=Lax"),
+        "{c}"
+    );
+    assert_eq!(
+        cookie(&b, "ss_vid").as_deref(),
+        Some(b.local["did"].as_str())
+    );
+}
+
+#[test]
+fn the_focused_tab_owns_the_session_cookie_and_each_tab_keeps_its_session() {
+    let mut b = Browser::default();
+    let (mut one, mut two) = (new_tab(), new_tab());
+    let a = open_with_cookies(&mut b, &mut one, T0, true);
+    assert_eq!(
+        cookie(&b, "ss_sid").as_deref(),
+        Some(a.as_str()),
+        "focused at start-up"
+    );
+    let c = open_with_cookies(&mut b, &mut two, at(1), false);
+    assert_eq!(
+        cookie(&b, "ss_sid").as_deref(),
+        Some(a.as_str()),
+        "an unfocused new tab does not take it"
+    );
+    // The user switches to tab two: it gains focus.
+    one.page.as_mut().unwrap().set_focused(at(2), false);
+    two.page.as_mut().unwrap().set_focused(at(2), true);
+    b.apply(&mut one);
+    b.apply(&mut two);
+    assert_eq!(cookie(&b, "ss_sid").as_deref(), Some(c.as_str()));
+    // Back to tab one by making it visible again.
+    one.page.as_mut().unwrap().set_visible(at(3), false);
+    one.page.as_mut().unwrap().set_visible(at(4), true);
+    b.apply(&mut one);
+    assert_eq!(cookie(&b, "ss_sid").as_deref(), Some(a.as_str()));
+    assert_eq!(sid(&mut one, at(4)), a);
+    assert_eq!(sid(&mut two, at(4)), c);
+}
+
+#[test]
+fn a_rotation_of_the_focused_tab_rewrites_the_session_cookie_and_an_unfocused_one_does_not() {
+    let mut b = Browser::default();
+    let (mut one, mut two) = (new_tab(), new_tab());
+    open_with_cookies(&mut b, &mut one, T0, false);
+    let c = open_with_cookies(&mut b, &mut two, T0, true);
+    let fresh_one = sid(&mut one, at(31));
+    b.apply(&mut one);
+    assert_eq!(
+        cookie(&b, "ss_sid").as_deref(),
+        Some(c.as_str()),
+        "unfocused rotation leaves it"
+    );
+    let fresh_two = sid(&mut two, at(31));
+    b.apply(&mut two);
+    assert_ne!(fresh_one, fresh_two);
+    assert_eq!(cookie(&b, "ss_sid").as_deref(), Some(fresh_two.as_str()));
+}
+
+#[test]
+fn a_sealed_session_rotates_the_tab_and_its_cookie() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let a = open_with_cookies(&mut b, &mut tab, T0, true);
+    let t = tab.page.as_mut().unwrap();
+    t.sealed(at(1), r#"{"accepted":1,"duplicates":0,"rejected":[],"sealed":["sess_018e0e5c-5a00-7abc-8def-0123456789ab"]}"#);
+    assert_eq!(
+        t.session_id(at(1)),
+        a,
+        "another session's seal does not matter"
+    );
+    let answer = format!(r#"{{"accepted":1,"duplicates":0,"rejected":[],"sealed":["{a}"]}}"#);
+    t.sealed(at(2), &answer);
+    let next = t.session_id(at(2)).to_owned();
+    assert_ne!(next, a);
+    b.apply(&mut tab);
+    assert_eq!(cookie(&b, "ss_sid").as_deref(), Some(next.as_str()));
 }

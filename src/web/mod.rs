@@ -14,6 +14,7 @@ pub use storage::Store;
 
 use crate::batch::Queued;
 use crate::config::{Config, Value};
+use crate::cookies::{checked_domain, CookieRule};
 use crate::delivery::{Mode, Outcome};
 use crate::outbox;
 use crate::rand::Rng;
@@ -157,6 +158,28 @@ fn config_from(options: &JsValue) -> Config {
     cfg
 }
 
+/// `Secure` on https; `cookieDomain` only if it is this host or a parent.
+fn cookie_rule(cfg: &Config) -> CookieRule {
+    let location = web_sys::window().map(|w| w.location());
+    let host = location
+        .as_ref()
+        .and_then(|l| l.hostname().ok())
+        .unwrap_or_default();
+    let secure = location
+        .and_then(|l| l.protocol().ok())
+        .is_some_and(|p| p == "https:");
+    let domain = if cfg.cookie_domain.is_empty() {
+        None
+    } else {
+        let d = checked_domain(&cfg.cookie_domain, &host);
+        if d.is_none() {
+            warn("sessionmark: option cookieDomain is not this page's host or a parent of it; ignored");
+        }
+        d
+    };
+    CookieRule { secure, domain }
+}
+
 /// Starts the tracker once per page. `search` is `location.search`, read
 /// for cross-domain `sessionId` / `anonId` parameters.
 #[wasm_bindgen]
@@ -171,6 +194,7 @@ pub fn init(options: JsValue, search: Option<String>) {
     let carried = Carried::from_query(search.as_deref().unwrap_or(""));
     let t0 = now();
     let mut tracker = Tracker::start(cfg, &store.snapshot(), &carried, t0, seed());
+    tracker.with_cookies(cookie_rule(tracker.config()));
     store.apply(tracker.take_writes());
     // Events an earlier page could not deliver go first.
     if let Some(text) = store.get(Area::Local, OUTBOX) {
@@ -292,6 +316,13 @@ pub fn on_scroll(y: f64, viewport: f64, document: f64) {
     with(|t, now| t.scrolled(now, crate::engagement::scroll_depth(y, viewport, document)));
 }
 
+/// Visibility and focus at start-up or after a restore (no transition; a
+/// focused page writes `ss_sid`).
+#[wasm_bindgen(js_name = onPresence)]
+pub fn on_presence(visible: bool, focused: bool) {
+    with(|t, now| t.presence(now, visible, focused));
+}
+
 #[wasm_bindgen(js_name = onVisibility)]
 pub fn on_visibility(visible: bool) {
     with(|t, now| t.set_visible(now, visible));
@@ -356,9 +387,12 @@ pub fn send_mode() -> u8 {
 
 /// The answer to request `id`: HTTP status (0: network error) and body.
 #[wasm_bindgen(js_name = onResult)]
-pub fn on_result(id: u32, status: u16, _answer: &str) {
+pub fn on_result(id: u32, status: u16, answer: &str) {
     with_shell(|s, now| match s.tracker.on_result(id, status, now) {
-        Outcome::Delivered(ids) => outbox_remove(&s.store, &ids),
+        Outcome::Delivered(ids) => {
+            outbox_remove(&s.store, &ids);
+            s.tracker.sealed(now, answer);
+        }
         Outcome::Retrying(events) => outbox_add(&s.store, &events),
         Outcome::Refused { outboxed, .. } => {
             outbox_remove(&s.store, &outboxed);
@@ -401,6 +435,12 @@ pub fn on_hide() {
         let unacked = s.tracker.delivery().hide();
         outbox_add(&s.store, &unacked);
     });
+}
+
+/// `tracingHeaders`, validated, comma-separated.
+#[wasm_bindgen(js_name = tracingHosts)]
+pub fn tracing_hosts() -> String {
+    with(|t, _| t.config().tracing_headers.join(",")).unwrap_or_default()
 }
 
 /// Where batches go.

@@ -5,12 +5,15 @@
 use crate::store::{Area, Snapshot, Write};
 use alloc::string::String;
 use alloc::vec::Vec;
-use web_sys::Storage;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlDocument, Storage};
 
-/// Both storage areas, each absent when the browser refused it.
+/// Both storage areas and the cookie jar, each absent when the browser
+/// refused it.
 pub struct Store {
     local: Option<Storage>,
     session: Option<Storage>,
+    cookies: Option<HtmlDocument>,
 }
 
 impl Store {
@@ -20,6 +23,10 @@ impl Store {
         Store {
             local: w.as_ref().and_then(|w| w.local_storage().ok().flatten()),
             session: w.as_ref().and_then(|w| w.session_storage().ok().flatten()),
+            cookies: w
+                .as_ref()
+                .and_then(|w| w.document())
+                .map(|d| d.unchecked_into()),
         }
     }
 
@@ -28,6 +35,7 @@ impl Store {
         Store {
             local: None,
             session: None,
+            cookies: None,
         }
     }
 
@@ -35,6 +43,7 @@ impl Store {
         match area {
             Area::Local => self.local.as_ref(),
             Area::Session => self.session.as_ref(),
+            Area::Cookie => None,
         }
     }
 
@@ -42,7 +51,15 @@ impl Store {
         self.area(area)?.get_item(key).ok().flatten()
     }
 
+    /// Sets `key`; for cookies `value` is the whole `document.cookie`
+    /// assignment.
     pub fn set(&self, area: Area, key: &str, value: &str) {
+        if area == Area::Cookie {
+            if let Some(d) = &self.cookies {
+                let _ = d.set_cookie(value);
+            }
+            return;
+        }
         if let Some(s) = self.area(area) {
             let _ = s.set_item(key, value);
         }

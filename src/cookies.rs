@@ -1,0 +1,114 @@
+//! The first-party cookies for the site's backend: `ss_vid` (visitor, one
+//! year, refreshed on each load) and `ss_sid` (the session of the tab the
+//! user is using: the last tab to gain focus or become visible writes it).
+
+use crate::json::push_u64;
+use alloc::string::String;
+
+pub const SESSION_COOKIE: &str = "ss_sid";
+pub const VISITOR_COOKIE: &str = "ss_vid";
+/// One year, in seconds.
+pub const VISITOR_MAX_AGE: u64 = 365 * 24 * 3600;
+
+/// How cookies are written on this page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CookieRule {
+    /// `Secure` (the page is https).
+    pub secure: bool,
+    /// `Domain=`, when the `cookieDomain` option was valid for this host.
+    pub domain: Option<String>,
+}
+
+impl CookieRule {
+    /// A `document.cookie` assignment: `Path=/; SameSite=Lax`, `Secure` on
+    /// https, the domain if any, and `Max-Age` when given (else a
+    /// browser-session cookie). Ids contain no characters that need quoting.
+    pub fn cookie(&self, name: &str, value: &str, max_age: Option<u64>) -> String {
+        let mut c = String::with_capacity(96);
+        c.push_str(name);
+        c.push('=');
+        c.push_str(value);
+        c.push_str("; Path=/; SameSite=Lax");
+        if let Some(age) = max_age {
+            c.push_str("; Max-Age=");
+            push_u64(&mut c, age);
+        }
+        if let Some(d) = &self.domain {
+            c.push_str("; Domain=");
+            c.push_str(d);
+        }
+        if self.secure {
+            c.push_str("; Secure");
+        }
+        c
+    }
+}
+
+/// The `cookieDomain` to use on `host`, or None when it is not the host or
+/// a parent domain of it (a browser would reject such a cookie). A leading
+/// dot is dropped; case is ignored; a single-label parent (`com`) is refused.
+pub fn checked_domain(domain: &str, host: &str) -> Option<String> {
+    let d = domain.trim().trim_start_matches('.').to_ascii_lowercase();
+    let h = host.to_ascii_lowercase();
+    let valid_chars = !d.is_empty()
+        && d.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !valid_chars {
+        return None;
+    }
+    if d == h {
+        return Some(d);
+    }
+    let parent = h
+        .strip_suffix(d.as_str())
+        .is_some_and(|rest| rest.ends_with('.'));
+    (parent && d.contains('.')).then_some(d)
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_carry_the_documented_attributes() {
+        let plain = CookieRule::default();
+        assert_eq!(
+            plain.cookie("ss_sid", "sess_x", None),
+            "ss_sid=sess_x; Path=/; SameSite=Lax"
+        );
+        let https = CookieRule {
+            secure: true,
+            domain: Some("example.com".into()),
+        };
+        assert_eq!(
+            https.cookie("ss_vid", "anon_y", Some(VISITOR_MAX_AGE)),
+            "ss_vid=anon_y; Path=/; SameSite=Lax; Max-Age=31536000; Domain=example.com; Secure"
+        );
+    }
+
+    #[test]
+    fn a_cookie_domain_must_be_the_host_or_a_parent_of_it() {
+        assert_eq!(
+            checked_domain("example.com", "www.example.com").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            checked_domain(".Example.com", "app.example.com").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            checked_domain("localhost", "localhost").as_deref(),
+            Some("localhost")
+        );
+        for (d, h) in [
+            ("other.com", "www.example.com"),
+            ("ample.com", "www.example.com"),
+            ("com", "www.example.com"),
+            ("www.example.com", "example.com"),
+            ("example.com; Secure", "www.example.com"),
+            ("", "example.com"),
+        ] {
+            assert_eq!(checked_domain(d, h), None, "{d} on {h}");
+        }
+    }
+}
