@@ -3,9 +3,10 @@
 #   1. setup (installs what is missing)
 #   2. native Rust tests (core + collector)
 #   3. browser tests of the wasm shell (wasm-bindgen-test in headless Chromium)
-#   4. build the tracker bundles (size budget enforced)
-#   5. build the collector (release) for the end-to-end tests
-#   6. end-to-end tests: real Chromium (playwright-core) + the real collector
+#   4. the server helper (sessionmark/server) under node:test
+#   5. build the tracker bundles (size ceiling enforced)
+#   6. build the collector (release) for the end-to-end tests
+#   7. end-to-end tests: real Chromium (playwright-core) + the real collector
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,6 +27,9 @@ if [[ -f tests/web.rs ]]; then
 else
   header "browser tests: skipped (tests/web.rs not present yet)"
 fi
+
+header "server helper: node --test tests/server/"
+node --test tests/server/
 
 header "build: node scripts/build.mjs"
 node scripts/build.mjs
