@@ -1,5 +1,6 @@
 //! Settings, read from the environment once at start-up.
 
+use crate::seal::DEFAULT_SEAL_AFTER_MS;
 use std::path::PathBuf;
 
 /// Where the collector listens and what it serves.
@@ -17,6 +18,9 @@ pub struct Config {
     pub dist: PathBuf,
     /// `SESSIONMARK_TEST_HOOKS=1` adds `POST /v1/_test/fail`.
     pub test_hooks: bool,
+    /// `SESSIONMARK_SEAL_AFTER_MS`, default 1800000 (30 min): a session idle
+    /// longer than this is sealed when more of its events arrive.
+    pub seal_after_ms: u64,
 }
 
 impl Config {
@@ -34,6 +38,17 @@ impl Config {
                 .parse::<u16>()
                 .map_err(|_| format!("PORT must be a number from 0 to 65535, got {p:?}"))?,
         };
+        let seal_after_ms = match var("SESSIONMARK_SEAL_AFTER_MS") {
+            None => DEFAULT_SEAL_AFTER_MS,
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|&ms| ms > 0)
+                .ok_or_else(|| {
+                    format!("SESSIONMARK_SEAL_AFTER_MS must be a positive number of ms, got {v:?}")
+                })?,
+        };
         Ok(Config {
             host: var("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
@@ -41,6 +56,7 @@ impl Config {
             www: var("SESSIONMARK_WWW").map_or_else(|| "www".into(), PathBuf::from),
             dist: var("SESSIONMARK_DIST").map_or_else(|| "dist".into(), PathBuf::from),
             test_hooks: var("SESSIONMARK_TEST_HOOKS").as_deref() == Some("1"),
+            seal_after_ms,
         })
     }
 }
@@ -58,6 +74,20 @@ mod tests {
         assert_eq!(c.www, PathBuf::from("www"));
         assert_eq!(c.dist, PathBuf::from("dist"));
         assert!(!c.test_hooks);
+        assert_eq!(c.seal_after_ms, 1_800_000);
+    }
+
+    #[test]
+    fn the_seal_timeout_must_be_a_positive_number_of_ms() {
+        let seal = |v: &'static str| {
+            Config::from_lookup(move |k| (k == "SESSIONMARK_SEAL_AFTER_MS").then(|| v.into()))
+                .map(|c| c.seal_after_ms)
+        };
+        assert_eq!(seal("50"), Ok(50));
+        assert_eq!(seal(" 60000 "), Ok(60_000));
+        assert!(seal("0").is_err());
+        assert!(seal("-1").is_err());
+        assert!(seal("30m").is_err());
     }
 
     #[test]

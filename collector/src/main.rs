@@ -20,7 +20,8 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), String> {
     let cfg = Config::from_env()?;
     let store = Store::open(&cfg.db).map_err(|e| format!("{}: {e}", cfg.db.display()))?;
-    let app = router(AppState::new(store, cfg.test_hooks), &cfg.www, &cfg.dist);
+    let state = AppState::new(store, cfg.test_hooks).with_seal_after(cfg.seal_after_ms);
+    let app = router(state, &cfg.www, &cfg.dist);
     let listener = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", cfg.host, cfg.port))?;

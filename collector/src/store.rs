@@ -4,7 +4,8 @@
 //! Every method here blocks; the HTTP layer calls them from `spawn_blocking`.
 
 use crate::ingest::ValidEvent;
-use rusqlite::{params, Connection};
+use crate::seal;
+use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,6 +27,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, timestamp);
 CREATE INDEX IF NOT EXISTS events_by_client ON events (client_id, timestamp);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (timestamp);
+-- The last arrival of a session, for sealing idle sessions.
+CREATE INDEX IF NOT EXISTS events_by_session_arrival ON events (session_id, received_at);
 CREATE TABLE IF NOT EXISTS sessions (
     session_id   TEXT PRIMARY KEY,
     anonymous_id TEXT NOT NULL,
@@ -61,12 +64,15 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 /// What a batch insert did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inserted {
     /// Events newly stored.
     pub accepted: usize,
     /// Events whose `event_id` was already stored (or repeated in the batch).
     pub duplicates: usize,
+    /// The sessions of these events that are sealed (including any sealed
+    /// by this insert), in order of first appearance.
+    pub sealed: Vec<String>,
 }
 
 /// Which stored events to list.
@@ -76,7 +82,8 @@ pub struct EventFilter {
     pub client_id: Option<String>,
 }
 
-/// One row of `GET /v1/sessions`. Times are event timestamps (ms).
+/// One row of `GET /v1/sessions`. `first_seen` and `last_seen` are event
+/// timestamps (ms); `sealed_at` is the server clock (ms) when it was sealed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionRow {
     pub session_id: String,
@@ -84,6 +91,7 @@ pub struct SessionRow {
     pub first_seen: i64,
     pub last_seen: i64,
     pub event_count: i64,
+    pub sealed_at: Option<i64>,
 }
 
 /// SQLite integers are signed; ingest never lets a larger value through.
@@ -127,13 +135,29 @@ impl Store {
     /// Stores the events in one transaction; returns after it committed.
     /// An `event_id` already stored (or earlier in the same slice) is counted
     /// as a duplicate and left as it was.
+    ///
+    /// First, each session of these events whose last event was received
+    /// more than `seal_after_ms` before `received_at` is sealed; its events
+    /// are stored all the same.
     pub fn insert(
         &self,
         events: &[ValidEvent<'_>],
         received_at: u64,
+        seal_after_ms: u64,
     ) -> Result<Inserted, StoreError> {
+        let mut sessions: Vec<&str> = Vec::new();
+        for v in events {
+            if !sessions.contains(&v.event.session_id.as_str()) {
+                sessions.push(&v.event.session_id);
+            }
+        }
+        let now = sql_int(received_at)?;
+        let seal_after = i64::try_from(seal_after_ms).unwrap_or(i64::MAX);
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        for s in &sessions {
+            seal::seal_if_idle(&tx, s, now, seal_after)?;
+        }
         let mut done = Inserted::default();
         {
             let mut insert_event = tx.prepare(
@@ -150,7 +174,6 @@ impl Store {
                      last_seen = max(last_seen, excluded.last_seen),
                      event_count = event_count + 1",
             )?;
-            let received_at = sql_int(received_at)?;
             for v in events {
                 let e = &v.event;
                 let timestamp = sql_int(e.timestamp)?;
@@ -160,7 +183,7 @@ impl Store {
                     e.anonymous_id,
                     e.name,
                     timestamp,
-                    received_at,
+                    now,
                     e.client_id,
                     v.raw,
                 ])?;
@@ -172,8 +195,32 @@ impl Store {
                 }
             }
         }
+        for s in sessions {
+            if seal::is_sealed(&tx, s)? {
+                done.sealed.push(s.to_owned());
+            }
+        }
         tx.commit()?;
         Ok(done)
+    }
+
+    /// Seals a session now (keeping an earlier `sealed_at`); false when no
+    /// event of it was ever stored.
+    pub fn seal(&self, session_id: &str, now: u64) -> Result<bool, StoreError> {
+        let now = sql_int(now)?;
+        Ok(seal::seal(&self.conn(), session_id, now)?)
+    }
+
+    /// The visitor the first stored event of this session named.
+    pub fn visitor_of(&self, session_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT anonymous_id FROM sessions WHERE session_id = ?1",
+                [session_id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The stored event objects, as a JSON array text, in timestamp then
@@ -215,7 +262,7 @@ impl Store {
     pub fn sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT session_id, anonymous_id, first_seen, last_seen, event_count
+            "SELECT session_id, anonymous_id, first_seen, last_seen, event_count, sealed_at
              FROM sessions ORDER BY last_seen DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([LIST_LIMIT], |r| {
@@ -225,6 +272,7 @@ impl Store {
                 first_seen: r.get(2)?,
                 last_seen: r.get(3)?,
                 event_count: r.get(4)?,
+                sealed_at: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -3,105 +3,18 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
+use axum::http::{header, Method, Request, StatusCode};
+use common::app::App;
 use common::*;
 use serde_json::Value;
 use sessionmark::wire::{BatchAnswer, MAX_BATCH_EVENTS, MAX_BODY_BYTES};
-use sessionmark_collector::{router, AppState, Store};
-use tower::ServiceExt;
-
-struct App {
-    router: Router,
-    _dir: TempDir,
-}
 
 fn app_with(hooks: bool) -> App {
-    let dir = TempDir::new("api");
-    let (www, dist) = site(&dir);
-    let store = Store::open(&dir.0.join("data/test.db")).unwrap();
-    App {
-        router: router(AppState::new(store, hooks), &www, &dist),
-        _dir: dir,
-    }
+    App::build(hooks, |s| s)
 }
 
 fn app() -> App {
     app_with(false)
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn batch(&self) -> BatchAnswer {
-        assert_eq!(
-            self.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&self.body)
-        );
-        serde_json::from_slice(&self.body).unwrap()
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or_default()
-    }
-}
-
-impl App {
-    async fn send(&self, req: Request<Body>) -> Answer {
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn post(&self, path: &str, body: impl Into<Body>) -> Answer {
-        self.send(
-            Request::post(path)
-                .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-                .body(body.into())
-                .unwrap(),
-        )
-        .await
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.send(Request::get(path).body(Body::empty()).unwrap())
-            .await
-    }
-
-    async fn events(&self, query: &str) -> Vec<Value> {
-        let a = self.get(&format!("/v1/events{query}")).await;
-        assert_eq!(a.status, StatusCode::OK);
-        assert_eq!(a.header("content-type"), "application/json");
-        match a.json() {
-            Value::Array(v) => v,
-            other => panic!("not an array: {other}"),
-        }
-    }
-
-    async fn session_events(&self, session: &str) -> Vec<Value> {
-        self.events(&format!("?session_id={session}")).await
-    }
 }
 
 fn ids(events: &[Value]) -> Vec<String> {

@@ -17,11 +17,18 @@ struct Collector {
 impl Collector {
     /// Starts the binary on a free port and waits for its "listening" line.
     fn start(db: &Path, site: &TempDir) -> Collector {
+        Collector::start_with(db, site, &[])
+    }
+
+    /// `start`, with extra environment variables.
+    fn start_with(db: &Path, site: &TempDir, env: &[(&str, &str)]) -> Collector {
         let (www, dist) = common::site(site);
         let mut child = Command::new(env!("CARGO_BIN_EXE_sessionmark-collector"))
             .env("PORT", "0")
             .env_remove("HOST")
             .env_remove("SESSIONMARK_TEST_HOOKS")
+            .env_remove("SESSIONMARK_SEAL_AFTER_MS")
+            .envs(env.iter().copied())
             .env("SESSIONMARK_DB", db)
             .env("SESSIONMARK_WWW", www)
             .env("SESSIONMARK_DIST", dist)
@@ -126,4 +133,36 @@ fn the_binary_serves_health_and_has_no_test_hooks_by_default() {
     let (status, page) = c.request("GET", "/", "");
     assert_eq!(status, 200);
     assert!(page.contains("<title>demo"));
+}
+
+#[test]
+fn the_binary_seals_sessions_idle_longer_than_sessionmark_seal_after_ms() {
+    let dir = TempDir::new("seal");
+    let c = Collector::start_with(
+        &dir.0.join("db.sqlite"),
+        &dir,
+        &[("SESSIONMARK_SEAL_AFTER_MS", "1")],
+    );
+    let answer = |(status, text): (u16, String)| {
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let first = answer(c.request("POST", "/v1/batch", &body(&[event(1, "a")])));
+    assert_eq!(first["sealed"], serde_json::json!([]));
+    std::thread::sleep(Duration::from_millis(20));
+    let second = answer(c.request("POST", "/v1/batch", &body(&[event(2, "b")])));
+    assert_eq!(second["sealed"], serde_json::json!([SESSION]));
+    assert_eq!(second["accepted"], 1);
+}
+
+#[test]
+fn the_default_seal_timeout_leaves_a_busy_session_open() {
+    let dir = TempDir::new("noseal");
+    let c = Collector::start(&dir.0.join("db.sqlite"), &dir);
+    for n in 1..=2 {
+        let (status, text) = c.request("POST", "/v1/batch", &body(&[event(n, "a")]));
+        assert_eq!(status, 200);
+        let a: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(a["sealed"], serde_json::json!([]));
+    }
 }

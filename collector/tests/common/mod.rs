@@ -1,6 +1,8 @@
 //! Helpers shared by the collector's test binaries.
 #![allow(dead_code)]
 
+pub mod app;
+
 use sessionmark::wire::{batch_body, Event, Props};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

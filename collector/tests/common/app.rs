@@ -1,0 +1,103 @@
+//! The collector's router in process, and answers read back from it.
+
+use super::{site, TempDir};
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use serde_json::Value;
+use sessionmark::wire::BatchAnswer;
+use sessionmark_collector::{router, AppState, Store};
+use tower::ServiceExt;
+
+pub struct App {
+    pub router: Router,
+    _dir: TempDir,
+}
+
+impl App {
+    /// A fresh database and site; `configure` adjusts the state (clock,
+    /// seal timeout) before the router is built.
+    pub fn build(hooks: bool, configure: impl FnOnce(AppState) -> AppState) -> App {
+        let dir = TempDir::new("api");
+        let (www, dist) = site(&dir);
+        let store = Store::open(&dir.0.join("data/test.db")).unwrap();
+        App {
+            router: router(configure(AppState::new(store, hooks)), &www, &dist),
+            _dir: dir,
+        }
+    }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn batch(&self) -> BatchAnswer {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        serde_json::from_slice(&self.body).unwrap()
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or_default()
+    }
+}
+
+impl App {
+    pub async fn send(&self, req: Request<Body>) -> Answer {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: impl Into<Body>) -> Answer {
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+                .body(body.into())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn events(&self, query: &str) -> Vec<Value> {
+        let a = self.get(&format!("/v1/events{query}")).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert_eq!(a.header("content-type"), "application/json");
+        match a.json() {
+            Value::Array(v) => v,
+            other => panic!("not an array: {other}"),
+        }
+    }
+
+    pub async fn session_events(&self, session: &str) -> Vec<Value> {
+        self.events(&format!("?session_id={session}")).await
+    }
+}
