@@ -35,7 +35,7 @@ const BUDGET_BROTLI = 10240;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 31000;
+const CEILING_BROTLI = 26500;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /** The bytes as a JS string literal, one character per byte. */
@@ -178,6 +178,38 @@ if (opts.wasmOpt) {
 } else {
   step('wasm-opt skipped (--no-wasm-opt)');
   copyFileSync(bgWasm, optWasm);
+}
+
+// 3b. Short import, export and module names. wasm-bindgen names each import
+// "./sessionmark_bg.js" + "__wbg_<name>_<hash>" (~65 bytes apiece); binaryen
+// renames them to one or two letters and the glue JS is rewritten to match.
+// Order is kept, so old and new names pair up by index.
+if (opts.wasmOpt) {
+  step('wasm-opt --minify-imports-and-exports-and-modules');
+  const wasmOptBin = join(root, 'node_modules', '.bin', 'wasm-opt');
+  const minWasm = join(pkgDir, 'sessionmark_bg.min.wasm');
+  // The first pass stripped the target_features section: name them all.
+  const flags = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals', '--enable-multivalue', '--enable-reference-types'];
+  const r = run(wasmOptBin, ['--minify-imports-and-exports-and-modules', ...flags, optWasm, '-o', minWasm], { capture: true });
+  if (r.status !== 0) die(`wasm-opt minify failed: ${r.stderr}`);
+  const before = new WebAssembly.Module(readFileSync(optWasm));
+  const after = new WebAssembly.Module(readFileSync(minWasm));
+  const pairs = (f) => f(before).map((x, i) => [x, f(after)[i]]);
+  const glueFile = join(pkgDir, 'sessionmark.js');
+  let glue = readFileSync(glueFile, 'utf8');
+  const modules = new Set();
+  for (const [o, n] of pairs(WebAssembly.Module.imports)) {
+    if (o.module !== './sessionmark_bg.js') die(`unexpected import module ${o.module}`);
+    modules.add(n.module);
+    // Import names carry a hash: unique strings, safe to replace whole.
+    glue = glue.replace(new RegExp(`\\b${o.name}\\b`, 'g'), n.name);
+  }
+  if (modules.size !== 1) die('expected one import module after minifying');
+  glue = glue.replace('"./sessionmark_bg.js"', JSON.stringify([...modules][0]));
+  const exportMap = new Map(pairs(WebAssembly.Module.exports).map(([o, n]) => [o.name, n.name]));
+  glue = glue.replace(/\bwasm\.(\w+)\b/g, (m, name) => (exportMap.has(name) ? `wasm.${exportMap.get(name)}` : m));
+  writeFileSync(glueFile, glue);
+  copyFileSync(minWasm, optWasm);
 }
 const wasmBytes = readFileSync(optWasm);
 

@@ -610,9 +610,14 @@ impl Tracker {
 /// The session ids listed in a batch answer's `"sealed":[...]`. Only exact
 /// session ids count; anything else in the answer is ignored.
 pub fn sealed_ids(answer: &str) -> impl Iterator<Item = &str> {
-    let list = answer
-        .split_once("\"sealed\"")
-        .and_then(|(_, rest)| rest.split_once('['))
+    // A byte scan, not `str::split_once(&str)`: the substring searcher
+    // brings panicking slice code (1.4 KB of wasm) for one lookup.
+    const KEY: &[u8] = b"\"sealed\"";
+    let b = answer.as_bytes();
+    let start = (0..b.len()).find(|&i| b.get(i..i + KEY.len()) == Some(KEY));
+    let list = start
+        .and_then(|i| answer.get(i + KEY.len()..))
+        .and_then(|rest| rest.split_once('['))
         .and_then(|(_, rest)| rest.split_once(']'))
         .map_or("", |(inside, _)| inside);
     list.split('"').filter(|s| ids::is_session_id(s))
