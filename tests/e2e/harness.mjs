@@ -34,6 +34,8 @@ export const chromiumArgs = [
   '--no-first-run',
 ];
 
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
 const READY = /sessionmark collector listening on (http:\/\/\S+)/;
 const START_TIMEOUT_MS = 20_000;
 
@@ -115,7 +117,11 @@ export async function startCollector({ hooks = true, env = {} } = {}) {
     if (hooks) childEnv.SESSIONMARK_TEST_HOOKS = '1';
     else delete childEnv.SESSIONMARK_TEST_HOOKS;
 
-    const c = spawn(collectorBin, [], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv --pdeathsig: the kernel kills the collector if this process
+    // dies without running its exit hooks (SIGKILL, OOM). setpriv execs, so
+    // the pid stays the collector's.
+    const [cmd, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', collectorBin]] : [collectorBin, []];
+    const c = spawn(cmd, args, { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     liveChildren.add(c);
     c.once('exit', () => liveChildren.delete(c));
     c.stdout.setEncoding('utf8');
