@@ -78,16 +78,22 @@ const hide = () => (w.onHide(), pump());
 
 let lastHref;
 
+// Scroll depth of the document; the arithmetic is in the wasm. Not while
+// the document is still loading: a script in <head> would see an empty,
+// unscrollable body and report 100.
+const scrolled = () =>
+  document.readyState === 'loading' || w.onScroll(scrollY, innerHeight, document.documentElement.scrollHeight);
+
 // A page view of the current URL; automatic ones of the URL already in
 // view are dropped by the wasm. SPA views name the previous URL as referrer.
+// Depth is measured before (the view that ends) and after (the new one).
 function view(manual, props) {
   const l = location;
+  scrolled();
   if (w.onPageView(l.pathname, l.search, l.hash, document.title, lastHref || document.referrer, json(props), manual)) lastHref = l.href;
+  scrolled();
   pump();
 }
-
-// Scroll depth of the document; the arithmetic is in the wasm.
-const scrolled = () => w.onScroll(scrollY, innerHeight, document.documentElement.scrollHeight);
 
 function listen() {
   const d = document;
@@ -96,7 +102,7 @@ function listen() {
   const presence = () => w.onPresence(visible(), d.hasFocus());
   presence();
   // pagehide, not unload: an unload listener blocks the back/forward cache.
-  on(window, 'pagehide', () => (w.onPageHide(), hide()));
+  on(window, 'pagehide', () => (scrolled(), w.onPageHide(), hide()));
   on(window, 'pageshow', (e) => e.persisted && (presence(), w.onRestore(), scrolled(), pump()));
   on(d, 'visibilitychange', () => (w.onVisibility(visible()), visible() || hide()));
   on(window, 'focus', (e) => e.target === window && w.onFocus(true));
@@ -116,9 +122,11 @@ function listen() {
   on(window, 'popstate', () => view(false));
   on(window, 'hashchange', () => view(false));
   // The load's page view waits while the page is only prerendered.
-  const first = () => (view(false), scrolled());
+  const first = () => view(false);
   if (d.prerendering) on(d, 'prerenderingchange', first);
   else first();
+  // The load's depth once laid out (scrolled() skips a loading document).
+  on(window, 'load', scrolled);
 }
 
 // tracingHeaders: X-Session-ID on fetch and XHR requests to the listed
@@ -212,8 +220,16 @@ function json(props) {
 /** Starts the tracker (once per page). */
 const needsConsent = (o) => o != null && (o.requireConsent === true || o.requireConsent === 'true');
 
+// Options as the wasm reads them: `name=value` lines, values written the
+// way data- attributes are (arrays comma-joined).
+const optionText = (o) =>
+  Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .map((k) => k + '=' + String(Array.isArray(o[k]) ? o[k].join(',') : o[k]).replace(/\n/g, ' '))
+    .join('\n');
+
 function start(options) {
-  w.init(options, location.search);
+  w.init(optionText(options), location.search);
   started = true;
   listen();
   trace(w.tracingHosts().split(',').filter(Boolean));
@@ -294,6 +310,7 @@ export const getAnonymousId = guard((params) => w.getAnonymousId(query(params)),
 
 /** Logout: new visitor and session ids, all stored state removed. */
 export const clear = held(() => {
+  if (started) scrolled();
   globals = {};
   w.clear();
 });

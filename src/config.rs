@@ -7,15 +7,12 @@ use alloc::vec::Vec;
 use crate::json::{parse_u64, u64_text};
 use crate::time::Millis;
 
-/// An option value as it arrives from JS. `data-` attributes always arrive as
-/// `Str`; `init({...})` gives the natural type.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    List(Vec<String>),
-}
+/// Option values arrive as text, the way `data-` attributes are written:
+/// `"true"`/`"false"`, digits, comma-separated lists. The shim turns
+/// `init({...})` values into the same text (`String(v)`, arrays joined by
+/// commas), so there is one parser, and the wasm needs no glue to inspect
+/// JS values.
+pub type Value = str;
 
 /// Every option of the tracker, with its default (SPEC).
 #[derive(Clone, Debug, PartialEq)]
@@ -83,11 +80,10 @@ fn warning(parts: &[&str]) -> String {
     s
 }
 
-fn as_bool(name: &str, v: &Value) -> Result<bool, String> {
-    match v {
-        Value::Bool(b) => Ok(*b),
-        Value::Str(s) if s == "true" => Ok(true),
-        Value::Str(s) if s == "false" => Ok(false),
+fn as_bool(name: &str, v: &str) -> Result<bool, String> {
+    match v.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
         _ => Err(warning(&[
             "option ",
             name,
@@ -96,30 +92,29 @@ fn as_bool(name: &str, v: &Value) -> Result<bool, String> {
     }
 }
 
-fn as_string(name: &str, v: &Value, max: usize) -> Result<String, String> {
-    match v {
-        Value::Str(s) if s.len() <= max => Ok(s.trim().into()),
-        Value::Str(_) => Err(warning(&["option ", name, " is too long; ignored"])),
-        _ => Err(warning(&["option ", name, " must be a string; ignored"])),
+fn as_string(name: &str, v: &str, max: usize) -> Result<String, String> {
+    if v.len() <= max {
+        Ok(v.trim().into())
+    } else {
+        Err(warning(&["option ", name, " is too long; ignored"]))
     }
 }
 
 /// A whole number clamped into `lo..=hi`, warning when it had to be moved.
-fn as_clamped(name: &str, v: &Value, lo: u64, hi: u64) -> (Option<u64>, Option<String>) {
-    let n = match v {
-        Value::Num(f) if f.is_finite() => {
-            if *f <= 0.0 {
-                Some(0)
-            } else if *f >= 1.0e15 {
-                Some(u64::MAX)
-            } else {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                Some((*f + 0.5) as u64)
-            }
+fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<String>) {
+    // Whole milliseconds or counts: a fraction is dropped, a huge value
+    // saturates (and is clamped below).
+    let v = v.trim();
+    let whole = v.split_once('.').map_or(v, |(w, f)| {
+        if f.bytes().all(|b| b.is_ascii_digit()) {
+            w
+        } else {
+            "x"
         }
-        Value::Str(s) => parse_u64(s.trim()),
-        _ => None,
-    };
+    });
+    let n = parse_u64(whole).or_else(|| {
+        (!whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit())).then_some(u64::MAX)
+    });
     let Some(n) = n else {
         return (
             None,
@@ -148,27 +143,13 @@ fn as_clamped(name: &str, v: &Value, lo: u64, hi: u64) -> (Option<u64>, Option<S
     (Some(c), Some(msg))
 }
 
-/// A list of hosts from an array or a comma-separated string. Each must be
+/// A list of hosts, comma-separated. Each must be
 /// `host` or `host:port` (letters, digits, `-`, `.`, IPv6 brackets); bad
 /// entries are dropped with one warning.
-fn as_hosts(name: &str, v: &Value) -> (Vec<String>, Option<String>) {
-    let items: Vec<String> = match v {
-        Value::List(l) => l.clone(),
-        Value::Str(s) => s.split(',').map(Into::into).collect(),
-        _ => {
-            return (
-                Vec::new(),
-                Some(warning(&[
-                    "option ",
-                    name,
-                    " must be a list of hosts; ignored",
-                ])),
-            )
-        }
-    };
+fn as_hosts(name: &str, v: &str) -> (Vec<String>, Option<String>) {
     let mut bad = false;
     let mut hosts = Vec::new();
-    for item in items {
+    for item in v.split(',') {
         let h = item.trim().to_ascii_lowercase();
         if h.is_empty() {
             continue;
@@ -196,7 +177,7 @@ fn as_hosts(name: &str, v: &Value) -> (Vec<String>, Option<String>) {
 impl Config {
     /// Sets one option. Returns a console warning when the value was bad
     /// (then the default or a clamped value stands) or the name unknown.
-    pub fn set(&mut self, name: &str, v: &Value) -> Option<String> {
+    pub fn set(&mut self, name: &str, v: &str) -> Option<String> {
         let ms = |(n, w): (Option<u64>, Option<String>), slot: &mut Millis| {
             if let Some(n) = n {
                 *slot = Millis(n);
@@ -244,8 +225,8 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn s(v: &str) -> Value {
-        Value::Str(v.into())
+    fn s(v: &str) -> &str {
+        v
     }
 
     #[test]
@@ -260,16 +241,13 @@ mod tests {
     #[test]
     fn out_of_range_numbers_are_clamped_with_one_warning_naming_the_option() {
         let mut c = Config::default();
-        let w = c.set("batchSize", &Value::Num(500.0)).unwrap();
+        let w = c.set("batchSize", "500").unwrap();
         assert_eq!(c.batch_size, 50);
         assert!(w.contains("batchSize") && w.contains("1..50"), "{w}");
         let w = c.set("batchTimeout", &s("5")).unwrap();
         assert_eq!(c.batch_timeout, Millis(100));
         assert!(w.contains("batchTimeout"), "{w}");
-        assert_eq!(
-            c.set("batchSize", &Value::Num(0.0)).map(|_| c.batch_size),
-            Some(1)
-        );
+        assert_eq!(c.set("batchSize", "0").map(|_| c.batch_size), Some(1));
     }
 
     #[test]
@@ -277,7 +255,7 @@ mod tests {
         let mut c = Config::default();
         assert_eq!(c.set("batchSize", &s("20")), None);
         assert_eq!(c.set("enableBatching", &s("false")), None);
-        assert_eq!(c.set("sessionTimeout", &Value::Num(600_000.0)), None);
+        assert_eq!(c.set("sessionTimeout", "600000.4"), None);
         assert_eq!(c.set("clientId", &s(" site-1 ")), None);
         assert_eq!((c.batch_size, c.enable_batching), (20, false));
         assert_eq!(c.session_timeout, Millis(600_000));
@@ -292,14 +270,14 @@ mod tests {
             .set("enableBatching", &s("yes"))
             .unwrap()
             .contains("enableBatching"));
-        assert!(c.set("batchSize", &Value::Num(f64::NAN)).is_some());
+        assert!(c.set("batchSize", "NaN").is_some());
         assert_eq!(c, Config::default());
     }
 
     #[test]
     fn max_session_length_never_exceeds_a_day() {
         let mut c = Config::default();
-        assert!(c.set("maxSessionLength", &Value::Num(1e12)).is_some());
+        assert!(c.set("maxSessionLength", "1000000000000").is_some());
         assert_eq!(c.max_session_length, Millis(86_400_000));
     }
 
@@ -319,10 +297,7 @@ mod tests {
             None
         );
         assert_eq!(c.tracing_headers, ["api.example.com", "localhost:3000"]);
-        let w = c.set(
-            "tracingHeaders",
-            &Value::List(vec!["API.example.com".into(), "https://x/".into()]),
-        );
+        let w = c.set("tracingHeaders", "API.example.com,https://x/");
         assert!(w.unwrap().contains("tracingHeaders"));
         assert_eq!(c.tracing_headers, ["api.example.com"]);
     }

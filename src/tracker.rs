@@ -108,6 +108,10 @@ pub struct Tracker {
     written_activity: Millis,
     /// Why the session last rotated while this page was open, until taken.
     rotated: Option<Reason>,
+    /// This page's mark in `did_tab` (random): a page removes the mark on
+    /// pagehide only if it is still its own, since Chromium runs the left
+    /// page's pagehide after a restored page's pageshow.
+    page_token: String,
     delivery: Delivery,
 }
 
@@ -142,6 +146,7 @@ impl Tracker {
             writes: Vec::new(),
             written_activity: Millis(0),
             rotated: None,
+            page_token: String::new(),
             delivery: Delivery::new(BatchRule {
                 enabled: cfg.enable_batching,
                 size: cfg.batch_size,
@@ -175,7 +180,8 @@ impl Tracker {
             Err(_) => t.new_session(now),
         }
         t.adopt(carried, now);
-        t.set(Area::Session, store::TAB_ALIVE, Some("1".into()));
+        t.page_token = u64_text(t.rng.next_u64());
+        t.mark_alive();
         // Whatever happened above, this tab has now begun a page of this session.
         t.rotated = None;
         t
@@ -190,6 +196,14 @@ impl Tracker {
 
     fn set(&mut self, area: Area, key: &'static str, value: Option<String>) {
         self.writes.push(Write { area, key, value });
+    }
+
+    fn mark_alive(&mut self) {
+        self.set(
+            Area::Session,
+            store::TAB_ALIVE,
+            Some(self.page_token.clone()),
+        );
     }
 
     fn write_visitor(&mut self) {
@@ -482,21 +496,53 @@ impl Tracker {
     }
 
     /// The page is being hidden for good or put in the back/forward cache:
-    /// store the exact last activity and mark this tab as not alive, so the
+    /// store the exact last activity and, if `stored_mark` (the current
+    /// `did_tab`) is still this page's, mark the tab as not alive, so the
     /// next page of this tab (reload, navigation) keeps the session.
-    pub fn page_hide(&mut self, now: Millis) {
+    pub fn page_hide(&mut self, now: Millis, stored_mark: Option<&str>) {
         self.exit(now);
         if self.written_activity != self.session.last_activity {
             self.write_activity();
         }
-        self.set(Area::Session, store::TAB_ALIVE, None);
+        if stored_mark == Some(self.page_token.as_str()) {
+            self.set(Area::Session, store::TAB_ALIVE, None);
+        }
     }
 
-    /// The page came back from the back/forward cache: alive again, rules
-    /// applied (a session idle 30 minutes is replaced), and a new page view
-    /// with `navigation_type: "back_forward_cache"`.
-    pub fn page_restore(&mut self, now: Millis) {
-        self.set(Area::Session, store::TAB_ALIVE, Some("1".into()));
+    /// Takes up what the tab's other pages stored while this one sat in the
+    /// back/forward cache: a newer session or activity, more pages, a new
+    /// visitor after their `clear()`. Unreadable or malformed storage leaves
+    /// memory as it is.
+    fn resync(&mut self, snap: &Snapshot) {
+        if let Some(v) = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v)) {
+            if v != self.visitor {
+                self.visitor = v.into();
+            }
+        }
+        let stored = Session::from_stored(
+            snap.session.as_deref(),
+            snap.session_timestamp.as_deref(),
+            snap.session_start.as_deref(),
+        );
+        let Ok(s) = stored else { return };
+        let count = snap.page_count.as_deref().and_then(parse_u64).unwrap_or(0);
+        if s.id == self.session.id {
+            self.session.last_activity = self.session.last_activity.max(s.last_activity);
+            self.page_count = self.page_count.max(count);
+        } else {
+            self.written_activity = s.last_activity;
+            self.session = s;
+            self.page_count = count;
+        }
+    }
+
+    /// The page came back from the back/forward cache: alive again, synced
+    /// with what the tab stored meanwhile (`snap`), rules applied (a session
+    /// idle 30 minutes is replaced), and a new page view with
+    /// `navigation_type: "back_forward_cache"`.
+    pub fn page_restore(&mut self, now: Millis, snap: &Snapshot) {
+        self.mark_alive();
+        self.resync(snap);
         if let Some(why) = self.session.expiry(now, self.rules()) {
             self.rotate(now, why);
         }
@@ -520,7 +566,7 @@ impl Tracker {
         self.visitor = ids::mint_visitor_id(&mut self.rng);
         self.write_visitor();
         self.rotate(now, Reason::Cleared);
-        self.set(Area::Session, store::TAB_ALIVE, Some("1".into()));
+        self.mark_alive();
         // The page view ended with its page_exit above; the next page view
         // (navigation, screenView) is the new session's page 1.
         self.view.eng.restart(now);

@@ -161,7 +161,7 @@ fn a_load_two_spa_navigations_and_back_alternate_screen_views_and_page_exits_wit
     );
     assert_eq!(num(&evs[5], "timestamp"), at(80 * SEC).0);
 
-    t.page_hide(at(90 * SEC));
+    t.page_hide(at(90 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 4)]);
     assert_eq!(evs[0]["path"], "/a");
@@ -175,8 +175,8 @@ fn a_load_two_spa_navigations_and_back_alternate_screen_views_and_page_exits_wit
 fn hiding_a_page_twice_sends_one_page_exit() {
     let mut t = attentive(2);
     view(&mut t, T0, "/");
-    t.page_hide(at(3 * SEC));
-    t.page_hide(at(4 * SEC));
+    t.page_hide(at(3 * SEC), None);
+    t.page_hide(at(4 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
     assert_eq!(num(&evs[1], "time_on_page"), 3);
@@ -187,7 +187,7 @@ fn an_exit_then_a_page_hide_sends_one_page_exit() {
     let mut t = attentive(3);
     view(&mut t, T0, "/");
     t.exit(at(2 * SEC));
-    t.page_hide(at(9 * SEC));
+    t.page_hide(at(9 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
     assert_eq!(num(&evs[1], "engaged_time"), 2_000, "the first exit counts");
@@ -197,9 +197,9 @@ fn an_exit_then_a_page_hide_sends_one_page_exit() {
 fn clear_after_an_exit_sends_no_second_page_exit() {
     let mut t = attentive(4);
     view(&mut t, T0, "/");
-    t.page_hide(at(2 * SEC));
+    t.page_hide(at(2 * SEC), None);
     t.clear(at(3 * SEC));
-    t.page_hide(at(4 * SEC));
+    t.page_hide(at(4 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
 }
@@ -218,7 +218,7 @@ fn an_automatic_view_of_the_url_in_view_is_not_a_new_page_view() {
         Millis(3_000),
         "the page view goes on"
     );
-    t.page_hide(at(5 * SEC));
+    t.page_hide(at(5 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 1)]);
     assert_eq!(engagement(&evs[0]), (5, 5_000, 0, 1));
@@ -248,7 +248,7 @@ fn a_hidden_span_is_not_engaged_time() {
     t.set_visible(at(10 * SEC), false);
     assert_eq!(t.engaged_time(at(40 * SEC)), Millis(10_000));
     t.set_visible(at(70 * SEC), true);
-    t.page_hide(at(75 * SEC));
+    t.page_hide(at(75 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(engagement(exits(&evs)[0]), (75, 15_000, 0, 0));
 }
@@ -260,7 +260,7 @@ fn an_unfocused_span_is_not_engaged_time_even_while_visible() {
     t.set_focused(at(2 * SEC), false);
     t.set_focused(at(32 * SEC), true);
     t.set_focused(at(33 * SEC), false);
-    t.page_hide(at(50 * SEC));
+    t.page_hide(at(50 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(engagement(exits(&evs)[0]), (50, 3_000, 0, 0));
 }
@@ -270,7 +270,7 @@ fn a_page_never_visible_and_focused_has_no_engaged_time() {
     let mut t = fresh(9);
     view(&mut t, T0, "/");
     t.set_visible(at(SEC), true);
-    t.page_hide(at(20 * SEC));
+    t.page_hide(at(20 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(engagement(exits(&evs)[0]), (20, 0, 0, 0));
 }
@@ -354,7 +354,7 @@ proptest! {
         if vis && foc {
             expected += tail;
         }
-        t.page_hide(end);
+        t.page_hide(end, None);
         closed.push(expected);
 
         let evs = sent(&mut t);
@@ -385,7 +385,7 @@ fn the_page_exit_carries_the_deepest_scroll_and_the_interaction_count() {
     }
     view(&mut t, at(10 * SEC), "/next");
     t.scrolled(at(11 * SEC), 250);
-    t.page_hide(at(12 * SEC));
+    t.page_hide(at(12 * SEC), None);
     let evs = sent(&mut t);
     let got: Vec<_> = exits(&evs).into_iter().map(engagement).collect();
     assert_eq!(
@@ -424,7 +424,7 @@ fn an_interaction_after_thirty_idle_minutes_closes_the_old_session_and_reenters_
 
     // The interaction was activity of the new session, counted on its view.
     assert_eq!(t.session_id(back.plus(Millis(29 * MIN))), new);
-    t.page_hide(back.plus(Millis(29 * MIN)));
+    t.page_hide(back.plus(Millis(29 * MIN)), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 1)]);
     assert_eq!(sid(&evs[0]), new);
@@ -496,7 +496,7 @@ fn a_restore_ten_minutes_later_is_a_new_page_view_of_the_same_session() {
     view(&mut t, T0, "/article");
     t.scrolled(at(5 * SEC), 70);
     t.interaction(at(6 * SEC));
-    t.page_hide(at(20 * SEC));
+    t.page_hide(at(20 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
     let old = sid(&evs[0]).to_owned();
@@ -504,7 +504,7 @@ fn a_restore_ten_minutes_later_is_a_new_page_view_of_the_same_session() {
     // Still "visible and focused" as far as the core knows: only the reset
     // keeps the 10 minutes in the cache out of the restored view.
     let back = at(20 * SEC + 10 * MIN);
-    t.page_restore(back);
+    t.page_restore(back, &Snapshot::default());
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 2)]);
     assert_eq!(evs[0]["navigation_type"], "back_forward_cache");
@@ -512,7 +512,7 @@ fn a_restore_ten_minutes_later_is_a_new_page_view_of_the_same_session() {
     assert_eq!(sid(&evs[0]), old, "same session");
     assert_eq!(t.engaged_time(back), Millis(0));
 
-    t.page_hide(back.plus(Millis(7 * SEC)));
+    t.page_hide(back.plus(Millis(7 * SEC)), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 2)]);
     assert_eq!(
@@ -529,13 +529,13 @@ fn a_restore_after_the_shells_hidden_and_shown_events_counts_only_after_restore(
     view(&mut t, T0, "/");
     // visibilitychange hidden, pagehide; pageshow: visibility, focus, restore.
     t.set_visible(at(10 * SEC), false);
-    t.page_hide(at(10 * SEC));
+    t.page_hide(at(10 * SEC), None);
     let back = at(10 * SEC + 10 * MIN);
     t.set_visible(back, true);
     t.set_focused(back, true);
-    t.page_restore(back);
+    t.page_restore(back, &Snapshot::default());
     t.set_focused(back.plus(Millis(3 * SEC)), false);
-    t.page_hide(back.plus(Millis(4 * SEC)));
+    t.page_hide(back.plus(Millis(4 * SEC)), None);
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),
@@ -555,12 +555,12 @@ fn a_restore_thirty_one_minutes_later_starts_a_new_session_at_page_one() {
     let mut t = attentive(18);
     view(&mut t, T0, "/");
     view(&mut t, at(MIN), "/two");
-    t.page_hide(at(2 * MIN));
+    t.page_hide(at(2 * MIN), None);
     let evs = sent(&mut t);
     let old = sid(&evs[0]).to_owned();
     assert_eq!(kinds(&evs).last(), Some(&("page_exit", 2)));
 
-    t.page_restore(at(33 * MIN));
+    t.page_restore(at(33 * MIN), &Snapshot::default());
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),
@@ -582,7 +582,7 @@ fn a_prerendered_page_with_no_page_view_sends_nothing_even_when_hidden() {
     t.scrolled(at(2 * SEC), 50);
     // Idle past the timeout while prerendered: no page to exit or reenter.
     let _ = t.session_id(at(40 * MIN));
-    t.page_hide(at(41 * MIN));
+    t.page_hide(at(41 * MIN), None);
     assert!(sent(&mut t).is_empty());
     assert_eq!(t.page_count(), 0);
 }
@@ -594,7 +594,7 @@ fn the_first_page_view_after_prerendering_is_page_one() {
     t.scrolled(at(2 * SEC), 50);
     // prerenderingchange: the load's page view.
     assert!(view(&mut t, at(5 * SEC), "/landing"));
-    t.page_hide(at(8 * SEC));
+    t.page_hide(at(8 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
     assert_eq!(evs[0]["path"], "/landing");
@@ -628,7 +628,7 @@ fn clear_sends_the_exit_with_the_old_ids_and_the_next_view_is_page_one_with_the_
     assert_ne!(new_vid, old_vid);
 
     assert!(view(&mut t, at(6 * SEC), "/login"));
-    t.page_hide(at(9 * SEC));
+    t.page_hide(at(9 * SEC), None);
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),

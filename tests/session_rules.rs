@@ -76,7 +76,7 @@ impl Browser {
     /// pagehide of the tab's page (reload, navigation, close).
     fn leave(&mut self, tab: &mut Tab) {
         if let Some(t) = tab.page.as_mut() {
-            t.page_hide(T0);
+            t.page_hide(T0, tab.session.get("did_tab").map(String::as_str));
         }
         self.apply(tab);
         tab.page = None;
@@ -383,7 +383,7 @@ fn a_scroll_storm_writes_last_activity_once_per_interval() {
     assert_eq!(t.take_writes().len(), 1);
     // Leaving the page stores the exact time.
     t.activity(T0.plus(Millis(6_000)));
-    t.page_hide(T0.plus(Millis(6_000)));
+    t.page_hide(T0.plus(Millis(6_000)), None);
     b.apply(&mut tab);
     assert_eq!(
         tab.session["did_session_timestamp"],
@@ -397,11 +397,11 @@ fn a_back_forward_restore_after_30_minutes_starts_a_new_session() {
     let mut tab = new_tab();
     let id = b.visit(&mut tab, T0);
     let t = tab.page.as_mut().unwrap();
-    t.page_hide(T0);
-    t.page_restore(at(31));
+    t.page_hide(T0, None);
+    t.page_restore(at(31), &Snapshot::default());
     assert_ne!(t.session_id(at(31)), id);
     b.apply(&mut tab);
-    assert_eq!(tab.session.get("did_tab").map(String::as_str), Some("1"));
+    assert!(tab.session.contains_key("did_tab"), "alive again");
 }
 
 #[test]
@@ -518,4 +518,89 @@ fn a_sealed_session_rotates_the_tab_and_its_cookie() {
     assert_ne!(next, a);
     b.apply(&mut tab);
     assert_eq!(cookie(&b, "ss_sid").as_deref(), Some(next.as_str()));
+}
+
+// ------------------------------------------ back/forward cache and the tab
+
+#[test]
+fn a_restored_page_takes_up_the_session_and_pages_the_tab_moved_on_to() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    // Page one goes into the back/forward cache; page two of the tab is
+    // used for 40 minutes (active every 10).
+    let mut cached = tab.page.take().unwrap();
+    cached.page_hide(at(0), tab.session.get("did_tab").map(String::as_str));
+    let mut cached_writes = cached.take_writes();
+    for w in cached_writes.drain(..) {
+        match w.value {
+            Some(v) => tab.session.insert(w.key.into(), v),
+            None => tab.session.remove(w.key),
+        };
+    }
+    assert_eq!(b.visit(&mut tab, at(1)), id);
+    for m in [10, 20, 30, 40] {
+        tab.page.as_mut().unwrap().activity(at(m));
+    }
+    b.leave(&mut tab);
+    // Back: the restored page continues the tab's session, as page 3.
+    let snap = Snapshot::read(|area, key| match area {
+        Area::Local => b.local.get(key).cloned(),
+        Area::Session => tab.session.get(key).cloned(),
+        Area::Cookie => None,
+    });
+    cached.page_restore(at(41), &snap);
+    assert_eq!(
+        cached.session_id(at(41)),
+        id,
+        "the tab was active a minute ago"
+    );
+    assert_eq!(cached.page_count(), 3);
+}
+
+#[test]
+fn a_restored_page_takes_up_the_ids_a_clear_on_another_page_made() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let id = b.visit(&mut tab, T0);
+    let mut cached = tab.page.take().unwrap();
+    cached.page_hide(at(0), None);
+    b.visit(&mut tab, at(1));
+    tab.page.as_mut().unwrap().clear(at(2));
+    b.apply(&mut tab);
+    let (new_id, new_visitor) = (tab.session["did_session"].clone(), b.local["did"].clone());
+    assert_ne!(new_id, id);
+    let snap = Snapshot::read(|area, key| match area {
+        Area::Local => b.local.get(key).cloned(),
+        Area::Session => tab.session.get(key).cloned(),
+        Area::Cookie => None,
+    });
+    cached.page_restore(at(3), &snap);
+    assert_eq!(cached.session_id(at(3)), new_id);
+    assert_eq!(cached.visitor_id(), new_visitor);
+}
+
+#[test]
+fn a_late_pagehide_of_the_page_left_keeps_the_restored_pages_mark() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    b.visit(&mut tab, T0);
+    let mut cached = tab.page.take().unwrap();
+    cached.page_hide(at(0), None);
+    b.visit(&mut tab, at(1));
+    let mut away = tab.page.take().unwrap();
+    // Chromium: the restored page's pageshow runs before the left page's
+    // pagehide.
+    cached.page_restore(at(2), &Snapshot::default());
+    for w in cached.take_writes() {
+        if let Some(v) = w.value {
+            tab.session.insert(w.key.into(), v);
+        }
+    }
+    away.page_hide(at(2), tab.session.get("did_tab").map(String::as_str));
+    assert!(away.take_writes().iter().all(|w| w.key != "did_tab"));
+    assert!(
+        tab.session.contains_key("did_tab"),
+        "a duplicate of this tab would be detected"
+    );
 }

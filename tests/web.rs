@@ -18,7 +18,11 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn session_storage() -> web_sys::Storage {
-    web_sys::window().unwrap().session_storage().unwrap().unwrap()
+    web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap()
 }
 
 fn write(area: Area, key: &'static str, value: Option<&str>) -> Write {
@@ -36,7 +40,10 @@ fn writes_land_in_the_real_storage_areas_and_read_back() {
         write(Area::Session, "did_test_a", Some("1")),
         write(Area::Local, "did_test_b", Some("2")),
     ]);
-    assert_eq!(session_storage().get_item("did_test_a").unwrap().as_deref(), Some("1"));
+    assert_eq!(
+        session_storage().get_item("did_test_a").unwrap().as_deref(),
+        Some("1")
+    );
     let local = web_sys::window().unwrap().local_storage().unwrap().unwrap();
     assert_eq!(local.get_item("did_test_b").unwrap().as_deref(), Some("2"));
     assert_eq!(store.get(Area::Local, "did_test_b").as_deref(), Some("2"));
@@ -48,9 +55,13 @@ fn writes_land_in_the_real_storage_areas_and_read_back() {
 #[wasm_bindgen_test]
 fn a_snapshot_reads_what_a_previous_page_stored() {
     let s = session_storage();
-    s.set_item(SESSION, "sess_018e0e5c-5a00-7abc-8def-0123456789ab").unwrap();
+    s.set_item(SESSION, "sess_018e0e5c-5a00-7abc-8def-0123456789ab")
+        .unwrap();
     let snap = Store::open().snapshot();
-    assert_eq!(snap.session.as_deref(), Some("sess_018e0e5c-5a00-7abc-8def-0123456789ab"));
+    assert_eq!(
+        snap.session.as_deref(),
+        Some("sess_018e0e5c-5a00-7abc-8def-0123456789ab")
+    );
     s.remove_item(SESSION).unwrap();
 }
 
@@ -58,9 +69,14 @@ fn a_snapshot_reads_what_a_previous_page_stored() {
 /// `f`, then puts the original back.
 fn with_throwing_storage(names: &[&str], f: impl FnOnce()) {
     let ctor = Reflect::get(&js_sys::global(), &"Storage".into()).unwrap();
-    let proto: Object = Reflect::get(&ctor, &"prototype".into()).unwrap().unchecked_into();
+    let proto: Object = Reflect::get(&ctor, &"prototype".into())
+        .unwrap()
+        .unchecked_into();
     let thrower = Function::new_no_args("throw new DOMException('denied', 'SecurityError')");
-    let saved: Vec<JsValue> = names.iter().map(|n| Reflect::get(&proto, &(*n).into()).unwrap()).collect();
+    let saved: Vec<JsValue> = names
+        .iter()
+        .map(|n| Reflect::get(&proto, &(*n).into()).unwrap())
+        .collect();
     for n in names {
         Reflect::set(&proto, &(*n).into(), &thrower).unwrap();
     }
@@ -74,7 +90,10 @@ fn with_throwing_storage(names: &[&str], f: impl FnOnce()) {
 fn failing_storage_calls_are_swallowed() {
     with_throwing_storage(&["getItem", "setItem", "removeItem"], || {
         let store = Store::open();
-        store.apply(vec![write(Area::Local, VISITOR, Some("x")), write(Area::Session, SESSION, None)]);
+        store.apply(vec![
+            write(Area::Local, VISITOR, Some("x")),
+            write(Area::Session, SESSION, None),
+        ]);
         assert_eq!(store.get(Area::Local, VISITOR), None);
     });
 }
@@ -82,10 +101,14 @@ fn failing_storage_calls_are_swallowed() {
 #[wasm_bindgen_test]
 fn the_tracker_runs_in_memory_when_storage_throws() {
     with_throwing_storage(&["getItem", "setItem", "removeItem"], || {
-        web::init(JsValue::UNDEFINED, None);
+        web::init("clientId=web-test\nbatchSize=5", None);
         let a = web::get_session_id(None).expect("a session id without storage");
         assert!(ids::is_session_id(&a), "{a}");
-        assert_eq!(web::get_session_id(None).as_deref(), Some(a.as_str()), "stable in memory");
+        assert_eq!(
+            web::get_session_id(None).as_deref(),
+            Some(a.as_str()),
+            "stable in memory"
+        );
         let v = web::get_anonymous_id(None).unwrap();
         assert!(ids::is_visitor_id(&v));
         web::clear();

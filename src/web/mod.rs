@@ -13,7 +13,7 @@ mod storage;
 pub use storage::Store;
 
 use crate::batch::Queued;
-use crate::config::{Config, Value};
+use crate::config::Config;
 use crate::cookies::{checked_domain, CookieRule};
 use crate::delivery::{Mode, Outcome};
 use crate::outbox;
@@ -26,7 +26,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 struct Shell {
     tracker: Tracker,
@@ -116,42 +115,15 @@ fn seed() -> Rng {
     Rng::new(u64::from_le_bytes(lo) ^ now().0, u64::from_le_bytes(hi))
 }
 
-fn option_value(v: &JsValue) -> Option<Value> {
-    if let Some(b) = v.as_bool() {
-        Some(Value::Bool(b))
-    } else if let Some(f) = v.as_f64() {
-        Some(Value::Num(f))
-    } else if let Some(s) = v.as_string() {
-        Some(Value::Str(s))
-    } else if js_sys::Array::is_array(v) {
-        let a: &js_sys::Array = v.unchecked_ref();
-        Some(Value::List(
-            a.iter().filter_map(|x| x.as_string()).collect(),
-        ))
-    } else {
-        None
-    }
-}
-
-fn config_from(options: &JsValue) -> Config {
+/// Options from the shim's text: one `name=value` per line (values as
+/// `data-` attributes write them).
+fn config_from(options: &str) -> Config {
     let mut cfg = Config::default();
-    if !options.is_object() {
-        return cfg;
-    }
-    for entry in js_sys::Object::entries(options.unchecked_ref()).iter() {
-        let pair: js_sys::Array = entry.unchecked_into();
-        let Some(name) = pair.get(0).as_string() else {
+    for line in options.split('\n') {
+        let Some((name, value)) = line.split_once('=') else {
             continue;
         };
-        let v = pair.get(1);
-        if v.is_undefined() {
-            continue;
-        }
-        let warning = match option_value(&v) {
-            Some(v) => cfg.set(&name, &v),
-            None => cfg.set(&name, &Value::List(Vec::new())),
-        };
-        if let Some(w) = warning {
+        if let Some(w) = cfg.set(name, value) {
             warn(&w);
         }
     }
@@ -180,16 +152,17 @@ fn cookie_rule(cfg: &Config) -> CookieRule {
     CookieRule { secure, domain }
 }
 
-/// Starts the tracker once per page. `search` is `location.search`, read
-/// for cross-domain `sessionId` / `anonId` parameters.
+/// Starts the tracker once per page. `options` is `name=value` lines;
+/// `search` is `location.search`, read for cross-domain `sessionId` /
+/// `anonId` parameters.
 #[wasm_bindgen]
-pub fn init(options: JsValue, search: Option<String>) {
+pub fn init(options: &str, search: Option<String>) {
     let started = SHELL.0.try_borrow().map(|s| s.is_some()).unwrap_or(true);
     if started {
         warn("sessionmark: init() was already called; ignored");
         return;
     }
-    let cfg = config_from(&options);
+    let cfg = config_from(options);
     let store = Store::open();
     let carried = Carried::from_query(search.as_deref().unwrap_or(""));
     let t0 = now();
@@ -264,7 +237,10 @@ pub fn session_start() -> f64 {
 /// cache): the page view's `page_exit`, exact last activity stored.
 #[wasm_bindgen(js_name = onPageHide)]
 pub fn on_page_hide() {
-    with(|t, now| t.page_hide(now));
+    with_shell(|s, now| {
+        let mark = s.store.get(Area::Session, crate::store::TAB_ALIVE);
+        s.tracker.page_hide(now, mark.as_deref());
+    });
 }
 
 /// A page view: at load (once not prerendering), on SPA navigation, or
@@ -343,7 +319,10 @@ pub fn engaged_time() -> f64 {
 /// `pageshow` with `persisted`: restored from the back/forward cache.
 #[wasm_bindgen(js_name = onRestore)]
 pub fn on_restore() {
-    with(|t, now| t.page_restore(now));
+    with_shell(|s, now| {
+        let snap = s.store.snapshot();
+        s.tracker.page_restore(now, &snap);
+    });
 }
 
 /// Tracks an event. `props` is JSON object text made by the shim; the page

@@ -12,8 +12,8 @@
 // Time moves only through page.clock. The back/forward cache tests run in a
 // second browser launched with the cache on (Playwright turns it off).
 //
-// Tests marked `todo` pin tracker bugs found here; the comment at each says
-// what goes wrong and where. Drop the `todo` when the bug is fixed.
+// The restore, duplicate-tab and scroll-depth tests below pinned tracker
+// bugs found here (fixed since); the comment at each says what went wrong.
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SESSION_ID_RE, freshContext, launch, startCollector } from './harness.mjs';
@@ -453,7 +453,7 @@ describe('back/forward cache (browser launched with the cache on)', () => {
   it('back after 30 minutes on the other page: the restore screen_view carries a new session id', T, async () => {
     const page = await newPage({ bfcache: true, clock: true });
     await shareTabClock(page);
-    const { before, back } = await leaveAndComeBack(page, { awayFor: 30 * MIN + 1_000 });
+    const { before, away, back } = await leaveAndComeBack(page, { awayFor: 30 * MIN + 1_000 });
     assert.equal(back.restored, true, `restored, not loaded again: ${JSON.stringify(back)}`);
 
     const after = await ids(page);
@@ -469,7 +469,11 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     const r = evs.find((e) => e.navigation_type === 'back_forward_cache');
     assert.equal(r.session_id, after.sessionId, `the restore view is the new session's:${describeEvents(evs)}`);
     assert.notEqual(r.session_id, before.sessionId);
-    assert.equal(r.page_count, 1, 'the entry page of the new session');
+    // Reading the id on away.html after the 30 idle minutes already replaced
+    // the session there (away.html is its entry page): the restored view
+    // continues the tab's new session, as its page 2.
+    assert.equal(r.session_id, away.sessionId, 'the session the tab moved on to');
+    assert.equal(r.page_count, 2, `page 2 of the new session:${describeEvents(evs)}`);
   });
 
   it('the page with the tracker is eligible for the cache: pageshow persisted, same document, no reason from Chromium', T, async () => {
@@ -506,7 +510,7 @@ describe('back/forward cache (browser launched with the cache on)', () => {
   // stale page count, last activity and ss_sid cookie back over the tab's.
   // Fix: at restore, read the stored snapshot again (as Tracker::start does)
   // and resume from it.
-  const STALE = { ...T, todo: "bug: a restored page keeps its own in-memory session; what the tab's other pages stored meanwhile is ignored" };
+  const STALE = T;
 
   it('the restored page view continues the tab\'s page count: spa.html 1, away.html 2, restored spa.html 3', STALE, async () => {
     const page = await newPage({ bfcache: true });
@@ -584,7 +588,7 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     assert.equal(after.sessionId, before.sessionId);
   });
 
-  it('after a restore, a duplicate of the tab still gets a session of its own', { ...T, todo: 'bug: the left page\'s late pagehide removes did_tab after the restored page set it' }, async () => {
+  it('after a restore, a duplicate of the tab still gets a session of its own', T, async () => {
     // Bug: Chromium runs the pagehide of the page being left (away.html)
     // after the pageshow of the page restored from the cache. The restored
     // page sets did_tab (Tracker::page_restore), then away.html's
@@ -648,7 +652,7 @@ describe('scroll_depth', () => {
     assert.equal(named(evs, 'page_exit')[0].scroll_depth, 100, `to the bottom:${describeEvents(evs)}`);
   });
 
-  it('long page: scrolled half way reports ~50-60', { ...T, todo: 'bug: the load measures scroll depth before the body exists (100 on any page)' }, async () => {
+  it('long page: scrolled half way reports ~50-60', T, async () => {
     // Bug: at load the shim (js/shim.js listen(): `first = () => (view(false), scrolled())`)
     // measures scroll depth at once, which for the script tag in <head> is
     // before the body is parsed: scrollHeight <= innerHeight, so depth 100
@@ -690,7 +694,7 @@ describe('scroll_depth', () => {
     assert.equal(named(evs, 'page_exit')[0].scroll_depth, 100, `scroll_depth:${describeEvents(evs)}`);
   });
 
-  it('an SPA view of a page that cannot scroll reports 100 too (no scroll event ever comes)', { ...T, todo: 'bug: SPA page views never measure scroll depth (0 unless the user scrolls)' }, async () => {
+  it('an SPA view of a page that cannot scroll reports 100 too (no scroll event ever comes)', T, async () => {
     // Bug: js/shim.js view() (pushState/replaceState/popstate) does not call
     // scrolled(), and the new page view starts at depth 0 (Engagement::restart),
     // so a view the user does not scroll reports 0, even when all of it is seen.
