@@ -7,13 +7,6 @@ use alloc::vec::Vec;
 use crate::json::{parse_u64, u64_text};
 use crate::time::Millis;
 
-/// Option values arrive as text, the way `data-` attributes are written:
-/// `"true"`/`"false"`, digits, comma-separated lists. The shim turns
-/// `init({...})` values into the same text (`String(v)`, arrays joined by
-/// commas), so there is one parser, and the wasm needs no glue to inspect
-/// JS values.
-pub type Value = str;
-
 /// Every option of the tracker, with its default (SPEC).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -175,8 +168,12 @@ fn as_hosts(name: &str, v: &str) -> (Vec<String>, Option<String>) {
 }
 
 impl Config {
-    /// Sets one option. Returns a console warning when the value was bad
-    /// (then the default or a clamped value stands) or the name unknown.
+    /// Sets one option from its text, written the way `data-` attributes
+    /// are: `"true"`/`"false"`, digits, comma-separated lists (the shim turns
+    /// `init({...})` values into the same text, so there is one parser and
+    /// the wasm needs no glue to inspect JS values). Returns a console
+    /// warning when the value was bad (then the default or a clamped value
+    /// stands) or the name unknown.
     pub fn set(&mut self, name: &str, v: &str) -> Option<String> {
         let ms = |(n, w): (Option<u64>, Option<String>), slot: &mut Millis| {
             if let Some(n) = n {
@@ -225,10 +222,6 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn s(v: &str) -> &str {
-        v
-    }
-
     #[test]
     fn defaults_follow_the_spec() {
         let c = Config::default();
@@ -244,7 +237,7 @@ mod tests {
         let w = c.set("batchSize", "500").unwrap();
         assert_eq!(c.batch_size, 50);
         assert!(w.contains("batchSize") && w.contains("1..50"), "{w}");
-        let w = c.set("batchTimeout", &s("5")).unwrap();
+        let w = c.set("batchTimeout", "5").unwrap();
         assert_eq!(c.batch_timeout, Millis(100));
         assert!(w.contains("batchTimeout"), "{w}");
         assert_eq!(c.set("batchSize", "0").map(|_| c.batch_size), Some(1));
@@ -253,10 +246,10 @@ mod tests {
     #[test]
     fn in_range_values_are_taken_silently() {
         let mut c = Config::default();
-        assert_eq!(c.set("batchSize", &s("20")), None);
-        assert_eq!(c.set("enableBatching", &s("false")), None);
+        assert_eq!(c.set("batchSize", "20"), None);
+        assert_eq!(c.set("enableBatching", "false"), None);
         assert_eq!(c.set("sessionTimeout", "600000.4"), None);
-        assert_eq!(c.set("clientId", &s(" site-1 ")), None);
+        assert_eq!(c.set("clientId", " site-1 "), None);
         assert_eq!((c.batch_size, c.enable_batching), (20, false));
         assert_eq!(c.session_timeout, Millis(600_000));
         assert_eq!(c.client_id, "site-1");
@@ -265,9 +258,9 @@ mod tests {
     #[test]
     fn wrong_types_keep_the_default_and_warn() {
         let mut c = Config::default();
-        assert!(c.set("batchSize", &s("ten")).unwrap().contains("batchSize"));
+        assert!(c.set("batchSize", "ten").unwrap().contains("batchSize"));
         assert!(c
-            .set("enableBatching", &s("yes"))
+            .set("enableBatching", "yes")
             .unwrap()
             .contains("enableBatching"));
         assert!(c.set("batchSize", "NaN").is_some());
@@ -284,7 +277,7 @@ mod tests {
     #[test]
     fn unknown_options_are_named_in_the_warning() {
         assert!(Config::default()
-            .set("batchSzie", &s("3"))
+            .set("batchSzie", "3")
             .unwrap()
             .contains("batchSzie"));
     }
@@ -293,7 +286,7 @@ mod tests {
     fn tracing_hosts_come_from_lists_or_comma_strings() {
         let mut c = Config::default();
         assert_eq!(
-            c.set("tracingHeaders", &s("api.example.com, localhost:3000")),
+            c.set("tracingHeaders", "api.example.com, localhost:3000"),
             None
         );
         assert_eq!(c.tracing_headers, ["api.example.com", "localhost:3000"]);
@@ -306,7 +299,7 @@ mod tests {
     fn every_listed_option_is_known() {
         for name in OPTION_NAMES {
             assert!(!Config::default()
-                .set(name, &s(""))
+                .set(name, "")
                 .is_some_and(|w| w.contains("unknown")));
         }
     }
