@@ -32,11 +32,7 @@ struct Tab {
 
 impl Browser {
     fn load<'a>(&mut self, tab: &'a mut Tab, now: Millis, carried: Carried) -> &'a mut Tracker {
-        let snap = Snapshot::read(|area, key| match area {
-            Area::Local => self.local.get(key).cloned(),
-            Area::Session => tab.session.get(key).cloned(),
-            Area::Cookie => None,
-        });
+        let snap = self.snapshot(tab);
         self.seed += 1;
         let t = Tracker::start(
             Config::default(),
@@ -48,6 +44,15 @@ impl Browser {
         tab.page = Some(t);
         self.apply(tab);
         tab.page.as_mut().unwrap()
+    }
+
+    /// What a page of `tab` would read from storage now.
+    fn snapshot(&self, tab: &Tab) -> Snapshot {
+        Snapshot::read(|area, key| match area {
+            Area::Local => self.local.get(key).cloned(),
+            Area::Session => tab.session.get(key).cloned(),
+            Area::Cookie => None,
+        })
     }
 
     /// Opens a page in `tab` and counts it as a page view.
@@ -544,11 +549,7 @@ fn a_restored_page_takes_up_the_session_and_pages_the_tab_moved_on_to() {
     }
     b.leave(&mut tab);
     // Back: the restored page continues the tab's session, as page 3.
-    let snap = Snapshot::read(|area, key| match area {
-        Area::Local => b.local.get(key).cloned(),
-        Area::Session => tab.session.get(key).cloned(),
-        Area::Cookie => None,
-    });
+    let snap = b.snapshot(&tab);
     cached.page_restore(at(41), &snap);
     assert_eq!(
         cached.session_id(at(41)),
@@ -570,11 +571,7 @@ fn a_restored_page_takes_up_the_ids_a_clear_on_another_page_made() {
     b.apply(&mut tab);
     let (new_id, new_visitor) = (tab.session["did_session"].clone(), b.local["did"].clone());
     assert_ne!(new_id, id);
-    let snap = Snapshot::read(|area, key| match area {
-        Area::Local => b.local.get(key).cloned(),
-        Area::Session => tab.session.get(key).cloned(),
-        Area::Cookie => None,
-    });
+    let snap = b.snapshot(&tab);
     cached.page_restore(at(3), &snap);
     assert_eq!(cached.session_id(at(3)), new_id);
     assert_eq!(cached.visitor_id(), new_visitor);
