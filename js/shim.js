@@ -9,10 +9,9 @@ let started = false;
 // requireConsent: the options init() got, and the calls made, while
 // consent is pending; nothing runs (not even the wasm) until it is given.
 let waiting = null;
-let gated = false; // init() had requireConsent
 let consent; // undefined: not asked; true; false
 // Consent refused (or withdrawn): nothing more is tracked or sent.
-const off = () => gated && consent === false;
+const off = () => consent === false;
 let globals = {};
 let timer;
 const inFlight = new Set();
@@ -115,7 +114,7 @@ function listen() {
     const original = history[m];
     history[m] = function () {
       const r = original.apply(this, arguments);
-      guard(view)(false);
+      off() || guard(view)(false);
       return r;
     };
   }
@@ -135,45 +134,65 @@ let untrace;
 
 function trace(hosts) {
   if (untrace || !hosts.length) return;
+  // Relative URLs resolve against the document base, as fetch and XHR do.
   const wanted = (url) => {
     try {
-      return hosts.includes(new URL(url, location.href).host);
+      return hosts.includes(new URL(url, document.baseURI).host);
     } catch (e) {
       return false;
     }
   };
-  const id = () => (consent !== false && getSessionId()) || null;
+  const id = () => (!off() && getSessionId()) || null;
+  const H = 'X-Session-ID';
   const fetch0 = window.fetch;
   const X = XMLHttpRequest.prototype;
   const open0 = X.open;
   const send0 = X.send;
+  const setHeader0 = X.setRequestHeader;
   const traced = new WeakSet();
+  const ownHeader = new WeakSet();
   const ours = {
     fetch(input, init) {
       try {
-        const isRequest = input instanceof Request;
+        // Duck-typed: a Request from another realm (an iframe) is one too.
+        const isRequest = input != null && typeof input === 'object' && typeof input.url === 'string' && input.headers != null;
         const sid = wanted(isRequest ? input.url : String(input)) && id();
         if (sid) {
           // Headers given in init replace the Request's own, so start
-          // from whichever the browser would have used.
+          // from whichever the browser would have used; a value the page
+          // set itself stays.
           const headers = new Headers(init && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined);
-          headers.set('X-Session-ID', sid);
-          init = Object.assign({}, init, { headers });
+          if (!headers.has(H)) {
+            headers.set(H, sid);
+            // Every other field is read through to the caller's init,
+            // inherited ones included.
+            init = Object.create(init != null && typeof init === 'object' ? init : null, {
+              headers: { value: headers, enumerable: true },
+            });
+          }
         }
       } catch (e) {}
       return fetch0.call(this, input, init);
     },
     open(method, url) {
       try {
+        ownHeader.delete(this);
         if (wanted(String(url))) traced.add(this);
         else traced.delete(this);
       } catch (e) {}
       return open0.apply(this, arguments);
     },
+    setRequestHeader(name) {
+      try {
+        if (String(name).toLowerCase() === 'x-session-id') ownHeader.add(this);
+      } catch (e) {}
+      return setHeader0.apply(this, arguments);
+    },
     send() {
       try {
-        const sid = traced.has(this) && id();
-        if (sid) this.setRequestHeader('X-Session-ID', sid);
+        // XHR appends repeated headers: never add a second value.
+        const sid = traced.has(this) && !ownHeader.has(this) && id();
+        if (sid) setHeader0.call(this, H, sid);
       } catch (e) {}
       return send0.apply(this, arguments);
     },
@@ -181,11 +200,13 @@ function trace(hosts) {
   window.fetch = ours.fetch;
   X.open = ours.open;
   X.send = ours.send;
+  X.setRequestHeader = ours.setRequestHeader;
   // Puts back what was there, unless another script wrapped ours since.
   untrace = () => {
     if (window.fetch === ours.fetch) window.fetch = fetch0;
     if (X.open === ours.open) X.open = open0;
     if (X.send === ours.send) X.send = send0;
+    if (X.setRequestHeader === ours.setRequestHeader) X.setRequestHeader = setHeader0;
     untrace = undefined;
   };
 }
@@ -217,7 +238,6 @@ function json(props) {
   return text;
 }
 
-/** Starts the tracker (once per page). */
 const needsConsent = (o) => o != null && (o.requireConsent === true || o.requireConsent === 'true');
 
 // Options as the wasm reads them: `name=value` lines, values written the
@@ -236,11 +256,11 @@ function start(options) {
   pump();
 }
 
+/** Starts the tracker (once per page). */
 export const init = guard((options) => {
   if (started || waiting) return console.warn('sessionmark: init() was already called; ignored');
   options = options == null ? {} : options;
-  gated = needsConsent(options);
-  if (gated && consent !== true) waiting = { options, calls: [] };
+  if (needsConsent(options) && consent !== true) waiting = { options, calls: [] };
   else start(options);
 });
 
@@ -256,11 +276,12 @@ const held = (f, fallback) =>
 /**
  * With requireConsent: true starts the tracker and runs the held calls;
  * false drops them, and after a grant stops tracking, sending and the
- * tracing headers on this page (what was stored stays; clear() removes it).
+ * tracing headers on this page and removes what the tracker stored.
  */
 export const setConsent = guard((granted) => {
   consent = !!granted;
   if (untrace && !consent) untrace();
+  if (started && off()) w.forget();
   if (!waiting) return;
   if (!consent) return void (waiting.calls = []);
   const { options, calls } = waiting;
@@ -284,11 +305,17 @@ export const getEngagedTimeSeconds = guard(() => {
   return ms < 0 ? null : Math.floor(ms / 1000);
 }, null);
 
-/** Tracks an event with optional properties (a JSON-able object). */
-export const track = held((name, props) => {
-  w.track(String(name), json(props), location.pathname, document.title, document.referrer);
+// The page an event happened on, read when track() is called (a call held
+// for consent keeps it, and its time).
+const here = () => [location.pathname, document.title, document.referrer, Date.now()];
+
+const track0 = held((name, props, at) => {
+  w.track(String(name), json(props), ...(at || here()));
   pump();
 });
+
+/** Tracks an event with optional properties (a JSON-able object). */
+export const track = guard((name, props) => track0(name, props, waiting ? here() : undefined));
 
 /** Properties merged into every later event (replaces earlier ones). */
 export const setGlobalProperties = held((props) => {

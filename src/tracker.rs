@@ -576,6 +576,23 @@ impl Tracker {
         self.view.key.clear();
     }
 
+    /// Consent withdrawn: every stored key and both cookies are removed,
+    /// and the shell stops writing (it drops its storage handles).
+    pub fn forget(&mut self) {
+        for key in store::SESSION_KEYS {
+            self.set(Area::Session, key, None);
+        }
+        self.set(Area::Local, store::VISITOR, None);
+        self.set(Area::Local, store::OUTBOX, None);
+        if let Some(rule) = self.cookies.take() {
+            for name in [SESSION_COOKIE, VISITOR_COOKIE] {
+                // An empty value that expires at once deletes the cookie.
+                let c = rule.cookie(name, "", Some(0));
+                self.set(Area::Cookie, name, Some(c));
+            }
+        }
+    }
+
     /// Why the session rotated while the page stayed open, once.
     pub fn take_rotation(&mut self) -> Option<Reason> {
         self.rotated.take()
@@ -590,6 +607,19 @@ impl Tracker {
         props: &str,
         page: &Page,
     ) -> Result<(), Refusal> {
+        self.track_at(now, now, name, props, page)
+    }
+
+    /// [`Tracker::track`] of an event that happened at `at` (a call held
+    /// until consent): the event carries `at`, activity counts at `now`.
+    pub fn track_at(
+        &mut self,
+        now: Millis,
+        at: Millis,
+        name: &str,
+        props: &str,
+        page: &Page,
+    ) -> Result<(), Refusal> {
         let name = name.trim();
         if name.is_empty() {
             return Err(Refusal::EmptyName);
@@ -598,7 +628,7 @@ impl Tracker {
             return Err(Refusal::PropsTooLarge);
         }
         self.activity(now);
-        let ev = self.event(now, name, props, page);
+        let ev = self.event(at, name, props, page);
         self.queue(&ev, now);
         Ok(())
     }

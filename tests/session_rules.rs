@@ -601,3 +601,49 @@ fn a_late_pagehide_of_the_page_left_keeps_the_restored_pages_mark() {
         "a duplicate of this tab would be detected"
     );
 }
+
+#[test]
+fn forgetting_removes_every_stored_key_and_expires_both_cookies() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    open_with_cookies(&mut b, &mut tab, T0, true);
+    b.local.insert("did_outbox".into(), "x".into());
+    tab.page.as_mut().unwrap().forget();
+    b.apply(&mut tab);
+    assert!(tab.session.is_empty(), "{:?}", tab.session);
+    assert!(b.local.is_empty(), "{:?}", b.local);
+    for name in ["ss_sid", "ss_vid"] {
+        let c = &b.cookies[name];
+        assert!(
+            c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0"),
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn an_event_held_for_consent_keeps_the_time_of_its_call() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    b.visit(&mut tab, at(1));
+    let t = tab.page.as_mut().unwrap();
+    let page = Page {
+        path: "/then",
+        ..Page::default()
+    };
+    t.track_at(at(1), T0, "held", "{}", &page).unwrap();
+    t.delivery().flush(false);
+    let mut bodies = String::new();
+    while let Some(s) = t.delivery().next_send() {
+        bodies.push_str(&s.body);
+    }
+    let v: serde_json::Value = serde_json::from_str(&bodies).unwrap();
+    let held = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "held")
+        .unwrap();
+    assert_eq!(held["timestamp"], T0.0);
+    assert_eq!(held["path"], "/then");
+}

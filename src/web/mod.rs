@@ -326,15 +326,16 @@ pub fn on_restore() {
 }
 
 /// Tracks an event. `props` is JSON object text made by the shim; the page
-/// fields come from `location` and `document`.
+/// fields and `at` (`Date.now()`) were read when the page called `track()`,
+/// which may be earlier than now for a call held until consent.
 #[wasm_bindgen]
-pub fn track(name: &str, props: &str, path: &str, title: &str, referrer: &str) {
+pub fn track(name: &str, props: &str, path: &str, title: &str, referrer: &str, at: f64) {
     let page = Page {
         path,
         title,
         referrer,
     };
-    match with(|t, now| t.track(now, name, props, &page)) {
+    match with(|t, now| t.track_at(now, Millis::from_f64(at).min(now), name, props, &page)) {
         Some(Ok(())) => {}
         Some(Err(refusal)) => warn(refusal.message()),
         None => warn("sessionmark: track() called before init(); event dropped"),
@@ -413,6 +414,17 @@ pub fn on_hide() {
     with_shell(|s, _| {
         let unacked = s.tracker.delivery().hide();
         outbox_add(&s.store, &unacked);
+    });
+}
+
+/// Consent withdrawn: removes everything the tracker stored (storage keys,
+/// cookies) and writes nothing more on this page.
+#[wasm_bindgen]
+pub fn forget() {
+    with_shell(|s, _| {
+        s.tracker.forget();
+        s.store.apply(s.tracker.take_writes());
+        s.store = Store::none();
     });
 }
 

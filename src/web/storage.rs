@@ -30,7 +30,7 @@ impl Store {
         }
     }
 
-    /// A store that keeps nothing (consent not given yet).
+    /// A store that keeps nothing (consent withdrawn).
     pub fn none() -> Store {
         Store {
             local: None,
