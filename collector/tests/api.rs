@@ -3,7 +3,7 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use common::app::App;
 use common::*;
 use serde_json::Value;
@@ -223,21 +223,7 @@ async fn an_empty_batch_is_answered_with_zero_counts() {
 #[tokio::test]
 async fn a_cors_preflight_from_any_origin_is_answered() {
     let app = app();
-    let a = app
-        .send(
-            Request::builder()
-                .method(Method::OPTIONS)
-                .uri("/v1/batch")
-                .header(header::ORIGIN, "https://shop.example")
-                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-                .header(
-                    header::ACCESS_CONTROL_REQUEST_HEADERS,
-                    "content-type,x-session-id",
-                )
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let a = app.preflight("/v1/batch").await;
     assert!(a.status.is_success(), "{}", a.status);
     assert_eq!(a.header("access-control-allow-origin"), "*");
     let methods = a

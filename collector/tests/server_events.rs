@@ -4,7 +4,7 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use common::app::{Answer, App};
 use common::*;
 use serde_json::Value;
@@ -258,21 +258,7 @@ async fn each_server_event_gets_its_own_event_id() {
 #[tokio::test]
 async fn the_server_event_route_answers_a_cors_preflight_with_x_session_id() {
     let app = app();
-    let a = app
-        .send(
-            Request::builder()
-                .method(Method::OPTIONS)
-                .uri("/v1/server-events")
-                .header(header::ORIGIN, "https://shop.example")
-                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-                .header(
-                    header::ACCESS_CONTROL_REQUEST_HEADERS,
-                    "content-type,x-session-id",
-                )
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let a = app.preflight("/v1/server-events").await;
     assert!(a.status.is_success(), "{}", a.status);
     assert_eq!(a.header("access-control-allow-origin"), "*");
     assert!(a

@@ -82,6 +82,22 @@ impl App {
         .await
     }
 
+    /// A CORS preflight from another origin for a POST carrying X-Session-ID.
+    pub async fn preflight(&self, path: &str) -> Answer {
+        self.send(
+            Request::options(path)
+                .header(header::ORIGIN, "https://shop.example")
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                .header(
+                    header::ACCESS_CONTROL_REQUEST_HEADERS,
+                    "content-type,x-session-id",
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.send(Request::get(path).body(Body::empty()).unwrap())
             .await
