@@ -7,9 +7,9 @@
 //
 // Timing rules are driven by page.clock (the tracker's timers are setTimeout +
 // Date.now); the only real-time waits are bounded polls of the collector.
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshContext, launch, startCollector } from './harness.mjs';
+import { useSuite } from './harness.mjs';
 
 const T = { timeout: 120_000 };
 /** The name of every event the tests track; the load's own screen_view is left out of counts. */
@@ -17,32 +17,7 @@ const EVENT = 'delivery_probe';
 /** Fields each stored event must carry (SPEC "Events, batching, delivery"). */
 const FIELDS = ['event_id', 'name', 'session_id', 'anonymous_id', 'timestamp', 'path', 'title', 'referrer', 'client_id', 'properties'];
 
-let collector;
-let browser;
-let t; // this test's context: { context, errors, newPage, close }
-let consoleLog; // what this test's pages printed, for failure messages
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
-
-beforeEach(async () => {
-  t = await freshContext(browser);
-  consoleLog = [];
-  t.context.on('page', (p) => p.on('console', (m) => consoleLog.push(`[${m.type()}] ${m.text()}`)));
-});
-
-afterEach(async () => {
-  const errors = t.errors.slice();
-  await t.close();
-  assert.deepEqual(errors, [], 'the tracker threw into the page or broke the CSP');
-});
+const suite = useSuite({ consoleLog: true });
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -54,7 +29,7 @@ const newClientId = (tag) => `dlv-${tag}-${process.pid}-${Date.now().toString(36
 /** Opens www/delivery.html with these tracker options and waits for window.sm. */
 async function openPage(page, options) {
   const q = new URLSearchParams(Object.entries(options).map(([k, v]) => [k, String(v)]));
-  await page.goto(`${collector.url}/delivery.html?${q}`);
+  await page.goto(`${suite.collector.url}/delivery.html?${q}`);
   await page.waitForFunction(() => typeof window.sm?.track === 'function', null, { timeout: 10_000 });
 }
 
@@ -81,10 +56,42 @@ async function pauseClock(page) {
  */
 async function drainLoad(page, clientId) {
   await page.evaluate(() => window.sm.flush());
-  await until(async () => (await collector.allEvents({ clientId })).some((e) => e.name === 'screen_view'), {
+  await until(async () => (await suite.collector.allEvents({ clientId })).some((e) => e.name === 'screen_view'), {
     what: `the page load's screen_view of ${clientId}`,
     clientId,
   });
+}
+
+/**
+ * A new page of this test's context on www/delivery.html with these options,
+ * the load's screen_view already stored. `pausedClock`: page.clock installed
+ * before the load and paused after it, so no tracker timer fires until the
+ * test moves the clock.
+ */
+async function readyPage(options, { pausedClock = false } = {}) {
+  const page = await suite.t.newPage();
+  if (pausedClock) await page.clock.install();
+  await openPage(page, options);
+  if (pausedClock) await pauseClock(page);
+  await drainLoad(page, options.clientId);
+  return page;
+}
+
+/** The site loaded again in a new page of this test's context (same localStorage, so the same outbox). */
+async function nextPageLoad(options) {
+  const page = await suite.t.newPage();
+  await openPage(page, options);
+  return page;
+}
+
+/** Runs `fn` with the collector killed; starts it again (same port and database) however `fn` ends. */
+async function whileCollectorDown(fn) {
+  await suite.collector.kill();
+  try {
+    await fn();
+  } finally {
+    await suite.collector.restart();
+  }
 }
 
 /** Tracks events i = from..to-1 in the page, in one go (synchronously, one turn). */
@@ -100,7 +107,7 @@ function trackRange(page, from, to, { pad = 0 } = {}) {
 
 /** This client's stored probe events, in the collector's order (timestamp, then arrival). */
 async function stored(clientId) {
-  return (await collector.allEvents({ clientId })).filter((e) => e.name === EVENT);
+  return (await suite.collector.allEvents({ clientId })).filter((e) => e.name === EVENT);
 }
 
 /** A short description of what is stored, for failure messages. */
@@ -120,7 +127,7 @@ function describeStored(evs) {
 
 function diagnostics() {
   const tail = (s, n) => (s.length > n ? '…' + s.slice(-n) : s);
-  return `\npage console:\n${tail(consoleLog.join('\n'), 3000) || '(nothing)'}\ncollector output:\n${tail(collector.logs(), 3000) || '(nothing)'}`;
+  return `\npage console:\n${tail(suite.consoleLog.join('\n'), 3000) || '(nothing)'}\ncollector output:\n${tail(suite.collector.logs(), 3000) || '(nothing)'}`;
 }
 
 /**
@@ -196,6 +203,12 @@ function assertExactlyOnce(evs, n, clientId) {
   }
 }
 
+/** The end of a test: for `ms` nothing more arrives, and each of the events i = 0..n-1 is stored exactly once. */
+async function assertNoMoreAndEachOnce(clientId, n, ms = 500) {
+  await staysAt(clientId, n, 'nothing more arrives', ms);
+  assertExactlyOnce(await stored(clientId), n, clientId);
+}
+
 /** Makes the page hidden the way a tab switch does (Playwright cannot for one page). */
 function hide(page) {
   return page.evaluate(() => {
@@ -210,11 +223,7 @@ function hide(page) {
 describe('batching', () => {
   it('25 events at batchSize 10: 20 go at once (10 + 10), the last 5 only after batchTimeout', T, async () => {
     const clientId = newClientId('batch25');
-    const page = await t.newPage();
-    await page.clock.install();
-    await openPage(page, { clientId, batchSize: 10, batchTimeout: 5000 });
-    await pauseClock(page);
-    await drainLoad(page, clientId);
+    const page = await readyPage({ clientId, batchSize: 10, batchTimeout: 5000 }, { pausedClock: true });
 
     await trackRange(page, 0, 25);
     const first = await waitStored(clientId, 20, 'two full batches of 10 go without waiting');
@@ -249,11 +258,7 @@ describe('batching', () => {
 
   it('a batch goes the moment it holds batchSize events, not before', T, async () => {
     const clientId = newClientId('batchfull');
-    const page = await t.newPage();
-    await page.clock.install();
-    await openPage(page, { clientId, batchSize: 10, batchTimeout: 5000 });
-    await pauseClock(page);
-    await drainLoad(page, clientId);
+    const page = await readyPage({ clientId, batchSize: 10, batchTimeout: 5000 }, { pausedClock: true });
 
     await trackRange(page, 0, 9);
     await staysAt(clientId, 0, '9 events are one short of a batch', 700);
@@ -270,34 +275,24 @@ describe('batching', () => {
 describe('leaving the page', () => {
   it('hiding the page delivers everything queued by beacon, without the clock moving', T, async () => {
     const clientId = newClientId('hidden');
-    const page = await t.newPage();
-    await page.clock.install();
-    await openPage(page, { clientId, batchSize: 10, batchTimeout: 30000 });
-    await pauseClock(page);
-    await drainLoad(page, clientId);
+    const page = await readyPage({ clientId, batchSize: 10, batchTimeout: 30000 }, { pausedClock: true });
 
     await trackRange(page, 0, 7);
     await staysAt(clientId, 0, 'before hiding, the 7 wait for the 30 s batch timeout', 500);
     await hide(page);
     await waitStored(clientId, 7, 'visibilitychange to hidden sends the queue');
-    await staysAt(clientId, 7, 'nothing more arrives', 500);
-    assertExactlyOnce(await stored(clientId), 7, clientId);
+    await assertNoMoreAndEachOnce(clientId, 7);
   });
 
   it('closing the tab delivers everything queued', T, async () => {
     const clientId = newClientId('close');
-    const page = await t.newPage();
-    await page.clock.install();
-    await openPage(page, { clientId, batchSize: 10, batchTimeout: 30000 });
-    await pauseClock(page);
-    await drainLoad(page, clientId);
+    const page = await readyPage({ clientId, batchSize: 10, batchTimeout: 30000 }, { pausedClock: true });
 
     await trackRange(page, 0, 7);
     await staysAt(clientId, 0, 'before closing, the 7 wait for the 30 s batch timeout', 500);
     await page.close();
     await waitStored(clientId, 7, 'pagehide on close sends the queue');
-    await staysAt(clientId, 7, 'nothing more arrives', 500);
-    assertExactlyOnce(await stored(clientId), 7, clientId);
+    await assertNoMoreAndEachOnce(clientId, 7);
   });
 });
 
@@ -305,17 +300,14 @@ describe('volume', () => {
   for (const batchSize of [10, 50]) {
     it(`300 events of ~1 KB each (~300 KB, far over the 64 KiB keepalive budget) all arrive, batchSize ${batchSize}`, T, async () => {
       const clientId = newClientId(`bulk${batchSize}`);
-      const page = await t.newPage();
-      await openPage(page, { clientId, batchSize, batchTimeout: 5000 });
-      await drainLoad(page, clientId);
+      const page = await readyPage({ clientId, batchSize, batchTimeout: 5000 });
 
       await trackRange(page, 0, 300, { pad: 1000 });
       await page.evaluate(() => window.sm.flush());
       // Real time runs here: a request the browser refused would be retried
       // after ~1 s, which the deadline covers.
       const all = await waitStored(clientId, 300, 'every large event arrives', 45_000);
-      await staysAt(clientId, 300, 'nothing more arrives', 500);
-      assertExactlyOnce(await stored(clientId), 300, clientId);
+      await assertNoMoreAndEachOnce(clientId, 300);
       for (const e of all) assert.equal(e.properties.pad?.length, 1000, `event i=${e.properties.i} kept its 1 KB property intact`);
     });
   }
@@ -324,9 +316,7 @@ describe('volume', () => {
 describe('volume while leaving the page', () => {
   it('hiding the page right after a burst of 300 ~1 KB events loses nothing', T, async () => {
     const clientId = newClientId('bursthide');
-    const page = await t.newPage();
-    await openPage(page, { clientId, batchSize: 50, batchTimeout: 5000 });
-    await drainLoad(page, clientId);
+    const page = await readyPage({ clientId, batchSize: 50, batchTimeout: 5000 });
 
     // Same turn: the keepalive budget is taken by the first batches, the
     // rest are plain fetches or still queued when the page hides.
@@ -342,39 +332,30 @@ describe('volume while leaving the page', () => {
     );
     // Real time: whatever the browser refused is retried (~1 s backoff).
     await waitStored(clientId, 300, 'every event of the burst arrives', 45_000);
-    await staysAt(clientId, 300, 'nothing more arrives', 500);
-    assertExactlyOnce(await stored(clientId), 300, clientId);
+    await assertNoMoreAndEachOnce(clientId, 300);
   });
 
   it('closing the tab right after a burst of 300 ~1 KB events: the rest arrives with the next page load', T, async () => {
     const clientId = newClientId('burstclose');
     const opts = { clientId, batchSize: 50, batchTimeout: 5000 };
-    const page = await t.newPage();
-    await openPage(page, opts);
-    await drainLoad(page, clientId);
+    const page = await readyPage(opts);
 
     await trackRange(page, 0, 300, { pad: 1000 });
     await page.close();
     // Plain fetches in flight die with the page; what they carried was kept
     // in did_outbox, which the next load of the site resends.
-    const again = await t.newPage();
-    await openPage(again, opts);
+    await nextPageLoad(opts);
     await waitStored(clientId, 300, 'every event of the burst arrives, at the latest from the outbox', 45_000);
-    await staysAt(clientId, 300, 'nothing more arrives', 500);
-    assertExactlyOnce(await stored(clientId), 300, clientId);
+    await assertNoMoreAndEachOnce(clientId, 300);
   });
 });
 
 describe('failures', () => {
   it('the collector answering 500 three times, then recovering, loses nothing', T, async () => {
     const clientId = newClientId('fail500');
-    const page = await t.newPage();
-    await page.clock.install();
-    await openPage(page, { clientId, batchSize: 10, batchTimeout: 5000 });
-    await pauseClock(page);
-    await drainLoad(page, clientId);
+    const page = await readyPage({ clientId, batchSize: 10, batchTimeout: 5000 }, { pausedClock: true });
 
-    await collector.fail(500, 3);
+    await suite.collector.fail(500, 3);
     await trackRange(page, 0, 12);
     // flush() resolves once the requests were answered (500) and their
     // events kept for a retry.
@@ -403,8 +384,7 @@ describe('failures', () => {
       const evs = await stored(clientId);
       assert.fail(`after moving the clock ${advanced.join(' + ')} ms, the collector has ${describeStored(evs)}; expected all 12${diagnostics()}`);
     }
-    await staysAt(clientId, 12, 'nothing more arrives', 300);
-    assertExactlyOnce(await stored(clientId), 12, clientId);
+    await assertNoMoreAndEachOnce(clientId, 12, 300);
     const outbox = await page.evaluate(() => localStorage.getItem('did_outbox'));
     assert.ok(!outbox, `delivered events leave the outbox; did_outbox = ${outbox?.slice(0, 300)}`);
   });
@@ -412,68 +392,43 @@ describe('failures', () => {
   it('the collector down while the tab closes, up at the next page load: nothing lost', T, async () => {
     const clientId = newClientId('down');
     const opts = { clientId, batchSize: 10, batchTimeout: 30000 };
-    const page = await t.newPage();
-    await page.clock.install();
-    await openPage(page, opts);
-    await pauseClock(page);
-    await drainLoad(page, clientId);
+    const page = await readyPage(opts, { pausedClock: true });
 
     await trackRange(page, 0, 7);
-    await collector.kill();
-    try {
-      await page.close(); // pagehide: beacons to a dead collector, events kept in did_outbox
-    } finally {
-      await collector.restart();
-    }
+    await whileCollectorDown(() => page.close()); // pagehide: beacons to a dead collector, events kept in did_outbox
     await staysAt(clientId, 0, 'nothing reached the dead collector', 300);
 
     // Same context: localStorage (and so the outbox) survives.
-    const again = await t.newPage();
-    await openPage(again, opts);
+    await nextPageLoad(opts);
     const all = await waitStored(clientId, 7, 'the next page load resends the outbox');
-    await staysAt(clientId, 7, 'nothing more arrives', 500);
-    assertExactlyOnce(await stored(clientId), 7, clientId);
+    await assertNoMoreAndEachOnce(clientId, 7);
     assert.equal(new Set(all.map((e) => e.session_id)).size, 1, 'all 7 keep the session they were tracked in');
   });
 
   it('the collector down during a burst of 300 ~1 KB events, then the tab closes, up at the next load: nothing lost', T, async () => {
     const clientId = newClientId('downburst');
     const opts = { clientId, batchSize: 50, batchTimeout: 5000 };
-    const page = await t.newPage();
-    await page.clock.install();
-    await openPage(page, opts);
-    await pauseClock(page);
-    await drainLoad(page, clientId);
+    const page = await readyPage(opts, { pausedClock: true });
 
-    await collector.kill();
-    try {
+    await whileCollectorDown(async () => {
       await trackRange(page, 0, 300, { pad: 1000 });
       await page.evaluate(() => window.sm.flush());
       await page.close();
-    } finally {
-      await collector.restart();
-    }
+    });
     await staysAt(clientId, 0, 'nothing reached the dead collector', 300);
 
     // ~400 KB of outbox, under its 512 KB / 500 event bound: all of it is resent.
-    const again = await t.newPage();
-    await openPage(again, opts);
+    await nextPageLoad(opts);
     await waitStored(clientId, 300, 'the next page load resends the whole outbox', 45_000);
-    await staysAt(clientId, 300, 'nothing more arrives', 500);
-    assertExactlyOnce(await stored(clientId), 300, clientId);
+    await assertNoMoreAndEachOnce(clientId, 300);
   });
 
   it('the collector down while the page is open (retries fail), then the tab closes, up at the next load: nothing lost', T, async () => {
     const clientId = newClientId('downopen');
     const opts = { clientId, batchSize: 10, batchTimeout: 5000 };
-    const page = await t.newPage();
-    await page.clock.install();
-    await openPage(page, opts);
-    await pauseClock(page);
-    await drainLoad(page, clientId);
+    const page = await readyPage(opts, { pausedClock: true });
 
-    await collector.kill();
-    try {
+    await whileCollectorDown(async () => {
       await trackRange(page, 0, 12);
       // Network errors: flush() resolves once the events were kept for a retry.
       await page.evaluate(() => window.sm.flush());
@@ -483,15 +438,11 @@ describe('failures', () => {
         await page.evaluate(() => window.sm.flush());
       }
       await page.close();
-    } finally {
-      await collector.restart();
-    }
+    });
     await staysAt(clientId, 0, 'nothing reached the dead collector', 300);
 
-    const again = await t.newPage();
-    await openPage(again, opts);
+    await nextPageLoad(opts);
     await waitStored(clientId, 12, 'the next page load resends the outbox');
-    await staysAt(clientId, 12, 'nothing more arrives', 500);
-    assertExactlyOnce(await stored(clientId), 12, clientId);
+    await assertNoMoreAndEachOnce(clientId, 12);
   });
 });

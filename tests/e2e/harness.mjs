@@ -2,6 +2,14 @@
 // driven by playwright-core. One collector and one browser per test file, one
 // fresh browser context per test.
 //
+//   const suite = useSuite();                        // registers the node:test hooks
+//   it('…', async () => {
+//     const page = await suite.t.newPage();          // this test's fresh context
+//     await page.goto(suite.collector.url + '/');
+//   });                                              // afterEach: no page errors
+//
+// or by hand:
+//
 //   const collector = await startCollector();       // PORT=0, fresh temp DB
 //   const browser = await launch();                  // /usr/bin/chromium
 //   const t = await freshContext(browser);           // context + error capture
@@ -11,11 +19,13 @@
 //
 // Every process started here is killed when the test process exits, however
 // it exits (normal end, uncaught error, SIGINT/SIGTERM from the test runner).
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -277,6 +287,73 @@ export async function freshContext(browser, contextOptions = {}) {
     newPage: () => context.newPage(),
     close: () => context.close().catch(() => {}),
   };
+}
+
+// ---------------------------------------------------------------------------
+// Test file lifecycle
+
+/**
+ * Registers the node:test hooks of a test file (or of the describe it is
+ * called in): one collector and one browser for all its tests, a fresh
+ * context per test, and after each test the check that no page threw or broke
+ * the CSP. Returns an object whose fields are the current ones: read them
+ * inside tests and hooks, never copy them at load time.
+ *
+ *   - `collector`: startCollector()'s API.
+ *   - `browser`: launch()'s browser; `bfBrowser`: a second one with the
+ *     back/forward cache on (`bfcache: true`).
+ *   - `t`: this test's context, freshContext()'s `{ context, errors, newPage, close }`
+ *     (`context: false`: none; the test makes its own with `newContext`).
+ *   - `newContext(browser?)`: one more fresh context for this test, closed and
+ *     checked for page errors with `t`.
+ *   - `consoleLog`: what this test's pages printed, `[type] text` a line
+ *     (`consoleLog: true`), for failure messages.
+ *
+ * `browser: false`: the collector alone (no browser, no per-test context).
+ */
+export function useSuite({ browser = true, bfcache = false, context = true, consoleLog = false } = {}) {
+  let contexts = [];
+  const suite = {
+    collector: null,
+    browser: null,
+    bfBrowser: null,
+    t: null,
+    consoleLog: [],
+    async newContext(b = suite.browser) {
+      const c = await freshContext(b);
+      contexts.push(c);
+      if (consoleLog) c.context.on('page', (p) => p.on('console', (m) => suite.consoleLog.push(`[${m.type()}] ${m.text()}`)));
+      return c;
+    },
+  };
+
+  before(async () => {
+    suite.collector = await startCollector();
+    if (browser) suite.browser = await launch();
+    if (bfcache) suite.bfBrowser = await launch({ bfcache: true });
+  });
+
+  after(async () => {
+    await suite.browser?.close();
+    await suite.bfBrowser?.close();
+    await suite.collector?.stop();
+  });
+
+  if (!browser) return suite;
+
+  beforeEach(async () => {
+    suite.consoleLog = [];
+    suite.t = context ? await suite.newContext() : null;
+  });
+
+  afterEach(async () => {
+    const errors = contexts.flatMap((c) => c.errors);
+    for (const c of contexts) await c.close();
+    contexts = [];
+    assert.deepEqual(errors, [], 'the tracker threw into the page or broke the CSP');
+  });
+
+  return suite;
 }
 
 // ---------------------------------------------------------------------------

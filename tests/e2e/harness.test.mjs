@@ -1,8 +1,8 @@
 // The harness itself against the real collector and Chromium: if these fail,
 // every other end-to-end failure is suspect.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshContext, launch, newSessionId, newVisitorId, startCollector, uuidv7 } from './harness.mjs';
+import { freshContext, launch, newSessionId, newVisitorId, startCollector, useSuite, uuidv7 } from './harness.mjs';
 
 const T = { timeout: 60_000 };
 
@@ -31,18 +31,12 @@ async function post(collector, events) {
 }
 
 describe('e2e harness: collector', () => {
-  let collector;
-  before(async () => {
-    collector = await startCollector();
-  });
-  after(async () => {
-    await collector?.stop();
-  });
+  const suite = useSuite({ browser: false });
 
   it('listens on a free port and serves the demo site', T, async () => {
-    assert.match(collector.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.ok(collector.port > 0);
-    const res = await fetch(`${collector.url}/index.html`);
+    assert.match(suite.collector.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(suite.collector.port > 0);
+    const res = await fetch(`${suite.collector.url}/index.html`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /<script src="\/dist\/sessionmark\.js"/);
   });
@@ -51,50 +45,50 @@ describe('e2e harness: collector', () => {
     const sid = newSessionId();
     const vid = newVisitorId();
     const sent = [event(sid, vid, 'screen_view'), event(sid, vid, 'harness_check')];
-    const r = await post(collector, sent);
+    const r = await post(suite.collector, sent);
     assert.equal(r.status, 200);
     assert.equal(r.body.accepted, 2);
 
-    const stored = await collector.events(sid);
+    const stored = await suite.collector.events(sid);
     assert.deepEqual(stored.map((e) => e.event_id), sent.map((e) => e.event_id));
     assert.equal(stored[1].name, 'harness_check');
     assert.equal(stored[1].anonymous_id, vid);
-    assert.deepEqual(await collector.events(newSessionId()), []);
-    assert.ok((await collector.allEvents()).some((e) => e.event_id === sent[0].event_id));
-    assert.ok((await collector.allEvents({ clientId: 'harness' })).length >= 2);
-    assert.deepEqual(await collector.allEvents({ clientId: 'nobody' }), []);
-    const sessions = await collector.sessions();
+    assert.deepEqual(await suite.collector.events(newSessionId()), []);
+    assert.ok((await suite.collector.allEvents()).some((e) => e.event_id === sent[0].event_id));
+    assert.ok((await suite.collector.allEvents({ clientId: 'harness' })).length >= 2);
+    assert.deepEqual(await suite.collector.allEvents({ clientId: 'nobody' }), []);
+    const sessions = await suite.collector.sessions();
     assert.ok(Array.isArray(sessions));
     assert.ok(JSON.stringify(sessions).includes(sid), 'the session is listed');
   });
 
   it('fail(status, count) fails exactly the next count batches', T, async () => {
-    await collector.fail(503, 2);
+    await suite.collector.fail(503, 2);
     const sid = newSessionId();
     const vid = newVisitorId();
-    assert.equal((await post(collector, [event(sid, vid, 'a')])).status, 503);
-    assert.equal((await post(collector, [event(sid, vid, 'b')])).status, 503);
-    assert.equal((await post(collector, [event(sid, vid, 'c')])).status, 200);
-    assert.deepEqual((await collector.events(sid)).map((e) => e.name), ['c']);
+    assert.equal((await post(suite.collector, [event(sid, vid, 'a')])).status, 503);
+    assert.equal((await post(suite.collector, [event(sid, vid, 'b')])).status, 503);
+    assert.equal((await post(suite.collector, [event(sid, vid, 'c')])).status, 200);
+    assert.deepEqual((await suite.collector.events(sid)).map((e) => e.name), ['c']);
   });
 
   it('restart() and kill() keep the port and the database', T, async () => {
     const sid = newSessionId();
     const vid = newVisitorId();
-    assert.equal((await post(collector, [event(sid, vid, 'before_restart')])).status, 200);
-    const url = collector.url;
+    assert.equal((await post(suite.collector, [event(sid, vid, 'before_restart')])).status, 200);
+    const url = suite.collector.url;
 
-    await collector.restart();
-    assert.equal(collector.url, url);
-    assert.deepEqual((await collector.events(sid)).map((e) => e.name), ['before_restart']);
+    await suite.collector.restart();
+    assert.equal(suite.collector.url, url);
+    assert.deepEqual((await suite.collector.events(sid)).map((e) => e.name), ['before_restart']);
 
-    await collector.kill();
-    assert.equal(collector.running, false);
+    await suite.collector.kill();
+    assert.equal(suite.collector.running, false);
     await assert.rejects(fetch(`${url}/v1/sessions`), 'nothing answers after kill()');
-    await collector.restart();
-    assert.equal(collector.url, url);
-    assert.equal(collector.running, true);
-    assert.deepEqual((await collector.events(sid)).map((e) => e.name), ['before_restart']);
+    await suite.collector.restart();
+    assert.equal(suite.collector.url, url);
+    assert.equal(suite.collector.running, true);
+    assert.deepEqual((await suite.collector.events(sid)).map((e) => e.name), ['before_restart']);
   });
 
   it('without hooks there is no fault route', T, async () => {
@@ -109,36 +103,34 @@ describe('e2e harness: collector', () => {
 });
 
 describe('e2e harness: browser', () => {
-  let collector;
-  let browser;
-  before(async () => {
-    collector = await startCollector();
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await collector?.stop();
-  });
+  // The tests make their own contexts: freshContext() is what they check.
+  const suite = useSuite({ context: false });
+
+  /** Runs `fn(t)` with a fresh context `t` of its own, closed afterwards. */
+  async function inFreshContext(fn) {
+    const t = await freshContext(suite.browser);
+    try {
+      await fn(t);
+    } finally {
+      await t.close();
+    }
+  }
 
   it('launch() opens the demo pages from the collector in headless Chromium', T, async () => {
-    const t = await freshContext(browser);
-    try {
+    await inFreshContext(async (t) => {
       const page = await t.newPage();
-      const res = await page.goto(`${collector.url}/index.html`);
+      const res = await page.goto(`${suite.collector.url}/index.html`);
       assert.equal(res.status(), 200);
       assert.equal(await page.title(), 'sessionmark demo');
       const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
       assert.equal(csp, "script-src 'self' 'wasm-unsafe-eval'");
-    } finally {
-      await t.close();
-    }
+    });
   });
 
   it('freshContext() records errors thrown in the page', T, async () => {
-    const t = await freshContext(browser);
-    try {
+    await inFreshContext(async (t) => {
       const page = await t.newPage();
-      await page.goto(`${collector.url}/index.html`);
+      await page.goto(`${suite.collector.url}/index.html`);
       await page.evaluate(() => {
         setTimeout(() => {
           throw new Error('boom from the page');
@@ -146,33 +138,28 @@ describe('e2e harness: browser', () => {
       });
       await page.waitForTimeout(200);
       assert.ok(t.errors.some((e) => e.includes('boom from the page')), JSON.stringify(t.errors));
-    } finally {
-      await t.close();
-    }
+    });
   });
 
   it('page.clock moves time 30 minutes without waiting', T, async () => {
-    const t = await freshContext(browser);
-    try {
+    await inFreshContext(async (t) => {
       const page = await t.newPage();
       await page.clock.install();
-      await page.goto(`${collector.url}/index.html`);
+      await page.goto(`${suite.collector.url}/index.html`);
       const before = await page.evaluate(() => Date.now());
       const wall = Date.now();
       await page.clock.fastForward('30:00');
       const afterMs = await page.evaluate(() => Date.now());
       assert.ok(afterMs - before >= 30 * 60_000, `page time moved ${afterMs - before} ms`);
       assert.ok(Date.now() - wall < 10_000, 'and the test did not wait for it');
-    } finally {
-      await t.close();
-    }
+    });
   });
 
   it('launch({ bfcache: true }) gives a browser', T, async () => {
     const b = await launch({ bfcache: true });
     try {
       const page = await b.newPage();
-      await page.goto(`${collector.url}/index.html`);
+      await page.goto(`${suite.collector.url}/index.html`);
       assert.equal(await page.title(), 'sessionmark demo');
     } finally {
       await b.close();

@@ -14,9 +14,9 @@
 //
 // The restore, duplicate-tab and scroll-depth tests below pinned tracker
 // bugs found here (fixed since); the comment at each says what went wrong.
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SESSION_ID_RE, freshContext, launch, startCollector } from './harness.mjs';
+import { SESSION_ID_RE, useSuite } from './harness.mjs';
 
 const T = { timeout: 60_000 };
 const MIN = 60_000;
@@ -26,31 +26,9 @@ const FIELDS = ['event_id', 'name', 'session_id', 'anonymous_id', 'timestamp', '
 /** Fields a page_exit carries besides those. */
 const EXIT_FIELDS = ['page_count', 'time_on_page', 'engaged_time', 'scroll_depth', 'interaction_count'];
 
-let collector;
-let browser; // Playwright's default: no back/forward cache
-let bfBrowser; // launched with the back/forward cache on
-let contexts = []; // this test's contexts: { context, errors, close }
-let consoleLog = []; // what this test's pages printed, for failure messages
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-  bfBrowser = await launch({ bfcache: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await bfBrowser?.close();
-  await collector?.stop();
-});
-
-afterEach(async () => {
-  const errors = contexts.flatMap((c) => c.errors);
-  for (const c of contexts) await c.close();
-  contexts = [];
-  consoleLog = [];
-  assert.deepEqual(errors, [], 'the tracker threw into the page or broke the CSP');
-});
+// suite.browser: Playwright's default, no back/forward cache; suite.bfBrowser:
+// launched with the cache on. Each page is in a context of its own (newPage).
+const suite = useSuite({ bfcache: true, context: false, consoleLog: true });
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -61,9 +39,7 @@ afterEach(async () => {
  * loads (`'paused'`: and paused, so time moves only by runFor/fastForward).
  */
 async function newPage({ bfcache = false, clock = false } = {}) {
-  const c = await freshContext(bfcache ? bfBrowser : browser);
-  contexts.push(c);
-  c.context.on('page', (p) => p.on('console', (m) => consoleLog.push(`[${m.type()}] ${m.text()}`)));
+  const c = await suite.newContext(bfcache ? suite.bfBrowser : suite.browser);
   const page = await c.newPage();
   if (clock) {
     const t0 = Date.now();
@@ -75,7 +51,7 @@ async function newPage({ bfcache = false, clock = false } = {}) {
 
 /** Opens `path` of the collector's site and waits for the tracker and the page script. */
 async function open(page, path) {
-  await page.goto(collector.url + path);
+  await page.goto(suite.collector.url + path);
   await ready(page);
 }
 
@@ -97,7 +73,7 @@ function ids(page) {
 /** Stored events of these visitor ids, in the collector's order (timestamp, then arrival). */
 async function stored(visitorIds) {
   const vs = new Set([visitorIds].flat());
-  return (await collector.allEvents({ clientId: CLIENT_ID })).filter((e) => vs.has(e.anonymous_id));
+  return (await suite.collector.allEvents({ clientId: CLIENT_ID })).filter((e) => vs.has(e.anonymous_id));
 }
 
 /** One line per event, for failure messages. */
@@ -119,7 +95,7 @@ function describeEvents(evs) {
 
 function diagnostics() {
   const tail = (s, n) => (s.length > n ? '…' + s.slice(-n) : s);
-  return `\npage console:\n${tail(consoleLog.join('\n'), 2000) || '(nothing)'}\ncollector output:\n${tail(collector.logs(), 2000) || '(nothing)'}`;
+  return `\npage console:\n${tail(suite.consoleLog.join('\n'), 2000) || '(nothing)'}\ncollector output:\n${tail(suite.collector.logs(), 2000) || '(nothing)'}`;
 }
 
 /**
@@ -261,7 +237,7 @@ describe('screen_view and page_exit in an SPA (www/spa.html)', () => {
     await open(page, '/spa.html');
     const { sessionId, visitorId } = await ids(page);
     assert.match(sessionId, SESSION_ID_RE);
-    const url = (q = '') => `${collector.url}/spa.html${q}`;
+    const url = (q = '') => `${suite.collector.url}/spa.html${q}`;
 
     // A second between steps, so each page view has a timestamp of its own.
     await page.clock.runFor(1_000);
@@ -384,9 +360,18 @@ describe('engaged time', () => {
 });
 
 describe('back/forward cache (browser launched with the cache on)', () => {
+  /** The screen_view of a restore from the cache. */
+  const isRestore = (e) => e.navigation_type === 'back_forward_cache';
+
+  /** Sends what the restored page queued; waits until the restore's screen_view of these visitors is stored and returns their events. */
+  async function flushUntilRestoreStored(page, visitorIds) {
+    await page.evaluate(() => window.sessionmark.flush());
+    return waitStored(visitorIds, (evs) => evs.some(isRestore), 'the screen_view of the restore');
+  }
+
   /** spa.html → away.html (a link), then back; returns what the test needs. */
   async function leaveAndComeBack(page, { awayFor = 0, onAway } = {}) {
-    const spaUrl = `${collector.url}/spa.html`;
+    const spaUrl = `${suite.collector.url}/spa.html`;
     await open(page, '/spa.html');
     const before = await ids(page);
     const token = await page.evaluate(() => window.spa.token);
@@ -394,7 +379,7 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     await page.evaluate(() => window.sessionmark.flush());
 
     await page.click('#away');
-    await page.waitForURL(`${collector.url}/away.html`);
+    await page.waitForURL(`${suite.collector.url}/away.html`);
     await ready(page);
     if (awayFor) {
       await page.clock.fastForward(awayFor);
@@ -418,14 +403,9 @@ describe('back/forward cache (browser launched with the cache on)', () => {
 
     const after = await ids(page);
     assert.equal(after.sessionId, before.sessionId, 'back after 5 minutes: the same session');
-    await page.evaluate(() => window.sessionmark.flush());
     const { visitorId, sessionId } = before;
-    let evs = await waitStored(
-      visitorId,
-      (evs) => evs.some((e) => e.navigation_type === 'back_forward_cache'),
-      'the screen_view of the restore',
-    );
-    const restores = evs.filter((e) => e.navigation_type === 'back_forward_cache');
+    let evs = await flushUntilRestoreStored(page, visitorId);
+    const restores = evs.filter(isRestore);
     assert.equal(restores.length, 1, `one restore view:${describeEvents(evs)}`);
     const r = restores[0];
     assert.equal(r.name, 'screen_view');
@@ -460,13 +440,8 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     assert.match(after.sessionId, SESSION_ID_RE);
     assert.notEqual(after.sessionId, before.sessionId, 'a session idle 30 minutes is replaced at the restore');
     assert.equal(after.visitorId, before.visitorId);
-    await page.evaluate(() => window.sessionmark.flush());
-    const evs = await waitStored(
-      before.visitorId,
-      (evs) => evs.some((e) => e.navigation_type === 'back_forward_cache'),
-      'the screen_view of the restore',
-    );
-    const r = evs.find((e) => e.navigation_type === 'back_forward_cache');
+    const evs = await flushUntilRestoreStored(page, before.visitorId);
+    const r = evs.find(isRestore);
     assert.equal(r.session_id, after.sessionId, `the restore view is the new session's:${describeEvents(evs)}`);
     assert.notEqual(r.session_id, before.sessionId);
     // Reading the id on away.html after the 30 idle minutes already replaced
@@ -491,9 +466,9 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     // Something the tracker is doing when the page is left: a tracked event queued.
     await page.evaluate(() => window.sessionmark.track('about_to_leave'));
     await page.click('#away');
-    await page.waitForURL(`${collector.url}/away.html`);
+    await page.waitForURL(`${suite.collector.url}/away.html`);
     await ready(page);
-    const back = await backTo(page, `${collector.url}/spa.html`, token);
+    const back = await backTo(page, `${suite.collector.url}/spa.html`, token);
 
     assert.deepEqual(notUsed.map((e) => e.notRestoredExplanations), [], 'Chromium gave no reason to keep spa.html out of the cache');
     assert.equal(back.restored, true, `same document (token): ${JSON.stringify(back)}`);
@@ -518,12 +493,7 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     assert.equal(back.restored, true, `restored: ${JSON.stringify(back)}`);
     assert.equal(before.pageCount, 1);
     assert.equal(away.pageCount, 2, 'away.html is the second page of the session');
-    await page.evaluate(() => window.sessionmark.flush());
-    const evs = await waitStored(
-      before.visitorId,
-      (evs) => evs.some((e) => e.navigation_type === 'back_forward_cache'),
-      'the screen_view of the restore',
-    );
+    const evs = await flushUntilRestoreStored(page, before.visitorId);
     const views = named(evs, 'screen_view');
     assert.deepEqual(
       views.map((e) => [e.path, e.page_count, e.navigation_type ?? null]),
@@ -545,13 +515,8 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     assert.equal(back.restored, true, `restored: ${JSON.stringify(back)}`);
     assert.notEqual(away.visitorId, before.visitorId, 'clear() on away.html minted a new visitor id');
     const after = await ids(page);
-    await page.evaluate(() => window.sessionmark.flush());
-    const evs = await waitStored(
-      [before.visitorId, away.visitorId],
-      (evs) => evs.some((e) => e.navigation_type === 'back_forward_cache'),
-      'the screen_view of the restore',
-    );
-    const r = evs.find((e) => e.navigation_type === 'back_forward_cache');
+    const evs = await flushUntilRestoreStored(page, [before.visitorId, away.visitorId]);
+    const r = evs.find(isRestore);
     const stored = await page.evaluate(() => [localStorage.getItem('did'), sessionStorage.getItem('did_session')]);
     assert.deepEqual(
       { visitor: after.visitorId, session: after.sessionId },
@@ -577,13 +542,8 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     assert.equal(back.restored, true, `restored: ${JSON.stringify(back)}`);
     assert.equal(away.sessionId, before.sessionId, 'activity every 10 minutes on away.html kept the session');
     const after = await ids(page);
-    await page.evaluate(() => window.sessionmark.flush());
-    const evs = await waitStored(
-      before.visitorId,
-      (evs) => evs.some((e) => e.navigation_type === 'back_forward_cache'),
-      'the screen_view of the restore',
-    );
-    const r = evs.find((e) => e.navigation_type === 'back_forward_cache');
+    const evs = await flushUntilRestoreStored(page, before.visitorId);
+    const r = evs.find(isRestore);
     assert.equal(r.session_id, before.sessionId, `the tab was active a moment ago: no new session at the restore:${describeEvents(evs)}`);
     assert.equal(after.sessionId, before.sessionId);
   });

@@ -17,47 +17,22 @@
 // request events are used only for request headers, methods and fetch bodies
 // (never beacon bodies). Every wait is a bounded poll; time moves only with
 // page.clock.
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SESSION_ID_RE, VISITOR_ID_RE, freshContext, launch, startCollector, waitFor } from './harness.mjs';
+import { SESSION_ID_RE, VISITOR_ID_RE, useSuite, waitFor } from './harness.mjs';
 
 const T = { timeout: 90_000 };
 const YEAR_S = 365 * 24 * 3600;
 
-let collector;
-let browser;
-let t; // this test's context: { context, errors, newPage, close }
-let consoleLog; // what this test's pages printed, for failure messages
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
-
-beforeEach(async () => {
-  t = await freshContext(browser);
-  consoleLog = [];
-  t.context.on('page', (p) => p.on('console', (m) => consoleLog.push(`[${m.type()}] ${m.text()}`)));
-});
-
-afterEach(async () => {
-  const errors = t.errors.slice();
-  await t.close();
-  assert.deepEqual(errors, [], 'the tracker threw into the page or broke the CSP');
-});
+const suite = useSuite({ consoleLog: true });
 
 // ---------------------------------------------------------------------------
 // Helpers
 
 /** The collector as the tracing option lists it (the pages' own origin). */
-const listed = () => `127.0.0.1:${collector.port}`;
+const listed = () => `127.0.0.1:${suite.collector.port}`;
 /** The same collector under another loopback name: never listed. */
-const unlisted = () => `localhost:${collector.port}`;
+const unlisted = () => `localhost:${suite.collector.port}`;
 
 let seq = 0;
 /** A client id no other test (or earlier run against the same collector) uses. */
@@ -66,7 +41,7 @@ const newClientId = (tag) => `pair-${tag}-${process.pid}-${Date.now().toString(3
 /** A bounded poll whose failure message carries the pages' console output. */
 function until(fn, what, timeout = 15_000) {
   return waitFor(fn, { timeout, what }).catch((e) => {
-    e.message += `\npage console:\n${consoleLog.slice(-30).join('\n') || '(nothing)'}`;
+    e.message += `\npage console:\n${suite.consoleLog.slice(-30).join('\n') || '(nothing)'}`;
     throw e;
   });
 }
@@ -87,7 +62,7 @@ const visitorOf = (page) => page.evaluate(() => window.sm.getAnonymousId());
 
 /** The context's cookies for the pages' origin, by name. */
 async function cookieJar(host = listed()) {
-  const all = await t.context.cookies(`http://${host}/`);
+  const all = await suite.t.context.cookies(`http://${host}/`);
   return Object.fromEntries(all.map((c) => [c.name, c]));
 }
 
@@ -126,7 +101,7 @@ const enterTab = (page) => setPresence(page, { visible: true, focused: true });
 async function flushUntilStored(page, sessionId, names) {
   await page.evaluate(() => window.sm.flush());
   return until(async () => {
-    const evs = await collector.events(sessionId);
+    const evs = await suite.collector.events(sessionId);
     return names.every((n) => evs.some((e) => e.name === n)) && evs;
   }, `${names.join(', ')} stored for ${sessionId}`);
 }
@@ -164,6 +139,31 @@ async function settleRequests(page, rec) {
   await until(async () => (await rec.of(marker)).length > 0, `the marker request ${marker} was seen`);
 }
 
+/** A new page of this test's context that records its requests (recordRequests), opened as openPage does. */
+async function openRecorded(options, where) {
+  const page = await suite.t.newPage();
+  const rec = recordRequests(page);
+  await openPage(page, options, where);
+  return { page, rec };
+}
+
+/**
+ * Two tabs with the same options: A (recording its requests) opens first and
+ * its load's screen_view is stored; the user leaves A, tab B opens in front
+ * and ss_sid turns to B's session (`why` names that wait in its failure message).
+ */
+async function openTabsAThenB(options, why = 'tab B in front') {
+  const { page: a, rec: recA } = await openRecorded(options);
+  const sidA = await sessionOf(a);
+  await flushUntilStored(a, sidA, ['screen_view']);
+  await leaveTab(a);
+  const b = await suite.t.newPage();
+  await openPage(b, options);
+  const sidB = await sessionOf(b);
+  await untilSidCookie(sidB, why);
+  return { a, recA, sidA, b, sidB };
+}
+
 /** The did* keys of localStorage and sessionStorage. */
 function trackerStorage(page) {
   return page.evaluate(() => {
@@ -176,7 +176,7 @@ const ssCookies = async () => Object.keys(await cookieJar()).filter((n) => n.sta
 
 /** POST /v1/sessions/{id}/seal. */
 async function seal(sessionId) {
-  const res = await fetch(`${collector.url}/v1/sessions/${encodeURIComponent(sessionId)}/seal`, { method: 'POST' });
+  const res = await fetch(`${suite.collector.url}/v1/sessions/${encodeURIComponent(sessionId)}/seal`, { method: 'POST' });
   const text = await res.text();
   assert.equal(res.status, 200, `sealing ${sessionId}: ${res.status} ${text}`);
   return JSON.parse(text);
@@ -187,7 +187,7 @@ async function seal(sessionId) {
 describe('ss_sid follows the tab the user is using; ss_vid is the visitor', () => {
   it('two tabs of one browser: each keeps its session, and switching between them flips ss_sid', T, async () => {
     const clientId = newClientId('cookies');
-    const a = await t.newPage();
+    const a = await suite.t.newPage();
     await openPage(a, { clientId });
     const sidA = await sessionOf(a);
     assert.match(sidA, SESSION_ID_RE);
@@ -195,7 +195,7 @@ describe('ss_sid follows the tab the user is using; ss_vid is the visitor', () =
 
     // Opening tab B puts A in the background; B starts focused.
     await leaveTab(a);
-    const b = await t.newPage();
+    const b = await suite.t.newPage();
     await openPage(b, { clientId });
     const sidB = await sessionOf(b);
     assert.match(sidB, SESSION_ID_RE);
@@ -253,10 +253,10 @@ describe('ss_sid follows the tab the user is using; ss_vid is the visitor', () =
 
   it('ss_vid is written on every load; a reload keeps the tab session and its ss_sid', T, async () => {
     const clientId = newClientId('reload');
-    const a = await t.newPage();
+    const a = await suite.t.newPage();
     await openPage(a, { clientId });
     await leaveTab(a);
-    const b = await t.newPage();
+    const b = await suite.t.newPage();
     await openPage(b, { clientId });
     const sidB = await sessionOf(b);
     const vid = await visitorOf(b);
@@ -264,7 +264,7 @@ describe('ss_sid follows the tab the user is using; ss_vid is the visitor', () =
 
     // Both cookies gone (say, a privacy tool removed them): the next load of
     // the focused tab writes them again, with the same ids.
-    await t.context.clearCookies();
+    await suite.t.context.clearCookies();
     assert.deepEqual(await ssCookies(), []);
     await b.reload();
     await b.waitForFunction(() => window.pairingReady === true, null, { timeout: 10_000 });
@@ -275,14 +275,14 @@ describe('ss_sid follows the tab the user is using; ss_vid is the visitor', () =
   });
   it('a tab opened in the background does not take ss_sid until the user switches to it', T, async () => {
     const clientId = newClientId('bg-open');
-    const a = await t.newPage();
+    const a = await suite.t.newPage();
     await openPage(a, { clientId });
     const sidA = await sessionOf(a);
     await untilSidCookie(sidA, 'A in front');
 
     // Opened with a middle click: hidden and without focus from the start
     // (set before any page script runs).
-    const b = await t.newPage();
+    const b = await suite.t.newPage();
     await b.addInitScript(() => {
       Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
       Object.defineProperty(document, 'hidden', { value: true, configurable: true });
@@ -303,19 +303,9 @@ describe('ss_sid follows the tab the user is using; ss_vid is the visitor', () =
 describe('tracingHeaders: X-Session-ID to the listed hosts only', () => {
   it('a fetch to a listed host carries this tab’s session and the server event joins it; an unlisted host gets nothing', T, async () => {
     const clientId = newClientId('trace');
-    const a = await t.newPage();
-    const recA = recordRequests(a);
-    await openPage(a, { clientId, trace: listed() });
-    const sidA = await sessionOf(a);
-    await flushUntilStored(a, sidA, ['screen_view']);
-    await leaveTab(a);
-
     // Tab B opens last and owns ss_sid: the header (exact per tab) must
     // still pair tab A's request with tab A's session, not B's.
-    const b = await t.newPage();
-    await openPage(b, { clientId, trace: listed() });
-    const sidB = await sessionOf(b);
-    await untilSidCookie(sidB, 'tab B in front');
+    const { a, recA, sidA, sidB } = await openTabsAThenB({ clientId, trace: listed() });
 
     const post = (url, props) =>
       a.evaluate(
@@ -362,7 +352,7 @@ describe('tracingHeaders: X-Session-ID to the listed hosts only', () => {
 
     // The collector stored the server events in tab A's session, none in B's.
     const evsA = await until(async () => {
-      const evs = (await collector.events(sidA)).filter((e) => e.name === 'purchase');
+      const evs = (await suite.collector.events(sidA)).filter((e) => e.name === 'purchase');
       return evs.length === 2 && evs;
     }, `two purchase events in ${sidA}`);
     assert.deepEqual(evsA.map((e) => e.properties.order).sort(), ['A-1', 'A-2']);
@@ -371,8 +361,8 @@ describe('tracingHeaders: X-Session-ID to the listed hosts only', () => {
     assert.equal(p1.session_id, sidA);
     assert.equal(p1.anonymous_id, await visitorOf(a), 'the server event carries the visitor of the browser session');
     assert.equal(p1.event_id, answer.event_id);
-    assert.deepEqual((await collector.events(sidB)).filter((e) => e.name === 'purchase'), [], 'nothing joined to tab B');
-    assert.equal((await collector.allEvents()).filter((e) => e.name === 'purchase' && /^A-[34]$/.test(e.properties?.order)).length, 0);
+    assert.deepEqual((await suite.collector.events(sidB)).filter((e) => e.name === 'purchase'), [], 'nothing joined to tab B');
+    assert.equal((await suite.collector.allEvents()).filter((e) => e.name === 'purchase' && /^A-[34]$/.test(e.properties?.order)).length, 0);
   });
 
   it('a cross-origin API host that is listed gets the header (CORS preflight allowed), pairing without cookies', T, async () => {
@@ -380,9 +370,7 @@ describe('tracingHeaders: X-Session-ID to the listed hosts only', () => {
     // usual "API on another host" setup. No cookie crosses sites, so only the
     // header can pair the request.
     const clientId = newClientId('xorigin');
-    const page = await t.newPage();
-    const rec = recordRequests(page);
-    await openPage(page, { clientId, trace: listed() }, { host: unlisted() });
+    const { page, rec } = await openRecorded({ clientId, trace: listed() }, { host: unlisted() });
     const sid = await sessionOf(page);
     await flushUntilStored(page, sid, ['screen_view']);
 
@@ -400,7 +388,7 @@ describe('tracingHeaders: X-Session-ID to the listed hosts only', () => {
     const [sent] = (await rec.of('xorigin')).filter((r) => r.method === 'POST');
     assert.equal(sent.headers['x-session-id'], sid);
     assert.equal(sent.headers.cookie, undefined, 'no cookie went cross-site');
-    await until(async () => (await collector.events(sid)).some((e) => e.name === 'purchase' && e.properties.order === 'X-1'), `purchase X-1 in ${sid}`);
+    await until(async () => (await suite.collector.events(sid)).some((e) => e.name === 'purchase' && e.properties.order === 'X-1'), `purchase X-1 in ${sid}`);
   });
 });
 
@@ -568,13 +556,9 @@ function comparable(headers) {
 describe('tracingHeaders leave everything else of a request alone', () => {
   it('fetch: Request objects, bodies, methods, headers, credentials and abort signals behave as without the tracker', T, async () => {
     const clientId = newClientId('same');
-    const traced = await t.newPage();
-    const recT = recordRequests(traced);
-    await openPage(traced, { clientId, trace: listed() });
+    const { page: traced, rec: recT } = await openRecorded({ clientId, trace: listed() });
     const sid = await sessionOf(traced);
-    const plain = await t.newPage();
-    const recP = recordRequests(plain);
-    await openPage(plain, { tracker: 0 });
+    const { page: plain, rec: recP } = await openRecorded({ tracker: 0 });
     assert.equal(await plain.evaluate(() => window.sm), null, 'the baseline page has no tracker');
 
     const withT = await fetchScenarios(traced, listed(), unlisted());
@@ -645,13 +629,9 @@ describe('tracingHeaders leave everything else of a request alone', () => {
 
   it('XMLHttpRequest: the listed host gets X-Session-ID, an unlisted one not, and nothing else changes', T, async () => {
     const clientId = newClientId('xhr');
-    const traced = await t.newPage();
-    const recT = recordRequests(traced);
-    await openPage(traced, { clientId, trace: listed() });
+    const { page: traced, rec: recT } = await openRecorded({ clientId, trace: listed() });
     const sid = await sessionOf(traced);
-    const plain = await t.newPage();
-    const recP = recordRequests(plain);
-    await openPage(plain, { tracker: 0 });
+    const { page: plain, rec: recP } = await openRecorded({ tracker: 0 });
 
     const withT = await xhrScenarios(traced, listed(), unlisted());
     const withoutT = await xhrScenarios(plain, listed(), unlisted());
@@ -686,9 +666,7 @@ describe('tracingHeaders leave everything else of a request alone', () => {
 
   it('a Request made in another realm (an iframe) is traced by its own URL and keeps its own headers', T, async () => {
     const clientId = newClientId('realm');
-    const page = await t.newPage();
-    const rec = recordRequests(page);
-    await openPage(page, { clientId, trace: listed() });
+    const { page, rec } = await openRecorded({ clientId, trace: listed() });
     const sid = await sessionOf(page);
     const out = await page.evaluate(
       async ({ listedHost, unlistedHost }) => {
@@ -713,9 +691,7 @@ describe('tracingHeaders leave everything else of a request alone', () => {
 
   it('an init object whose fields are inherited (not own properties) keeps its method and body', T, async () => {
     const clientId = newClientId('inherit');
-    const page = await t.newPage();
-    const rec = recordRequests(page);
-    await openPage(page, { clientId, trace: listed() });
+    const { page, rec } = await openRecorded({ clientId, trace: listed() });
     const sid = await sessionOf(page);
     const status = await page.evaluate(async () => {
       const init = Object.create({ method: 'PUT', body: 'inherited body', credentials: 'omit' });
@@ -732,9 +708,7 @@ describe('tracingHeaders leave everything else of a request alone', () => {
 
   it('relative URLs are matched against the document base URL (<base href>), the way fetch and XHR resolve them', T, async () => {
     const clientId = newClientId('base');
-    const page = await t.newPage();
-    const rec = recordRequests(page);
-    await openPage(page, { clientId, trace: listed() });
+    const { page, rec } = await openRecorded({ clientId, trace: listed() });
     await page.evaluate(async (unlistedHost) => {
       const base = document.createElement('base');
       base.href = `http://${unlistedHost}/`;
@@ -761,15 +735,7 @@ describe('tracingHeaders leave everything else of a request alone', () => {
 
   it('a page that forwards X-Session-ID itself (as SPEC "Backend pairing" shows) still sends one valid id, with fetch and XHR', T, async () => {
     const clientId = newClientId('manual');
-    const a = await t.newPage();
-    const rec = recordRequests(a);
-    await openPage(a, { clientId, trace: listed() });
-    const sidA = await sessionOf(a);
-    await flushUntilStored(a, sidA, ['screen_view']);
-    await leaveTab(a);
-    const b = await t.newPage();
-    await openPage(b, { clientId, trace: listed() });
-    await untilSidCookie(await sessionOf(b), 'tab B in front');
+    const { a, recA: rec, sidA } = await openTabsAThenB({ clientId, trace: listed() });
     const out = await a.evaluate(async () => {
       const sid = window.sm.getSessionId();
       const body = (via) => JSON.stringify({ name: 'purchase', properties: { via } });
@@ -797,14 +763,14 @@ describe('tracingHeaders leave everything else of a request alone', () => {
 describe('sealing', () => {
   it('a sealed session: the answer to the next batch rotates the tab and ss_sid; the events sent with the old id are stored', T, async () => {
     const clientId = newClientId('seal');
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await openPage(page, { clientId, trace: listed() });
     const oldSid = await sessionOf(page);
     await untilSidCookie(oldSid, 'the page started with focus');
     await flushUntilStored(page, oldSid, ['screen_view']);
 
     assert.deepEqual(await seal(oldSid), { sealed: oldSid });
-    const sealedRow = (await collector.sessions()).find((s) => s.session_id === oldSid);
+    const sealedRow = (await suite.collector.sessions()).find((s) => s.session_id === oldSid);
     assert.ok(sealedRow?.sealed_at, `GET /v1/sessions shows ${oldSid} sealed: ${JSON.stringify(sealedRow)}`);
 
     // Sealing alone changes nothing in the page: only a batch answer tells it.
@@ -847,15 +813,7 @@ describe('sealing', () => {
 
   it('a background tab whose session is sealed rotates without taking ss_sid', T, async () => {
     const clientId = newClientId('seal-bg');
-    const a = await t.newPage();
-    await openPage(a, { clientId });
-    const oldA = await sessionOf(a);
-    await flushUntilStored(a, oldA, ['screen_view']);
-    await leaveTab(a);
-    const b = await t.newPage();
-    await openPage(b, { clientId });
-    const sidB = await sessionOf(b);
-    await untilSidCookie(sidB, 'B in front');
+    const { a, sidA: oldA, b, sidB } = await openTabsAThenB({ clientId }, 'B in front');
 
     await seal(oldA);
     await a.evaluate(() => (window.sm.track('bg_after_seal'), window.sm.flush()));
@@ -878,9 +836,7 @@ describe('sealing', () => {
 describe('requireConsent', () => {
   /** Opens a consent-gated page that records its requests; tracks three held events. */
   async function gatedPage(clientId) {
-    const page = await t.newPage();
-    const rec = recordRequests(page);
-    await openPage(page, { clientId, consent: 1, trace: listed() });
+    const { page, rec } = await openRecorded({ clientId, consent: 1, trace: listed() });
     await page.evaluate(() => {
       for (let i = 0; i < 3; i++) window.sm.track('held', { i });
     });
@@ -904,7 +860,7 @@ describe('requireConsent', () => {
       [],
       `${when}: no request carried X-Session-ID`,
     );
-    assert.deepEqual(await collector.allEvents({ clientId }), [], `${when}: the collector has nothing for ${clientId}`);
+    assert.deepEqual(await suite.collector.allEvents({ clientId }), [], `${when}: the collector has nothing for ${clientId}`);
   }
 
   it('nothing is stored or sent before consent; setConsent(true) sends the held events and writes storage and cookies', T, async () => {
@@ -953,7 +909,7 @@ describe('requireConsent', () => {
 
   it('setConsent(false): the held events never arrive and nothing is stored', T, async () => {
     const clientId = newClientId('consent-no');
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await page.clock.install();
     const rec = recordRequests(page);
     await openPage(page, { clientId, consent: 1, trace: listed() });
@@ -978,7 +934,7 @@ describe('requireConsent', () => {
 
   it('events held before consent keep the time and page of their track() call', T, async () => {
     const clientId = newClientId('consent-time');
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await page.clock.install();
     await openPage(page, { clientId, consent: 1 });
     const trackedAt = await page.evaluate(() => {
@@ -999,9 +955,7 @@ describe('requireConsent', () => {
 
   it('withdrawing consent after a grant: the header stops, fetch and XHR are the originals again, stored state is removed and nothing more is sent', T, async () => {
     const clientId = newClientId('consent-withdraw');
-    const page = await t.newPage();
-    const rec = recordRequests(page);
-    await openPage(page, { clientId, consent: 1, trace: listed() });
+    const { page, rec } = await openRecorded({ clientId, consent: 1, trace: listed() });
     await page.evaluate(() => {
       const X = XMLHttpRequest.prototype;
       window.originals = { fetch: window.fetch, open: X.open, send: X.send, setRequestHeader: X.setRequestHeader };
@@ -1051,7 +1005,7 @@ describe('requireConsent', () => {
     assert.equal(batchesAfter, batchesBefore, 'no batch sent after withdrawal');
     assert.deepEqual(await trackerStorage(page), { local: [], session: [] }, 'nothing written again (tracking, navigation, hide)');
     assert.deepEqual(await ssCookies(), [], 'no cookie written again (focus, visibility)');
-    const names = (await collector.events(sid)).map((e) => e.name);
+    const names = (await suite.collector.events(sid)).map((e) => e.name);
     assert.ok(!names.includes('after_withdrawal'), `nothing tracked after withdrawal is stored: ${names}`);
   });
 });

@@ -2,17 +2,16 @@
 // real collector serving www/ and dist/. Asserts what a site and its user see:
 // the ids the API returns, what is in storage, what the demo page shows, and
 // (for the queue) what the collector stored.
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   SESSION_ID_RE,
   VISITOR_ID_RE,
   freshContext,
-  launch,
   newSessionId,
   newVisitorId,
   sessionIdTime,
-  startCollector,
+  useSuite,
   uuidv7,
   waitFor,
 } from './harness.mjs';
@@ -21,33 +20,11 @@ const T = { timeout: 60_000 };
 const MIN = 60_000;
 const PRELOADED_VISITOR_ID = 'anon_7c9e6679-7425-40de-944b-e07fc1f90ae7'; // www/queue-stub.js
 
-let collector;
-let browser;
-let t; // this test's context: { context, errors, newPage, close }
-
-before(async () => {
-  collector = await startCollector();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-});
-
-beforeEach(async () => {
-  t = await freshContext(browser);
-});
-
-afterEach(async () => {
-  const errors = t.errors.slice();
-  await t.close();
-  assert.deepEqual(errors, [], 'the tracker threw into the page or broke the CSP');
-});
+const suite = useSuite();
 
 /** Opens `path` and waits until `window[api]` has the API. */
 async function open(page, path, api = 'sessionmark') {
-  await page.goto(collector.url + path);
+  await page.goto(suite.collector.url + path);
   await page.waitForFunction((name) => typeof window[name]?.getSessionId === 'function', api, { timeout: 10_000 });
 }
 
@@ -82,7 +59,7 @@ function storageDump(page) {
 
 /** Runs `fn(page)` in a context of its own (fresh sessionStorage, localStorage and cookies). */
 async function inNewContext(fn) {
-  const c = await freshContext(browser);
+  const c = await freshContext(suite.browser);
   try {
     await fn(await c.newPage());
     assert.deepEqual(c.errors, [], 'the tracker threw into the page or broke the CSP');
@@ -102,7 +79,7 @@ function assertStored(s) {
 
 describe('script tag (www/index.html)', () => {
   it('mints a session id and a visitor id in the documented formats and stores them', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     const t0 = Date.now();
     await open(page, '/');
     const s = await state(page);
@@ -118,7 +95,7 @@ describe('script tag (www/index.html)', () => {
   });
 
   it('the demo page shows the live ids', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, '/');
     await page.waitForFunction(
       () => {
@@ -144,7 +121,7 @@ describe('script tag (www/index.html)', () => {
 
 describe('ES module (www/esm.html)', () => {
   it('works through import { init, ... } from /dist/sessionmark.mjs', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, '/esm.html', 'sm');
     const s = await state(page, 'sm');
     assertStored(s);
@@ -157,7 +134,7 @@ describe('ES module (www/esm.html)', () => {
 
 describe('session lifetime', () => {
   it('a reload keeps the session and counts the page: pageCount 1 → 2', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, '/');
     const a = await state(page);
     assert.equal(a.pageCount, 1);
@@ -172,11 +149,11 @@ describe('session lifetime', () => {
   });
 
   it('a new tab gets a new session id and keeps the visitor id', T, async () => {
-    const p1 = await t.newPage();
+    const p1 = await suite.t.newPage();
     await open(p1, '/');
     const a = await state(p1);
 
-    const p2 = await t.newPage();
+    const p2 = await suite.t.newPage();
     await open(p2, '/');
     const b = await state(p2);
     assertStored(b);
@@ -188,12 +165,12 @@ describe('session lifetime', () => {
   });
 
   it('a duplicated tab (window.open copies sessionStorage) gets a new session; the opener keeps its own', T, async () => {
-    const opener = await t.newPage();
+    const opener = await suite.t.newPage();
     await open(opener, '/');
     const a = await state(opener);
 
     const [popup] = await Promise.all([
-      t.context.waitForEvent('page'),
+      suite.t.context.waitForEvent('page'),
       opener.evaluate(() => {
         window.open(location.href);
       }),
@@ -217,7 +194,7 @@ describe('session lifetime', () => {
   });
 
   it('30 idle minutes start a new session on the next read', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await page.clock.install();
     await open(page, '/');
     const a = await state(page);
@@ -232,7 +209,7 @@ describe('session lifetime', () => {
   });
 
   it('29:59 idle keeps the session', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await page.clock.install();
     await open(page, '/');
     const a = await state(page);
@@ -248,7 +225,7 @@ describe('session lifetime', () => {
   });
 
   it('clear() replaces the session id and the visitor id, and resets the page count', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, '/');
     await page.reload();
     await page.waitForFunction(() => typeof window.sessionmark?.getSessionId === 'function');
@@ -273,9 +250,24 @@ describe('session lifetime', () => {
 });
 
 describe('cross-domain ids in the URL', () => {
+  /** A test that `?param=bad` is neither adopted as the `field` of state() nor stored anywhere. */
+  function itIgnoresUrlId(param, field, bad, why) {
+    it(`?${param}= is ignored when it is ${why} (${bad})`, T, async () => {
+      await inNewContext(async (page) => {
+        await open(page, `/?${param}=${encodeURIComponent(bad)}`);
+        const s = await state(page);
+        assertStored(s);
+        assert.notEqual(s[field], bad);
+        assert.notEqual(s[field], bad.toLowerCase(), 'not adopted after normalising either');
+        const dump = await storageDump(page);
+        assert.ok(!dump.includes(bad) && !dump.toLowerCase().includes(bad.toLowerCase()), `never stored: ${dump}`);
+      });
+    });
+  }
+
   it('?sessionId= with a valid sess_ UUIDv7 is adopted', T, async () => {
     const sid = newSessionId();
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, `/?sessionId=${sid}`);
     const s = await state(page);
     assert.equal(s.sessionId, sid);
@@ -294,23 +286,11 @@ describe('cross-domain ids in the URL', () => {
     ];
   };
 
-  for (const [bad, why] of badSessionIds()) {
-    it(`?sessionId= is ignored when it is ${why} (${bad})`, T, async () => {
-      await inNewContext(async (page) => {
-        await open(page, `/?sessionId=${encodeURIComponent(bad)}`);
-        const s = await state(page);
-        assertStored(s);
-        assert.notEqual(s.sessionId, bad);
-        assert.notEqual(s.sessionId, bad.toLowerCase(), 'not adopted after normalising either');
-        const dump = await storageDump(page);
-        assert.ok(!dump.includes(bad) && !dump.toLowerCase().includes(bad.toLowerCase()), `never stored: ${dump}`);
-      });
-    });
-  }
+  for (const [bad, why] of badSessionIds()) itIgnoresUrlId('sessionId', 'sessionId', bad, why);
 
   it('?anonId= with a valid anon_ UUID is adopted', T, async () => {
     const vid = newVisitorId();
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, `/?anonId=${vid}`);
     const s = await state(page);
     assert.equal(s.visitorId, vid);
@@ -329,22 +309,10 @@ describe('cross-domain ids in the URL', () => {
     ];
   };
 
-  for (const [bad, why] of badVisitorIds()) {
-    it(`?anonId= is ignored when it is ${why} (${bad})`, T, async () => {
-      await inNewContext(async (page) => {
-        await open(page, `/?anonId=${encodeURIComponent(bad)}`);
-        const s = await state(page);
-        assertStored(s);
-        assert.notEqual(s.visitorId, bad);
-        assert.notEqual(s.visitorId, bad.toLowerCase(), 'not adopted after normalising either');
-        const dump = await storageDump(page);
-        assert.ok(!dump.includes(bad) && !dump.toLowerCase().includes(bad.toLowerCase()), `never stored: ${dump}`);
-      });
-    });
-  }
+  for (const [bad, why] of badVisitorIds()) itIgnoresUrlId('anonId', 'visitorId', bad, why);
 
   it('getSessionId(urlParams) / getAnonymousId(urlParams) accept only valid ids', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, '/');
     const cur = await state(page);
     const sid = newSessionId();
@@ -374,7 +342,7 @@ describe('cross-domain ids in the URL', () => {
 
 describe('calls queued before the script loaded (www/queue.html)', () => {
   it('the queued clear() ran: the preloaded visitor id was replaced', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, '/queue.html');
     const stub = await page.evaluate(() => window.__queueStub);
     assert.equal(stub?.preloadedVisitorId, PRELOADED_VISITOR_ID, 'queue-stub.js ran before the tracker');
@@ -385,7 +353,7 @@ describe('calls queued before the script loaded (www/queue.html)', () => {
   });
 
   it('queued calls ran in order: the track() queued after clear() carries the new ids', T, async () => {
-    const page = await t.newPage();
+    const page = await suite.t.newPage();
     await open(page, '/queue.html');
     const s = await state(page);
     await page.evaluate(() => (typeof window.sessionmark.flush === 'function' ? window.sessionmark.flush() : null));
@@ -393,12 +361,12 @@ describe('calls queued before the script loaded (www/queue.html)', () => {
     const queued = await waitFor(
       async () => {
         // Only this page's session: another test opens queue.html too.
-        const found = (await collector.events(s.sessionId)).filter((e) => e.name === 'queued_after_clear');
+        const found = (await suite.collector.events(s.sessionId)).filter((e) => e.name === 'queued_after_clear');
         return found.length > 0 && found;
       },
       { what: 'the collector to store the queued_after_clear event', timeout: 20_000 },
     ).catch((e) => {
-      throw new Error(`${e.message}\ncollector output:\n${collector.logs()}`);
+      throw new Error(`${e.message}\ncollector output:\n${suite.collector.logs()}`);
     });
     assert.equal(queued.length, 1, 'tracked once');
     assert.equal(queued[0].anonymous_id, s.visitorId, 'tracked after clear(): new visitor id');
