@@ -105,9 +105,16 @@ fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<Str
             "x"
         }
     });
-    let n = parse_u64(whole).or_else(|| {
-        (!whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit())).then_some(u64::MAX)
-    });
+    // A negative number is out of range too: it is clamped to `lo`.
+    let (negative, digits) = match whole.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, whole),
+    };
+    let n = parse_u64(digits)
+        .or_else(|| {
+            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(u64::MAX)
+        })
+        .map(|n| if negative { 0 } else { n });
     let Some(n) = n else {
         return (
             None,
@@ -241,6 +248,16 @@ mod tests {
         assert_eq!(c.batch_timeout, Millis(100));
         assert!(w.contains("batchTimeout"), "{w}");
         assert_eq!(c.set("batchSize", "0").map(|_| c.batch_size), Some(1));
+        let w = c.set("sessionTimeout", "-5").unwrap();
+        assert_eq!(c.session_timeout, Millis(60_000), "negative: the minimum");
+        assert!(
+            w.contains("sessionTimeout") && w.contains("using 60000"),
+            "{w}"
+        );
+        assert!(c
+            .set("batchSize", "-")
+            .unwrap()
+            .contains("must be a number"));
     }
 
     #[test]
