@@ -4,26 +4,34 @@ import * as api from './shim.js';
 
 const script = document.currentScript;
 const prior = window.sessionmark;
-const queue = prior && Array.isArray(prior.q) ? prior.q : [];
-const options = {};
 
-if (script) {
-  // dataset turns data-batch-size into batchSize: the option's own name.
-  for (const key in script.dataset) options[key] = script.dataset[key];
-  // endpoint defaults to /v1/batch on the script's own origin.
-  if (!options.endpoint && script.src) options.endpoint = new URL('/v1/batch', script.src).href;
+if (prior && prior.q && !Array.isArray(prior.q)) {
+  // A second copy of the script: the first one tracks; this one must not
+  // send every event again.
+  console.warn('sessionmark: the script was loaded twice; the second copy does nothing');
+} else {
+  const queue = prior && Array.isArray(prior.q) ? prior.q : [];
+  const options = {};
+
+  if (script) {
+    // dataset turns data-batch-size into batchSize: the option's own name.
+    for (const key in script.dataset) options[key] = script.dataset[key];
+    // endpoint defaults to /v1/batch on the script's own origin.
+    if (!options.endpoint && script.src) options.endpoint = new URL('/v1/batch', script.src).href;
+  }
+
+  // Calls pushed after start-up run at once (a late init() warns).
+  const run = (call) => {
+    const f = Array.isArray(call) && api[call[0]];
+    if (f) return f.apply(null, call.slice(1));
+    console.warn('sessionmark: unknown queued call', call);
+  };
+  const isInit = (call) => Array.isArray(call) && call[0] === 'init';
+
+  // Options of a queued init() win over the data- attributes.
+  for (const call of queue) if (isInit(call)) Object.assign(options, call[1]);
+
+  window.sessionmark = Object.assign({}, api, { q: { push: run } });
+  api.init(options);
+  for (const call of queue) if (!isInit(call)) run(call);
 }
-
-function run(call) {
-  const f = Array.isArray(call) && call[0] !== 'init' && api[call[0]];
-  if (f) return f.apply(null, call.slice(1));
-  if (!Array.isArray(call) || call[0] !== 'init') console.warn('sessionmark: unknown queued call', call);
-}
-
-// Options of a queued init() win over the data- attributes.
-for (const call of queue) if (Array.isArray(call) && call[0] === 'init') Object.assign(options, call[1]);
-
-// Calls pushed after start-up run at once.
-window.sessionmark = Object.assign({}, api, { q: { push: run } });
-api.init(options);
-for (const call of queue) run(call);

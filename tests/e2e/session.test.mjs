@@ -374,3 +374,32 @@ describe('calls queued before the script loaded (www/queue.html)', () => {
     assert.equal(queued[0].session_id, s.sessionId, 'tracked after clear(): new session id');
   });
 });
+
+describe('the script tag pasted twice (www/twice.html)', () => {
+  it('one tracker runs: one screen_view stored, events once, one warning', T, async () => {
+    const page = await suite.t.newPage();
+    const warnings = [];
+    page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+    await open(page, '/twice.html');
+    const vid = await page.evaluate(() => {
+      window.sessionmark.track('twice_probe');
+      window.sessionmark.flush();
+      return window.sessionmark.getAnonymousId();
+    });
+    // By visitor, not session: a second tracker in the tab would see the
+    // first one's page mark and take a session of its own.
+    const stored = await waitFor(
+      async () => {
+        const evs = (await suite.collector.allEvents({ clientId: 'twice' })).filter((e) => e.anonymous_id === vid);
+        return evs.some((e) => e.name === 'twice_probe') && evs;
+      },
+      { what: 'the probe event to be stored', timeout: 20_000 },
+    );
+    assert.deepEqual(
+      stored.map((e) => e.name).sort(),
+      ['screen_view', 'twice_probe'],
+      'a second tracker would have sent its own screen_view and a second probe',
+    );
+    assert.equal(warnings.filter((w) => /loaded twice/.test(w)).length, 1, warnings.join('\n'));
+  });
+});
