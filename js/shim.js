@@ -14,6 +14,9 @@ let consent; // undefined: not asked; true; false
 const off = () => consent === false;
 let globals = {};
 let timer;
+// The fetch the tracker sends with: the page's own, taken before
+// tracingHeaders wraps it (the tracker's batches carry no X-Session-ID).
+let post;
 const inFlight = new Set();
 
 function load() {
@@ -66,7 +69,7 @@ function send(id, mode, body) {
     if (mode === 2 && navigator.sendBeacon(url, body)) return w.beaconQueued(id);
   } catch (e) {}
   // Plain fetch, keepalive fetch, or the fallback of a refused beacon.
-  const p = fetch(url, { method: 'POST', body, keepalive: mode > 0, credentials: 'omit' })
+  const p = post(url, { method: 'POST', body, keepalive: mode > 0, credentials: 'omit' })
     .then((r) => r.text().then((t) => [r.status, t]), () => [0, ''])
     .then(guard(([status, text]) => (w.onResult(id, status, text), pump())));
   inFlight.add(p);
@@ -89,9 +92,11 @@ let lastHref;
 
 // Scroll depth of the document; the arithmetic is in the wasm. Not while
 // the document is still loading: a script in <head> would see an empty,
-// unscrollable body and report 100.
-const scrolled = () =>
-  document.readyState === 'loading' || w.onScroll(scrollY, innerHeight, document.documentElement.scrollHeight);
+// unscrollable body and report 100. Only a scroll by the user (`user`)
+// is activity; the tracker's own measurements are not.
+const scrolled = (user) =>
+  document.readyState === 'loading' ||
+  w.onScroll(scrollY, innerHeight, document.documentElement.scrollHeight, user === true);
 
 // A page view of the current URL; automatic ones of the URL already in
 // view are dropped by the wasm. SPA views name the previous URL as referrer.
@@ -106,7 +111,10 @@ function view(manual, props) {
 
 function listen() {
   const d = document;
-  const on = (target, type, f) => target.addEventListener(type, guard((e) => off() || f(e)), { capture: true, passive: true });
+  // Each handler may have queued events (a session that rotated): the
+  // requests start after it.
+  const on = (target, type, f) =>
+    target.addEventListener(type, guard((e) => off() || (f(e), later())), { capture: true, passive: true });
   const visible = () => d.visibilityState === 'visible';
   const presence = () => w.onPresence(visible(), d.hasFocus());
   presence();
@@ -117,7 +125,7 @@ function listen() {
   on(window, 'focus', (e) => e.target === window && w.onFocus(true));
   on(window, 'blur', (e) => e.target === window && w.onFocus(false));
   for (const type of ['pointerdown', 'keydown', 'touchstart']) on(window, type, w.onInteraction);
-  on(window, 'scroll', scrolled);
+  on(window, 'scroll', () => scrolled(true));
   // SPA navigation: history.pushState/replaceState, back/forward, and hash
   // changes (counted only with trackHashChanges).
   for (const m of ['pushState', 'replaceState']) {
@@ -135,7 +143,7 @@ function listen() {
   if (d.prerendering) on(d, 'prerenderingchange', first);
   else first();
   // The load's depth once laid out (scrolled() skips a loading document).
-  on(window, 'load', scrolled);
+  on(window, 'load', () => scrolled());
 }
 
 // tracingHeaders: X-Session-ID on fetch and XHR requests to the listed
@@ -221,15 +229,20 @@ function trace(hosts) {
   };
 }
 
+// Props given to the API: an object, or null with a warning.
+function plain(props) {
+  if (props != null && (typeof props !== 'object' || Array.isArray(props))) {
+    console.warn('sessionmark: properties must be a plain object; ignored');
+    return null;
+  }
+  return props;
+}
+
 // Global and event props as JSON object text. Values JSON cannot hold
 // (functions, symbols, BigInt, cycles) are dropped with one warning; never
 // a throw.
 function json(props) {
-  if (props != null && (typeof props !== 'object' || Array.isArray(props))) {
-    console.warn('sessionmark: properties must be a plain object; ignored');
-    props = null;
-  }
-  props = Object.assign({}, globals, props);
+  props = Object.assign({}, globals, plain(props));
   // Fast path: a flat object of strings, finite numbers, booleans and null
   // needs no replacer (the replacer makes JSON.stringify several times slower).
   let flat = true;
@@ -268,8 +281,10 @@ const optionText = (o) =>
     .join('\n');
 
 function start(options) {
+  post = window.fetch;
   w.init(optionText(options), location.search);
   started = true;
+  w.setGlobals(json());
   listen();
   trace(w.tracingHosts().split(',').filter(Boolean));
   pump();
@@ -279,7 +294,8 @@ function start(options) {
 export const init = guard((options) => {
   if (started || waiting) return console.warn('sessionmark: init() was already called; ignored');
   options = options == null ? {} : options;
-  if (needsConsent(options) && consent !== true) waiting = { options, calls: [] };
+  // Consent refused before init() also holds it: a later grant starts.
+  if ((needsConsent(options) && consent !== true) || off()) waiting = { options, calls: [] };
   else start(options);
 });
 
@@ -338,7 +354,8 @@ export const track = guard((name, props) => track0(name, props, waiting ? here()
 
 /** Properties merged into every later event (replaces earlier ones). */
 export const setGlobalProperties = held((props) => {
-  globals = props && typeof props === 'object' ? Object.assign({}, props) : {};
+  globals = Object.assign({}, plain(props));
+  if (started) w.setGlobals(json());
 });
 
 /** Sends everything queued now; resolves when it was delivered or kept for a later retry. */
@@ -349,12 +366,12 @@ export const flush = guard(() => {
 }, Promise.resolve());
 
 /** The session id to forward as X-Session-ID; null before init(). */
-export const getSessionId = guard((params) => w.getSessionId(query(params)), null);
+export const getSessionId = guard((params) => (later(), w.getSessionId(query(params))), null);
 
 /** The visitor id; null before init(). */
-export const getAnonymousId = guard((params) => w.getAnonymousId(query(params)), null);
+export const getAnonymousId = guard((params) => (later(), w.getAnonymousId(query(params))), null);
 
-/** Logout: new visitor and session ids, all stored state removed. */
+/** Logout: new visitor and session ids; the ids, session keys, cookies and global properties are replaced. */
 export const clear = held(() => {
   if (started) scrolled();
   globals = {};

@@ -112,6 +112,9 @@ pub struct Tracker {
     /// pagehide only if it is still its own, since Chromium runs the left
     /// page's pagehide after a restored page's pageshow.
     page_token: String,
+    /// `setGlobalProperties` as JSON object text: the properties of the
+    /// events the tracker makes itself (exits, restore and rotation views).
+    globals: String,
     delivery: Delivery,
 }
 
@@ -147,6 +150,7 @@ impl Tracker {
             written_activity: Millis(0),
             rotated: None,
             page_token: String::new(),
+            globals: String::new(),
             delivery: Delivery::new(BatchRule {
                 enabled: cfg.enable_batching,
                 size: cfg.batch_size,
@@ -319,6 +323,9 @@ impl Tracker {
             self.session = s;
             self.page_count = 0;
             self.write_session();
+            if self.view.eng.is_focused() {
+                self.claim_session_cookie();
+            }
         }
     }
 
@@ -338,7 +345,7 @@ impl Tracker {
     /// page is the current one.
     fn reenter(&mut self, now: Millis) {
         if self.view.active {
-            self.begin_view(now, None, "{}");
+            self.begin_view(now, None, "");
         }
     }
 
@@ -379,7 +386,7 @@ impl Tracker {
             return;
         }
         self.view.eng.exited = true;
-        let mut ev = self.view_event(now, PAGE_EXIT, "{}");
+        let mut ev = self.view_event(now, PAGE_EXIT, "");
         let e = &self.view.eng;
         ev.time_on_page = Some(e.time_on_page(now));
         ev.engaged_time = Some(e.engaged(now).0);
@@ -451,7 +458,22 @@ impl Tracker {
     /// A scroll to `depth` percent: activity, deepest kept.
     pub fn scrolled(&mut self, now: Millis, depth: u64) {
         self.activity(now);
+        self.measured(depth);
+    }
+
+    /// Depth measured by the page itself (at a page view, hide or
+    /// clear): kept like a scroll's, but it is not activity.
+    pub fn measured(&mut self, depth: u64) {
         self.view.eng.scrolled(depth);
+    }
+
+    /// Properties of the events the tracker makes itself; an empty text
+    /// or one over the props limit means none.
+    pub fn set_globals(&mut self, props: &str) {
+        self.globals.clear();
+        if props.len() <= wire::MAX_PROPS_BYTES && props != "{}" {
+            self.globals.push_str(props);
+        }
     }
 
     /// The session id at `now` (rules applied; never extends the session).
@@ -549,7 +571,7 @@ impl Tracker {
         self.claim_session_cookie();
         self.touch(now);
         if self.view.active {
-            self.begin_view(now, Some(BFCACHE), "{}");
+            self.begin_view(now, Some(BFCACHE), "");
         }
         self.write_activity();
     }
@@ -566,6 +588,9 @@ impl Tracker {
         self.visitor = ids::mint_visitor_id(&mut self.rng);
         self.write_visitor();
         self.rotate(now, Reason::Cleared);
+        // Focused or not: the old session must not stay paired with
+        // the backend after a logout.
+        self.claim_session_cookie();
         self.mark_alive();
         // The page view ended with its page_exit above; the next page view
         // (navigation, screenView) is the new session's page 1.
@@ -574,6 +599,7 @@ impl Tracker {
         // Forget the URL too: the next view, even of this same URL, is the
         // new session's entry page.
         self.view.key.clear();
+        self.globals.clear();
     }
 
     /// Consent withdrawn: every stored key and both cookies are removed,
@@ -646,10 +672,10 @@ impl Tracker {
             title: truncate(page.title, wire::MAX_TITLE_BYTES).into(),
             referrer: truncate(page.referrer, wire::MAX_URL_BYTES).into(),
             client_id: self.cfg.client_id.clone(),
-            properties: Props(if props.is_empty() {
-                "{}".into()
-            } else {
-                props.into()
+            properties: Props(match (props, self.globals.as_str()) {
+                ("", "") => "{}".into(),
+                ("", globals) => globals.into(),
+                (props, _) => props.into(),
             }),
             ..Event::default()
         }
@@ -686,15 +712,45 @@ impl Tracker {
 /// The session ids listed in a batch answer's `"sealed":[...]`. Only exact
 /// session ids count; anything else in the answer is ignored.
 pub fn sealed_ids(answer: &str) -> impl Iterator<Item = &str> {
-    // A byte scan, not `str::split_once(&str)`: the substring searcher
-    // brings panicking slice code (1.4 KB of wasm) for one lookup.
     const KEY: &[u8] = b"\"sealed\"";
-    let b = answer.as_bytes();
-    let start = (0..b.len()).find(|&i| b.get(i..i + KEY.len()) == Some(KEY));
-    let list = start
+    let list = find(answer, KEY)
         .and_then(|i| answer.get(i + KEY.len()..))
         .and_then(|rest| rest.split_once('['))
         .and_then(|(_, rest)| rest.split_once(']'))
         .map_or("", |(inside, _)| inside);
     list.split('"').filter(|s| ids::is_session_id(s))
+}
+
+/// Whether a batch answer lists events the collector rejected
+/// (`"rejected":[{"index":..`).
+pub fn has_rejected(answer: &str) -> bool {
+    find(answer, b"\"index\"").is_some()
+}
+
+/// Where `key` first stands in `text`. A byte scan, not `str::find(&str)`:
+/// the substring searcher costs kilobytes of wasm for these lookups.
+fn find(text: &str, key: &[u8]) -> Option<usize> {
+    let b = text.as_bytes();
+    (0..b.len()).find(|&i| b.get(i..i + key.len()) == Some(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{has_rejected, sealed_ids};
+
+    const SID: &str = "sess_018e0e5c-5a00-7abc-8def-0123456789ab";
+
+    #[test]
+    fn a_batch_answer_is_read_for_sealed_sessions_and_rejected_events() {
+        let clean = format!(
+            r#"{{"accepted":2,"duplicates":0,"rejected":[],"sealed":["{SID}","sess_bad"]}}"#
+        );
+        assert_eq!(sealed_ids(&clean).collect::<Vec<_>>(), [SID]);
+        assert!(!has_rejected(&clean));
+        let bad =
+            r#"{"accepted":1,"duplicates":0,"rejected":[{"index":1,"reason":"x"}],"sealed":[]}"#;
+        assert!(has_rejected(bad));
+        assert_eq!(sealed_ids(bad).count(), 0);
+        assert_eq!(sealed_ids("not json").count(), 0);
+    }
 }

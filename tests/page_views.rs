@@ -395,6 +395,26 @@ fn the_page_exit_carries_the_deepest_scroll_and_the_interaction_count() {
     );
 }
 
+#[test]
+fn a_depth_the_page_measures_itself_after_thirty_idle_minutes_is_not_activity() {
+    let mut t = attentive(13);
+    view(&mut t, T0, "/article");
+    let old = t.session_id(T0).to_owned();
+    sent(&mut t);
+    // The shell measures the depth as the tab closes: the visit ended
+    // 31 minutes ago and must not start a session of its own.
+    t.measured(60);
+    t.page_hide(at(31 * MIN), None);
+    let evs = sent(&mut t);
+    assert_eq!(
+        kinds(&evs),
+        [("page_exit", 1)],
+        "no new session, no second view"
+    );
+    assert_eq!(sid(&evs[0]), old);
+    assert_eq!(num(&evs[0], "scroll_depth"), 60);
+}
+
 // 5. Session rotation with the page open.
 
 #[test]
@@ -486,6 +506,64 @@ fn a_page_view_after_thirty_idle_minutes_exits_in_the_old_session_and_views_in_t
     assert_ne!(sid(&evs[1]), old);
     assert_eq!(evs[1]["path"], "/three");
     assert_eq!(sid(&evs[1]), t.session_id(at(31 * MIN)));
+}
+
+#[test]
+fn global_properties_ride_on_the_exits_and_views_the_tracker_makes_itself() {
+    let mut t = attentive(14);
+    t.set_globals(r#"{"plan":"pro"}"#);
+    view(&mut t, T0, "/a");
+    // The shell merges the globals into the props of the views it asks for.
+    t.page_view(
+        at(SEC),
+        &page("/b"),
+        "/b",
+        r#"{"plan":"pro","tab":2}"#,
+        false,
+    );
+    t.interaction(at(40 * MIN));
+    let evs = sent(&mut t);
+    assert_eq!(
+        kinds(&evs),
+        [
+            ("screen_view", 1),
+            ("page_exit", 1),
+            ("screen_view", 2),
+            ("page_exit", 2),
+            ("screen_view", 1)
+        ]
+    );
+    let props: Vec<_> = evs.iter().map(|e| e["properties"].to_string()).collect();
+    assert_eq!(
+        props,
+        [
+            "{}", // the view's own props: what the shell gave
+            r#"{"plan":"pro"}"#,
+            r#"{"plan":"pro","tab":2}"#,
+            r#"{"plan":"pro"}"#,
+            r#"{"plan":"pro"}"#,
+        ],
+        "page_exit and the rotation's screen_view carry the globals"
+    );
+
+    t.clear(at(41 * MIN));
+    t.page_hide(at(42 * MIN), None);
+    t.set_globals("{}");
+    let evs = sent(&mut t);
+    assert_eq!(
+        evs[0]["properties"].to_string(),
+        r#"{"plan":"pro"}"#,
+        "the exit before clear()"
+    );
+    t.set_globals(&format!("{{\"x\":\"{}\"}}", "y".repeat(17 * 1024)));
+    view(&mut t, at(43 * MIN), "/c");
+    t.page_hide(at(44 * MIN), None);
+    let evs = sent(&mut t);
+    assert_eq!(
+        exits(&evs)[0]["properties"].to_string(),
+        "{}",
+        "oversized globals are not sent"
+    );
 }
 
 // 6. Back/forward cache.

@@ -525,6 +525,43 @@ fn a_sealed_session_rotates_the_tab_and_its_cookie() {
     assert_eq!(cookie(&b, "ss_sid").as_deref(), Some(next.as_str()));
 }
 
+#[test]
+fn clear_rewrites_both_cookies_even_unfocused_and_an_adopted_session_takes_ss_sid() {
+    let mut b = Browser::default();
+    let mut tab = new_tab();
+    let mut rng = Rng::new(9, 9);
+    let a = open_with_cookies(&mut b, &mut tab, T0, true);
+    let t = tab.page.as_mut().unwrap();
+    t.set_focused(at(1), false);
+    t.clear(at(2));
+    let cleared = t.session_id(at(2)).to_owned();
+    b.apply(&mut tab);
+    assert_ne!(cleared, a);
+    assert_eq!(
+        cookie(&b, "ss_sid").as_deref(),
+        Some(cleared.as_str()),
+        "the logged-out session is not left paired"
+    );
+    assert_eq!(
+        cookie(&b, "ss_vid").as_deref(),
+        Some(b.local["did"].as_str())
+    );
+
+    let carried = ids::mint_session_id(at(3), &mut rng);
+    let t = tab.page.as_mut().unwrap();
+    t.set_focused(at(3), true);
+    t.adopt(
+        &Carried {
+            session: Some(carried.clone()),
+            visitor: None,
+        },
+        at(3),
+    );
+    b.apply(&mut tab);
+    assert_eq!(sid(&mut tab, at(3)), carried);
+    assert_eq!(cookie(&b, "ss_sid").as_deref(), Some(carried.as_str()));
+}
+
 // ------------------------------------------ back/forward cache and the tab
 
 #[test]

@@ -5,6 +5,7 @@
 //   clientId=x            the client id
 //   trace=h1:p1,h2:p2     tracingHeaders
 //   consent=1             requireConsent: true
+//   refuse=1              setConsent(false) before init()
 //   batchSize, batchTimeout, enableBatching
 //   tracker=0             load no tracker at all (the baseline page)
 // The API is window.sm (the module namespace; null without a tracker);
@@ -27,6 +28,7 @@ if (q.get('tracker') === '0') {
     if (q.has(name)) options[name] = Number(q.get(name));
   }
   if (q.has('enableBatching')) options.enableBatching = q.get('enableBatching') !== 'false';
+  if (q.get('refuse') === '1') sm.setConsent(false);
   sm.init(options);
   window.sm = sm;
   status.textContent = `started with ${JSON.stringify(options)}`;

@@ -257,6 +257,12 @@ pub fn on_page_view(
     props: &str,
     manual: bool,
 ) -> bool {
+    let props = if props.len() > crate::wire::MAX_PROPS_BYTES {
+        warn("sessionmark: screenView() properties exceed 16 KiB; the page view is sent without them");
+        ""
+    } else {
+        props
+    };
     with(|t, now| {
         let key = page_key(t.config().track_hash_changes, path, search, hash);
         let page = Page {
@@ -286,10 +292,25 @@ pub fn on_interaction() {
     with(|t, now| t.interaction(now));
 }
 
-/// A scroll: `scrollY`, `innerHeight`, `scrollHeight`.
+/// Scroll depth from `scrollY`, `innerHeight`, `scrollHeight`: a scroll
+/// by the user (`user`: activity) or a measurement by the page.
 #[wasm_bindgen(js_name = onScroll)]
-pub fn on_scroll(y: f64, viewport: f64, document: f64) {
-    with(|t, now| t.scrolled(now, crate::engagement::scroll_depth(y, viewport, document)));
+pub fn on_scroll(y: f64, viewport: f64, document: f64, user: bool) {
+    let depth = crate::engagement::scroll_depth(y, viewport, document);
+    with(|t, now| {
+        if user {
+            t.scrolled(now, depth)
+        } else {
+            t.measured(depth)
+        }
+    });
+}
+
+/// `setGlobalProperties` (JSON object text), for the events the tracker
+/// makes itself.
+#[wasm_bindgen(js_name = setGlobals)]
+pub fn set_globals(props: &str) {
+    with(|t, _| t.set_globals(props));
 }
 
 /// Visibility and focus at start-up or after a restore (no transition; a
@@ -372,6 +393,11 @@ pub fn on_result(id: u32, status: u16, answer: &str) {
         Outcome::Delivered(ids) => {
             outbox_remove(&s.store, &ids);
             s.tracker.sealed(now, answer);
+            // `"rejected":[{"index":..` names events the collector found
+            // invalid: they are not retried (they would fail again).
+            if crate::tracker::has_rejected(answer) {
+                warn("sessionmark: the collector rejected events of a batch (see its answer); they were dropped");
+            }
         }
         Outcome::Retrying(events) => outbox_add(&s.store, &events),
         Outcome::Refused { outboxed, .. } => {

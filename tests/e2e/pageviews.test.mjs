@@ -303,6 +303,60 @@ describe('screen_view and page_exit in an SPA (www/spa.html)', () => {
   });
 });
 
+describe('a session that ends while the page stays open', () => {
+  it('a click after 31 idle minutes sends the old session’s page_exit and the new one’s screen_view by itself, within batchTimeout', T, async () => {
+    const page = await newPage({ clock: 'paused' });
+    await open(page, '/spa.html');
+    const { visitorId, sessionId } = await ids(page);
+    await page.evaluate(() => window.sessionmark.flush());
+    await waitStored(visitorId, (evs) => named(evs, 'screen_view').length === 1, 'the load’s screen_view');
+
+    await page.clock.runFor(31 * MIN);
+    await page.click('h1'); // pointerdown: activity, the session rotates
+    await page.clock.runFor(5_000); // batchTimeout; no track(), no flush()
+    const evs = await waitStored(visitorId, (evs) => evs.length >= 3, 'the rotation’s page_exit and screen_view');
+    assert.deepEqual(
+      evs.map((e) => [e.name, e.session_id === sessionId ? 'old' : 'new']),
+      [
+        ['screen_view', 'old'],
+        ['page_exit', 'old'],
+        ['screen_view', 'new'],
+      ],
+      `the click alone sent them:${describeEvents(evs)}`,
+    );
+  });
+
+  it('closing the tab after 31 idle minutes sends the page_exit in the old session and starts no new one', T, async () => {
+    const page = await newPage({ clock: 'paused' });
+    await open(page, '/spa.html');
+    const { visitorId, sessionId } = await ids(page);
+    await page.clock.runFor(31 * MIN);
+    await page.close(); // pagehide measures the scroll depth: not activity
+    const evs = await waitStored(visitorId, (evs) => named(evs, 'page_exit').length >= 1, 'the page_exit after closing');
+    await new Promise((r) => setTimeout(r, 500)); // a short bounded look for more
+    const all = await stored(visitorId);
+    assert.deepEqual(
+      all.map((e) => [e.name, e.session_id === sessionId ? 'old' : 'new']),
+      [
+        ['screen_view', 'old'],
+        ['page_exit', 'old'],
+      ],
+      `one visit, one session:${describeEvents(all)}`,
+    );
+    assert.equal(evs.find((e) => e.name === 'page_exit').time_on_page, 31 * 60);
+  });
+
+  it('global properties ride on page_exit too', T, async () => {
+    const page = await newPage();
+    await open(page, '/spa.html');
+    const { visitorId } = await ids(page);
+    await page.evaluate(() => window.sessionmark.setGlobalProperties({ plan: 'pro' }));
+    await page.close();
+    const evs = await waitStored(visitorId, (evs) => named(evs, 'page_exit').length >= 1, 'the page_exit after closing');
+    assert.deepEqual(named(evs, 'page_exit')[0].properties, { plan: 'pro' });
+  });
+});
+
 describe('engaged time', () => {
   it('visible+focused 10 s, hidden 60 s, visible 5 s: engaged_time 15 s, time_on_page 75 s; getEngagedTime() agrees', T, async () => {
     const page = await newPage({ clock: 'paused' });

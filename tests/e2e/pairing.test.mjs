@@ -349,6 +349,15 @@ describe('tracingHeaders: X-Session-ID to the listed hosts only', () => {
       [],
       'no CORS preflight was caused by a header on an unlisted host',
     );
+    // The collector's own host is listed here: the tracker's batches still
+    // go without the header (a header would make each one preflighted).
+    const batches = (await recA.all()).filter((r) => new URL(r.url).pathname === '/v1/batch');
+    assert.ok(batches.length > 0, 'tab A sent its screen_view in a batch');
+    assert.deepEqual(
+      batches.map((r) => r.headers['x-session-id']).filter(Boolean),
+      [],
+      'no X-Session-ID on the tracker’s own batches',
+    );
 
     // The collector stored the server events in tab A's session, none in B's.
     const evsA = await until(async () => {
@@ -930,6 +939,25 @@ describe('requireConsent', () => {
     await page.evaluate(() => window.sm.flush());
     assert.equal(await sessionOf(page), null);
     await assertNothing(page, rec, clientId, 'after setConsent(false)');
+  });
+
+  it('setConsent(false) before init() holds init(): nothing stored or sent until setConsent(true)', T, async () => {
+    const clientId = newClientId('consent-first');
+    const { page, rec } = await openRecorded({ clientId, refuse: 1, trace: listed() });
+    await page.evaluate(() => window.sm.track('before_any_consent'));
+    await page.evaluate(() => window.sm.flush());
+    assert.equal(await sessionOf(page), null, 'not started');
+    await assertNothing(page, rec, clientId, 'refused before init()');
+
+    await page.evaluate(() => window.sm.setConsent(true));
+    const sid = await sessionOf(page);
+    assert.match(sid, SESSION_ID_RE, 'a later grant starts the tracker');
+    const evs = await flushUntilStored(page, sid, ['screen_view']);
+    assert.deepEqual(
+      evs.filter((e) => e.name === 'before_any_consent'),
+      [],
+      'what was tracked while refused is dropped, not held',
+    );
   });
 
   it('events held before consent keep the time and page of their track() call', T, async () => {
