@@ -16,6 +16,12 @@ export interface Options {
   batchTimeout?: number;
   /** Count hash-only URL changes as page views (default false). */
   trackHashChanges?: boolean;
+  /** Domain attribute of the `ss_sid`/`ss_vid` cookies: the page's host or a parent of it (default: none, host-only). */
+  cookieDomain?: string;
+  /** Hosts (`host` or `host:port`) whose `fetch`/XHR requests get the `X-Session-ID` header; a string is comma-separated. */
+  tracingHeaders?: string[] | string;
+  /** Store, send and set nothing until `setConsent(true)` (default false). */
+  requireConsent?: boolean;
 }
 
 /** Event properties: a plain object of JSON values. Functions, symbols, BigInt and cycles are dropped with a warning. */
@@ -53,7 +59,12 @@ export function getEngagedTimeSeconds(): number | null;
 export function getSessionId(urlParams?: UrlParams): string | null;
 /** `anon_` + UUID, the visitor id. Null before `init()`. */
 export function getAnonymousId(urlParams?: UrlParams): string | null;
-/** Logout: removes all stored state, new visitor and session ids. */
+/**
+ * `true` starts a tracker held by `requireConsent` and sends the events tracked meanwhile;
+ * `false` drops them, or, once granted, stops tracking and removes what the tracker stored.
+ */
+export function setConsent(granted: boolean): void;
+/** Logout: new visitor and session ids; the stored ids and page count are replaced (undelivered events are kept). */
 export function clear(): void;
 /** Page count and session start; null before `init()`. */
 export function getTracker(): TrackerInfo | null;
