@@ -14,6 +14,7 @@ let consent; // undefined: not asked; true; false
 const off = () => consent === false;
 let globals = {};
 let timer;
+let armed = -1; // the deadline the timer is set for
 // The fetch the tracker sends with: the page's own, taken before
 // tracingHeaders wraps it (the tracker's batches carry no X-Session-ID).
 let post;
@@ -57,9 +58,12 @@ const query = (p) => (p == null ? undefined : new URLSearchParams(p).toString())
 function pump() {
   if (off()) return;
   for (let body; (body = w.nextSend()) !== undefined; ) send(w.sendId(), w.sendMode(), body);
-  clearTimeout(timer);
+  // Re-armed only when the deadline moved: handlers (scroll) pump often.
   const at = w.deadline();
-  if (at >= 0) timer = setTimeout(guard(() => (w.onTimer(), pump())), Math.max(0, at - Date.now()));
+  if (at === armed) return;
+  clearTimeout(timer);
+  armed = at;
+  if (at >= 0) timer = setTimeout(guard(() => ((armed = -1), w.onTimer(), pump())), Math.max(0, at - Date.now()));
 }
 
 // A string body goes as text/plain;charset=UTF-8: no CORS preflight.

@@ -285,11 +285,12 @@ impl Tracker {
     }
 
     /// Replaces the session because of `why` (the page stays open). The
-    /// focused tab's new session takes over `ss_sid`.
+    /// focused tab's new session takes over `ss_sid`; after `clear()` any
+    /// tab's does (the old session must not stay paired after a logout).
     pub fn rotate(&mut self, now: Millis, why: Reason) {
         self.new_session(now);
         self.rotated = Some(why);
-        if self.view.eng.is_focused() {
+        if self.view.eng.is_focused() || why == Reason::Cleared {
             self.claim_session_cookie();
         }
     }
@@ -588,9 +589,6 @@ impl Tracker {
         self.visitor = ids::mint_visitor_id(&mut self.rng);
         self.write_visitor();
         self.rotate(now, Reason::Cleared);
-        // Focused or not: the old session must not stay paired with
-        // the backend after a logout.
-        self.claim_session_cookie();
         self.mark_alive();
         // The page view ended with its page_exit above; the next page view
         // (navigation, screenView) is the new session's page 1.

@@ -205,7 +205,8 @@ pub fn get_anonymous_id(params: Option<String>) -> Option<String> {
     })
 }
 
-/// New visitor and session ids, all stored state removed (logout).
+/// Logout: new visitor and session ids replace the stored ones and the
+/// cookies (the outbox stays).
 #[wasm_bindgen]
 pub fn clear() {
     with(|t, now| t.clear(now));
