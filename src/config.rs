@@ -2,9 +2,9 @@
 //! strings, clamping, and the one warning each bad value earns.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use crate::json::{parse_u64, u64_text};
+use crate::text::{cut, pieces};
 use crate::time::Millis;
 
 /// Every option of the tracker, with its default (SPEC).
@@ -24,9 +24,10 @@ pub struct Config {
     /// `Domain=` of the `ss_sid`/`ss_vid` cookies (checked against the
     /// page's host by the shell); empty: host-only cookies.
     pub cookie_domain: String,
-    /// Hosts (`host` or `host:port`, lowercase) whose `fetch`/XHR requests
-    /// get the `X-Session-ID` header.
-    pub tracing_headers: Vec<String>,
+    /// Hosts (`host` or `host:port`, lowercase, comma-separated) whose
+    /// `fetch`/XHR requests get the `X-Session-ID` header. Kept as the text
+    /// the shim reads: a `Vec<String>` and its join cost about 1 KB of wasm.
+    pub tracing_headers: String,
     /// Nothing stored or sent until `setConsent(true)` (enforced by the shim,
     /// which starts the wasm only then).
     pub require_consent: bool,
@@ -44,7 +45,7 @@ impl Default for Config {
             batch_timeout: Millis(5_000),
             track_hash_changes: false,
             cookie_domain: String::new(),
-            tracing_headers: Vec::new(),
+            tracing_headers: String::new(),
             require_consent: false,
         }
     }
@@ -74,7 +75,7 @@ fn warning(parts: &[&str]) -> String {
 }
 
 fn as_bool(name: &str, v: &str) -> Result<bool, String> {
-    match v.trim() {
+    match v.trim_ascii() {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err(warning(&[
@@ -87,7 +88,7 @@ fn as_bool(name: &str, v: &str) -> Result<bool, String> {
 
 fn as_string(name: &str, v: &str, max: usize) -> Result<String, String> {
     if v.len() <= max {
-        Ok(v.trim().into())
+        Ok(v.trim_ascii().into())
     } else {
         Err(warning(&["option ", name, " is too long; ignored"]))
     }
@@ -97,8 +98,8 @@ fn as_string(name: &str, v: &str, max: usize) -> Result<String, String> {
 fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<String>) {
     // Whole milliseconds or counts: a fraction is dropped, a huge value
     // saturates (and is clamped below).
-    let v = v.trim();
-    let whole = v.split_once('.').map_or(v, |(w, f)| {
+    let v = v.trim_ascii();
+    let whole = cut(v, b'.').map_or(v, |(w, f)| {
         if f.bytes().all(|b| b.is_ascii_digit()) {
             w
         } else {
@@ -146,11 +147,11 @@ fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<Str
 /// A list of hosts, comma-separated. Each must be
 /// `host` or `host:port` (letters, digits, `-`, `.`, IPv6 brackets); bad
 /// entries are dropped with one warning.
-fn as_hosts(name: &str, v: &str) -> (Vec<String>, Option<String>) {
+fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
     let mut bad = false;
-    let mut hosts = Vec::new();
-    for item in v.split(',') {
-        let h = item.trim().to_ascii_lowercase();
+    let mut hosts = String::new();
+    for item in pieces(v, b',') {
+        let h = item.trim_ascii().to_ascii_lowercase();
         if h.is_empty() {
             continue;
         }
@@ -159,7 +160,10 @@ fn as_hosts(name: &str, v: &str) -> (Vec<String>, Option<String>) {
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
             && !h.starts_with(':');
         if ok {
-            hosts.push(h);
+            if !hosts.is_empty() {
+                hosts.push(',');
+            }
+            hosts.push_str(&h);
         } else {
             bad = true;
         }
@@ -306,10 +310,10 @@ mod tests {
             c.set("tracingHeaders", "api.example.com, localhost:3000"),
             None
         );
-        assert_eq!(c.tracing_headers, ["api.example.com", "localhost:3000"]);
+        assert_eq!(c.tracing_headers, "api.example.com,localhost:3000");
         let w = c.set("tracingHeaders", "API.example.com,https://x/");
         assert!(w.unwrap().contains("tracingHeaders"));
-        assert_eq!(c.tracing_headers, ["api.example.com"]);
+        assert_eq!(c.tracing_headers, "api.example.com");
     }
 
     #[test]

@@ -48,7 +48,10 @@ impl CookieRule {
 /// a parent domain of it (a browser would reject such a cookie). A leading
 /// dot is dropped; case is ignored; a single-label parent (`com`) is refused.
 pub fn checked_domain(domain: &str, host: &str) -> Option<String> {
-    let d = domain.trim().trim_start_matches('.').to_ascii_lowercase();
+    let d = domain
+        .trim_ascii()
+        .trim_start_matches('.')
+        .to_ascii_lowercase();
     let h = host.to_ascii_lowercase();
     let valid_chars = !d.is_empty()
         && d.bytes()

@@ -31,6 +31,7 @@ pub mod outbox;
 pub mod rand;
 pub mod session;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod tracker;
 #[cfg(target_arch = "wasm32")]

@@ -8,6 +8,7 @@
 use crate::batch::Queued;
 use crate::ids;
 use crate::rand::Rng;
+use crate::text::pieces;
 use crate::time::Millis;
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -79,7 +80,8 @@ fn line_id(line: &str) -> Option<&str> {
 /// accepted.
 pub fn parse(text: &str) -> Vec<Queued> {
     let mut out: Vec<Queued> = Vec::new();
-    for line in text.lines() {
+    for line in pieces(text, b'\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
         if let Some(id) = line_id(line) {
             // A linear scan: the outbox holds at most 500 events, and a set
             // type would add kilobytes of wasm for no measurable gain.

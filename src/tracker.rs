@@ -16,6 +16,7 @@ use crate::json::{parse_u64, truncate, u64_text};
 use crate::rand::Rng;
 use crate::session::{Reason, Rules, Session};
 use crate::store::{self, Area, Snapshot, Write};
+use crate::text::{cut, find, pieces};
 use crate::time::Millis;
 use crate::wire::{self, Event, Props};
 
@@ -64,8 +65,9 @@ impl Carried {
     /// no percent-encoding, so an encoded one is not valid.
     pub fn from_query(query: &str) -> Carried {
         let mut c = Carried::default();
-        for pair in query.trim_start_matches('?').split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let query = query.strip_prefix('?').unwrap_or(query);
+        for pair in pieces(query, b'&') {
+            let (k, v) = cut(pair, b'=').unwrap_or((pair, ""));
             match k {
                 "sessionId" => c.session = Some(v.into()),
                 "anonId" => c.visitor = Some(v.into()),
@@ -644,7 +646,7 @@ impl Tracker {
         props: &str,
         page: &Page,
     ) -> Result<(), Refusal> {
-        let name = name.trim();
+        let name = name.trim_ascii();
         if name.is_empty() {
             return Err(Refusal::EmptyName);
         }
@@ -713,23 +715,16 @@ pub fn sealed_ids(answer: &str) -> impl Iterator<Item = &str> {
     const KEY: &[u8] = b"\"sealed\"";
     let list = find(answer, KEY)
         .and_then(|i| answer.get(i + KEY.len()..))
-        .and_then(|rest| rest.split_once('['))
-        .and_then(|(_, rest)| rest.split_once(']'))
+        .and_then(|rest| cut(rest, b'['))
+        .and_then(|(_, rest)| cut(rest, b']'))
         .map_or("", |(inside, _)| inside);
-    list.split('"').filter(|s| ids::is_session_id(s))
+    pieces(list, b'"').filter(|s| ids::is_session_id(s))
 }
 
 /// Whether a batch answer lists events the collector rejected
 /// (`"rejected":[{"index":..`).
 pub fn has_rejected(answer: &str) -> bool {
     find(answer, b"\"index\"").is_some()
-}
-
-/// Where `key` first stands in `text`. A byte scan, not `str::find(&str)`:
-/// the substring searcher costs kilobytes of wasm for these lookups.
-fn find(text: &str, key: &[u8]) -> Option<usize> {
-    let b = text.as_bytes();
-    (0..b.len()).find(|&i| b.get(i..i + key.len()) == Some(key))
 }
 
 #[cfg(test)]

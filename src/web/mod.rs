@@ -19,6 +19,7 @@ use crate::delivery::{Mode, Outcome};
 use crate::outbox;
 use crate::rand::Rng;
 use crate::store::{Area, OUTBOX};
+use crate::text::{cut, pieces};
 use crate::time::Millis;
 use crate::tracker::{Carried, Page, Tracker};
 use alloc::borrow::ToOwned;
@@ -119,8 +120,8 @@ fn seed() -> Rng {
 /// `data-` attributes write them).
 fn config_from(options: &str) -> Config {
     let mut cfg = Config::default();
-    for line in options.split('\n') {
-        let Some((name, value)) = line.split_once('=') else {
+    for line in pieces(options, b'\n') {
+        let Some((name, value)) = cut(line, b'=') else {
             continue;
         };
         if let Some(w) = cfg.set(name, value) {
@@ -458,7 +459,7 @@ pub fn forget() {
 /// `tracingHeaders`, validated, comma-separated.
 #[wasm_bindgen(js_name = tracingHosts)]
 pub fn tracing_hosts() -> String {
-    with(|t, _| t.config().tracing_headers.join(",")).unwrap_or_default()
+    with(|t, _| t.config().tracing_headers.clone()).unwrap_or_default()
 }
 
 /// Where batches go.
