@@ -157,7 +157,7 @@ fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
         }
         let ok = h
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']'))
             && !h.starts_with(':');
         if ok {
             if !hosts.is_empty() {

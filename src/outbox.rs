@@ -98,7 +98,7 @@ pub fn parse(text: &str) -> Vec<Queued> {
 
 /// Whether `ev` can be stored as one outbox line that parses back to itself.
 fn storable(ev: &Queued) -> bool {
-    !ev.json.contains(['\n', '\r']) && line_id(&ev.json) == Some(ev.id.as_str())
+    !ev.json.bytes().any(|b| b == b'\n' || b == b'\r') && line_id(&ev.json) == Some(ev.id.as_str())
 }
 
 fn stored_len(ev: &Queued) -> usize {

