@@ -126,7 +126,8 @@ fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<Str
             ])),
         );
     };
-    let c = n.clamp(lo, hi);
+    // Not `clamp`: its `min <= max` assertion is a panic path.
+    let c = n.max(lo).min(hi);
     if c == n {
         return (Some(n), None);
     }

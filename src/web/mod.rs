@@ -109,11 +109,9 @@ fn seed() -> Rng {
             }
         }
     }
-    let mut lo = [0u8; 8];
-    let mut hi = [0u8; 8];
-    lo.copy_from_slice(b.get(..8).unwrap_or(&[0; 8]));
-    hi.copy_from_slice(b.get(8..).unwrap_or(&[0; 8]));
-    Rng::new(u64::from_le_bytes(lo) ^ now().0, u64::from_le_bytes(hi))
+    let (lo, hi) = (b.first_chunk::<8>(), b.last_chunk::<8>());
+    let word = |c: Option<&[u8; 8]>| u64::from_le_bytes(c.copied().unwrap_or_default());
+    Rng::new(word(lo) ^ now().0, word(hi))
 }
 
 /// Options from the shim's text: one `name=value` per line (values as
