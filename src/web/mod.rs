@@ -41,6 +41,20 @@ struct Global(RefCell<Option<Shell>>);
 unsafe impl Sync for Global {}
 static SHELL: Global = Global(RefCell::new(None));
 
+#[wasm_bindgen]
+extern "C" {
+    /// The page's window, read as `globalThis`: one import, where
+    /// `web_sys::window()` probes four globals and an `instanceof` (about
+    /// 0.3 KB of wasm and glue). Its getters are read structurally, so on
+    /// an object without storage they give `None`, as on a window.
+    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
+    static WINDOW: web_sys::Window;
+}
+
+pub(crate) fn window() -> web_sys::Window {
+    WINDOW.with(Clone::clone)
+}
+
 fn now() -> Millis {
     Millis::from_f64(js_sys::Date::now())
 }
@@ -97,8 +111,9 @@ fn outbox_remove(store: &Store, ids: &[String]) {
 /// `Math.random` where crypto is missing.
 fn seed() -> Rng {
     let mut b = [0u8; 16];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
+    let filled = window()
+        .crypto()
+        .ok()
         .is_some_and(|c| c.get_random_values_with_u8_array(&mut b).is_ok());
     if !filled {
         for x in &mut b {
@@ -131,14 +146,9 @@ fn config_from(options: &str) -> Config {
 
 /// `Secure` on https; `cookieDomain` only if it is this host or a parent.
 fn cookie_rule(cfg: &Config) -> CookieRule {
-    let location = web_sys::window().map(|w| w.location());
-    let host = location
-        .as_ref()
-        .and_then(|l| l.hostname().ok())
-        .unwrap_or_default();
-    let secure = location
-        .and_then(|l| l.protocol().ok())
-        .is_some_and(|p| p == "https:");
+    let location = window().location();
+    let host = location.hostname().unwrap_or_default();
+    let secure = location.protocol().is_ok_and(|p| p == "https:");
     let domain = if cfg.cookie_domain.is_empty() {
         None
     } else {

@@ -19,14 +19,11 @@ pub struct Store {
 impl Store {
     /// Opens both areas; a getter that throws leaves that area absent.
     pub fn open() -> Store {
-        let w = web_sys::window();
+        let w = super::window();
         Store {
-            local: w.as_ref().and_then(|w| w.local_storage().ok().flatten()),
-            session: w.as_ref().and_then(|w| w.session_storage().ok().flatten()),
-            cookies: w
-                .as_ref()
-                .and_then(|w| w.document())
-                .map(|d| d.unchecked_into()),
+            local: w.local_storage().ok().flatten(),
+            session: w.session_storage().ok().flatten(),
+            cookies: w.document().map(|d| d.unchecked_into()),
         }
     }
 
