@@ -30,8 +30,7 @@ fn uuid_text(u: uuid::Uuid) -> String {
 /// A fresh UUIDv7 whose timestamp is `now`.
 pub fn uuid_v7(now: Millis, rng: &mut Rng) -> String {
     let r = rng.bytes16();
-    let mut tail = [0u8; 10];
-    tail.copy_from_slice(&r[..10]);
+    let tail = r.first_chunk::<10>().copied().unwrap_or_default();
     uuid_text(Builder::from_unix_timestamp_millis(now.0, &tail).into_uuid())
 }
 

@@ -37,20 +37,17 @@ impl Rng {
     }
 
     pub fn bytes16(&mut self) -> [u8; 16] {
-        let a = self.next_u64().to_le_bytes();
-        let b = self.next_u64().to_le_bytes();
-        let mut out = [0u8; 16];
-        out[..8].copy_from_slice(&a);
-        out[8..].copy_from_slice(&b);
-        out
+        let a = self.next_u64();
+        let b = self.next_u64();
+        ((u128::from(b) << 64) | u128::from(a)).to_le_bytes()
     }
 
     /// A value in `0..=max` (slightly biased, fine for jitter).
     pub fn below_or_eq(&mut self, max: u64) -> u64 {
-        if max == u64::MAX {
-            return self.next_u64();
-        }
-        self.next_u64() % (max + 1)
+        // `max + 1` wraps to 0 for u64::MAX: then any value will do (and
+        // `checked_rem` leaves no division-by-zero panic path).
+        let r = self.next_u64();
+        r.checked_rem(max.wrapping_add(1)).unwrap_or(r)
     }
 }
 
