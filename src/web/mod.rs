@@ -44,9 +44,10 @@ static SHELL: Global = Global(RefCell::new(None));
 #[wasm_bindgen]
 extern "C" {
     /// The page's window, read as `globalThis`: one import, where
-    /// `web_sys::window()` probes four globals and an `instanceof` (about
-    /// 0.3 KB of wasm and glue). Its getters are read structurally, so on
-    /// an object without storage they give `None`, as on a window.
+    /// `web_sys::window()` probes four globals and an `instanceof`
+    /// (measured: 0.6 KB brotli off the script tag). Its getters are read
+    /// structurally, so on an object without storage they give `None`, as
+    /// on a window.
     #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
     static WINDOW: web_sys::Window;
 }
