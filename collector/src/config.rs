@@ -1,6 +1,6 @@
 //! Settings, read from the environment once at start-up.
 
-use crate::seal::DEFAULT_SEAL_AFTER_MS;
+use crate::store::{StoreConfig, DEFAULT_SEAL_AFTER_MS};
 use std::path::PathBuf;
 
 /// Where the collector listens and what it serves.
@@ -10,8 +10,9 @@ pub struct Config {
     pub host: String,
     /// `PORT`, default 8080; 0 picks a free port (printed at start-up).
     pub port: u16,
-    /// `SESSIONMARK_DB`, default `.data/sessionmark.db`; its folder is created.
-    pub db: PathBuf,
+    /// `SESSIONMARK_STORE`, else SQLite at `SESSIONMARK_DB` (default
+    /// `.data/sessionmark.db`; its folder is created). See [`StoreConfig`].
+    pub store: StoreConfig,
     /// `SESSIONMARK_WWW`, default `www`: served at `/`.
     pub www: PathBuf,
     /// `SESSIONMARK_DIST`, default `dist`: served at `/dist/`.
@@ -52,7 +53,10 @@ impl Config {
         Ok(Config {
             host: var("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
-            db: var("SESSIONMARK_DB").map_or_else(|| ".data/sessionmark.db".into(), PathBuf::from),
+            store: StoreConfig::from_settings(
+                var("SESSIONMARK_STORE").as_deref(),
+                var("SESSIONMARK_DB").as_deref(),
+            )?,
             www: var("SESSIONMARK_WWW").map_or_else(|| "www".into(), PathBuf::from),
             dist: var("SESSIONMARK_DIST").map_or_else(|| "dist".into(), PathBuf::from),
             test_hooks: var("SESSIONMARK_TEST_HOOKS").as_deref() == Some("1"),
@@ -70,7 +74,10 @@ mod tests {
         let c = Config::from_lookup(|_| None).unwrap();
         assert_eq!(c.host, "127.0.0.1");
         assert_eq!(c.port, 8080);
-        assert_eq!(c.db, PathBuf::from(".data/sessionmark.db"));
+        assert_eq!(
+            c.store,
+            StoreConfig::Sqlite(PathBuf::from(".data/sessionmark.db"))
+        );
         assert_eq!(c.www, PathBuf::from("www"));
         assert_eq!(c.dist, PathBuf::from("dist"));
         assert!(!c.test_hooks);

@@ -1,5 +1,6 @@
-//! The sessionmark reference collector: ingests event batches into SQLite,
-//! drops retried duplicates by `event_id`, records server-side events against
+//! The sessionmark reference collector: ingests event batches into a store
+//! (`store`: SQLite embedded, or another behind the same trait), drops
+//! retried duplicates by `event_id`, records server-side events against
 //! browser sessions, seals idle sessions, and serves the demo site, the built
 //! tracker and a small read API for the dashboard and the end-to-end tests.
 //!
@@ -19,15 +20,17 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod error;
 pub mod event_ids;
 pub mod faults;
 pub mod ingest;
 pub mod pairing;
-pub mod seal;
+pub mod routes;
 pub mod server_event;
 pub mod store;
 
 pub use app::{router, AppState};
 pub use clock::Clock;
 pub use config::Config;
-pub use store::Store;
+pub use error::AppError;
+pub use store::{SharedStore, Store};

@@ -1,8 +1,8 @@
 //! `sessionmark-collector`: reads its settings from the environment (see
-//! `Config`), opens the database and serves until killed.
+//! `Config`), opens the store and serves until killed.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sessionmark_collector::{router, AppState, Config, Store};
+use sessionmark_collector::{router, store, AppState, Config};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -19,7 +19,8 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let cfg = Config::from_env()?;
-    let store = Store::open(&cfg.db).map_err(|e| format!("{}: {e}", cfg.db.display()))?;
+    let store = store::open(&cfg.store).map_err(|e| format!("opening the store: {e}"))?;
+    let described = store.describe();
     let state = AppState::new(store, cfg.test_hooks).with_seal_after(cfg.seal_after_ms);
     let app = router(state, &cfg.www, &cfg.dist);
     let listener = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port))
@@ -31,6 +32,7 @@ async fn run() -> Result<(), String> {
     // Tests and scripts wait for exactly this line before sending requests.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "sessionmark collector listening on http://{addr}");
+    let _ = writeln!(out, "sessionmark collector store: {described}");
     let _ = out.flush();
     axum::serve(listener, app)
         .await

@@ -398,3 +398,51 @@ async fn health_is_ok() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body, b"ok");
 }
+
+#[tokio::test]
+async fn a_listing_longer_than_the_limit_comes_in_pages_linked_by_x_next_cursor() {
+    let app = app();
+    let sent: Vec<_> = (1..=5).map(|n| event(n, "e")).collect();
+    app.post("/v1/batch", body(&sent)).await.batch();
+    let mut got = Vec::new();
+    let mut path = format!("/v1/events?session_id={SESSION}&limit=2");
+    let mut pages = 0;
+    loop {
+        let a = app.get(&path).await;
+        assert_eq!(a.status, StatusCode::OK);
+        pages += 1;
+        got.extend(ids(a.json().as_array().unwrap()));
+        let cursor = a.header("x-next-cursor").to_owned();
+        if cursor.is_empty() {
+            break;
+        }
+        path = format!("/v1/events?session_id={SESSION}&limit=2&cursor={cursor}");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(got, ids_of(&sent));
+    // The default page holds them all and says nothing more follows.
+    let all = app.get(&format!("/v1/events?session_id={SESSION}")).await;
+    assert_eq!(all.json().as_array().unwrap().len(), 5);
+    assert!(all.headers.get("x-next-cursor").is_none());
+}
+
+#[tokio::test]
+async fn a_limit_outside_1_to_5000_or_a_foreign_cursor_is_answered_400() {
+    let app = app();
+    app.post("/v1/batch", body(&[event(1, "a")])).await.batch();
+    for query in [
+        "limit=0",
+        "limit=5001",
+        "limit=-1",
+        "limit=ten",
+        "cursor=nope",
+    ] {
+        let a = app.get(&format!("/v1/events?{query}")).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(a.json()["error"].is_string(), "{query}");
+    }
+    assert_eq!(
+        app.get("/v1/events?limit=5000").await.status,
+        StatusCode::OK
+    );
+}

@@ -36,10 +36,9 @@ impl Collector {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        out.read_line(&mut line).unwrap();
         let prefix = "sessionmark collector listening on http://127.0.0.1:";
         let Some(port) = line.trim_end().strip_prefix(prefix) else {
             let _ = child.kill();
@@ -47,6 +46,10 @@ impl Collector {
         };
         let port: u16 = port.parse().unwrap();
         assert_ne!(port, 0);
+        let mut store_line = String::new();
+        out.read_line(&mut store_line).unwrap();
+        let want = format!("sessionmark collector store: sqlite {}\n", db.display());
+        assert_eq!(store_line, want, "the second line names the store");
         Collector {
             child,
             addr: format!("127.0.0.1:{port}"),

@@ -183,6 +183,23 @@ export async function startCollector({ hooks = true, env = {} } = {}) {
     return JSON.parse(text);
   }
 
+  /** Every page of a `GET /v1/events` listing, following `X-Next-Cursor`. */
+  async function getEvents(query) {
+    const all = [];
+    let cursor = null;
+    do {
+      const q = new URLSearchParams(query);
+      if (cursor) q.set('cursor', cursor);
+      const path = `/v1/events?${q}`;
+      const res = await fetch(url + path);
+      const text = await res.text();
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${text}`);
+      all.push(...JSON.parse(text));
+      cursor = res.headers.get('x-next-cursor');
+    } while (cursor);
+    return all;
+  }
+
   const api = {
     get url() {
       return url;
@@ -193,11 +210,10 @@ export async function startCollector({ hooks = true, env = {} } = {}) {
     db,
     /** Output the collector printed so far (stdout + stderr), for failure messages. */
     logs: () => log,
-    /** Stored events of one session (`GET /v1/events?session_id=`). */
-    events: (sessionId) => getJson(`/v1/events?session_id=${encodeURIComponent(sessionId)}`),
-    /** Every stored event (`GET /v1/events`), optionally of one client id. */
-    allEvents: ({ clientId } = {}) =>
-      getJson(clientId ? `/v1/events?client_id=${encodeURIComponent(clientId)}` : '/v1/events'),
+    /** Stored events of one session (`GET /v1/events?session_id=`, every page). */
+    events: (sessionId) => getEvents({ session_id: sessionId }),
+    /** Every stored event (`GET /v1/events`, every page), optionally of one client id. */
+    allEvents: ({ clientId } = {}) => getEvents(clientId ? { client_id: clientId } : {}),
     /** `GET /v1/sessions`. */
     sessions: () => getJson('/v1/sessions'),
     /** Makes the next `count` batch posts answer `status` (test hook). */

@@ -6,7 +6,9 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
 use sessionmark::wire::BatchAnswer;
-use sessionmark_collector::{router, AppState, Store};
+use sessionmark_collector::store::sqlite::SqliteStore;
+use sessionmark_collector::{router, AppState};
+use std::sync::Arc;
 use tower::ServiceExt;
 
 pub struct App {
@@ -20,9 +22,13 @@ impl App {
     pub fn build(hooks: bool, configure: impl FnOnce(AppState) -> AppState) -> App {
         let dir = TempDir::new("api");
         let (www, dist) = site(&dir);
-        let store = Store::open(&dir.0.join("data/test.db")).unwrap();
+        let store = SqliteStore::open(&dir.0.join("data/test.db")).unwrap();
         App {
-            router: router(configure(AppState::new(store, hooks)), &www, &dist),
+            router: router(
+                configure(AppState::new(Arc::new(store), hooks)),
+                &www,
+                &dist,
+            ),
             _dir: dir,
         }
     }

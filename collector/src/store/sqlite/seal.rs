@@ -1,19 +1,13 @@
-//! Sealing: the collector declares a session over. A session is sealed when
-//! it has been idle (by the server's `received_at` clock of its last stored
-//! event) longer than the seal timeout, checked lazily when more of its
-//! events arrive, or at once on `POST /v1/sessions/{id}/seal`.
+//! Sealing in SQL (the rule is the store boundary's, `crate::store`): a
+//! session is sealed lazily when more of its events arrive after it has been
+//! idle, by the `received_at` of its last stored event, longer than the seal
+//! timeout, or at once on request. A sealed session keeps its first
+//! `sealed_at`; sealing never drops data, it only tells the tab (through the
+//! batch answer's `sealed`) to rotate to a new session.
 //!
-//! A sealed session keeps its first `sealed_at`. Its later events are still
-//! stored and acknowledged: sealing never drops data, it only tells the tab
-//! (through the batch answer's `sealed`) to rotate to a new session.
-//!
-//! These run inside the store's connection or transaction.
+//! These run inside the caller's connection or transaction.
 
 use rusqlite::{params, Connection, OptionalExtension};
-
-/// `SESSIONMARK_SEAL_AFTER_MS` default: 30 minutes, the tracker's own
-/// session timeout.
-pub const DEFAULT_SEAL_AFTER_MS: u64 = 30 * 60 * 1000;
 
 /// Seals `session_id` when it is known, not sealed yet, and its last event
 /// was received more than `after_ms` before `now`.
