@@ -1,7 +1,8 @@
 /**
  * `sessionmark/server`: read the tracker's session and visitor ids from an
- * incoming request, whatever the framework. No dependencies; runs on Node
- * 18+, Deno, Bun and workers.
+ * incoming request, whatever the framework ({@link sessionFromRequest}), and
+ * record server events in that browser session ({@link createClient}). No
+ * dependencies; runs on Node 18+, Deno, Bun and workers.
  *
  * @module
  */
@@ -134,3 +135,118 @@ export type RequestLike =
  * ```
  */
 export function sessionFromRequest(req: unknown): RequestSession;
+
+/** Event properties: a plain object of JSON values (at most 16 KiB as JSON). */
+export type Properties = Record<string, unknown>;
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** The collector's origin, such as `'https://collector.example'` (a path prefix is kept); events go to `POST {endpoint}/v1/server-events`. */
+  endpoint: string;
+  /** The collector's server key (`SESSIONMARK_SERVER_KEY`), sent as `Authorization: Bearer <key>`. */
+  key?: string;
+  /** A batch is sent as soon as this many events are queued (default 50; 1..100). */
+  batchSize?: number;
+  /** A batch is sent at the latest this many ms after the first event queued (default 2000). */
+  flushInterval?: number;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** The session to record the event in; wins over the session of `forRequest(req)`. Must be `sess_` + UUIDv7. */
+  sessionId?: string;
+  /** The site's own user id (1..256 bytes), sent as the event's `user_id`. */
+  userId?: string;
+  /** When it happened, ms since the epoch or a `Date` (default: the time of the call). */
+  timestamp?: number | Date;
+}
+
+/** How bad a captured error is. */
+export type ErrorLevel = 'critical' | 'error' | 'warning';
+
+/** Options of `captureError`. */
+export interface ErrorOptions extends CallOptions {
+  /** Default `'error'`; any other value is replaced by `'error'` with a warning. */
+  level?: ErrorLevel;
+  /** More properties for the `error` event (`message`, `stack`, `type` and `level` win). */
+  properties?: Properties;
+}
+
+/**
+ * The calls that record events. Each returns the event's `event_id` once it
+ * is queued, or `null` when the event was dropped (one console warning says
+ * why: no valid session, a bad name, properties that are not a plain JSON
+ * object or over 16 KiB, the client shut down). None of them throws.
+ */
+export interface EventCalls {
+  /** Records event `name` (1..128 bytes) with `properties`. */
+  track(name: string, properties?: Properties, options?: CallOptions): string | null;
+  /**
+   * Records an `identify` event carrying `user_id: userId` (1..256 bytes): the
+   * collector links the session's visitor to that user. On a
+   * `forRequest(req)` object, the request's later events carry the user too.
+   */
+  identify(userId: string, options?: Omit<CallOptions, 'userId'>): string | null;
+  /**
+   * Records an `error` event with properties `message`, `stack` (when the
+   * value has one), `type` (its `name`, such as `'TypeError'`) and `level`.
+   * `error` may be anything thrown.
+   */
+  captureError(error: unknown, options?: ErrorOptions): string | null;
+}
+
+/** {@link EventCalls} bound to one incoming request's browser session. */
+export interface RequestClient extends EventCalls {
+  /** The request's session id ({@link sessionFromRequest}), or null: its events are then dropped unless a call passes `sessionId`. */
+  readonly sessionId: SessionId | null;
+  /** The request's visitor id (the `ss_vid` cookie), sent as the events' `anonymous_id`, or null. */
+  readonly visitorId: VisitorId | null;
+  /** Where the session id came from. */
+  readonly source: SessionSource | null;
+}
+
+/** A server-side client; see {@link createClient}. */
+export interface Client extends EventCalls {
+  /** The calls bound to `req`'s session: the `X-Session-ID` header first, then the `ss_sid` cookie (any shape {@link sessionFromRequest} reads). */
+  forRequest(req: unknown): RequestClient;
+  /** Sends everything queued now; resolves (never rejects) once each of those events was stored or given up. */
+  flush(): Promise<void>;
+  /**
+   * Stops the timer, sends everything queued and resolves (never rejects)
+   * when done or after `timeout` ms (default 10000), giving up what is left
+   * with a warning. Later calls drop their events with a warning.
+   */
+  shutdown(options?: { timeout?: number }): Promise<void>;
+}
+
+/**
+ * A client that records server events in the browser's session and sends
+ * them to the collector in bulk.
+ *
+ * Events are queued in memory and sent as `POST {endpoint}/v1/server-events`
+ * with `{"events":[...]}` when `batchSize` are queued, `flushInterval` ms
+ * after the first one, on `flush()`, on `shutdown()`, and on Node's
+ * `beforeExit` (a process that ends by running out of work sends what is
+ * queued first; `process.exit()` skips that: call `shutdown()` before it).
+ * Its timers never keep a process alive. Network errors, 408, 429 and 5xx
+ * are retried with capped exponential backoff and jitter (429 and 503 wait
+ * at least their `Retry-After`); each event carries its own `event_id`, so
+ * a retried request is stored once. Never throws, not even for bad options:
+ * a bad `endpoint` gives a client that drops everything, with one warning.
+ *
+ * @example Express
+ * ```js
+ * import { createClient } from 'sessionmark/server';
+ * const sessionmark = createClient({ endpoint: 'https://collector.example', key: process.env.SESSIONMARK_SERVER_KEY });
+ *
+ * app.post('/api/checkout', (req, res) => {
+ *   sessionmark.forRequest(req).track('purchase', { amount: 42 });
+ *   res.json({ ok: true });
+ * });
+ * process.on('SIGTERM', async () => {
+ *   await sessionmark.shutdown();
+ *   process.exit(0);
+ * });
+ * ```
+ */
+export function createClient(options: ClientOptions): Client;
