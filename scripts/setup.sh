@@ -4,6 +4,8 @@
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version pinned in Cargo.lock
 #     (the CLI and the library must match or the generated glue is rejected)
 #   - Chromium and chromedriver from Debian (e2e and wasm-bindgen-test browser runs)
+#   - clickhouse-server and clickhouse-client from Debian (the ClickHouse store's
+#     tests start a throwaway server: scripts/clickhouse.mjs)
 #   - the npm devDependencies (esbuild, binaryen's wasm-opt, playwright-core)
 # Idempotent: when everything is present it prints one line and exits quickly.
 set -euo pipefail
@@ -46,21 +48,39 @@ if [[ "$have_wb" != "$want_wb" ]]; then
   installed=1
 fi
 
+# --- Debian packages ----------------------------------------------------------
+# apt_install PKG...: as root, or through sudo; one `apt-get update` per run.
+apt_updated=0
+apt_install() {
+  local run=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+      run=(sudo)
+    else
+      say "need Debian packages: $* (run as root: apt-get update && apt-get install -y $*)" >&2
+      exit 1
+    fi
+  fi
+  say "installing $* (apt-get)"
+  if [[ $apt_updated -eq 0 ]]; then
+    "${run[@]}" apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive "${run[@]}" apt-get install -y -qq "$@"
+  installed=1
+}
+
 # --- Chromium + chromedriver -------------------------------------------------
 if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
-  pkgs="chromium chromium-driver"
-  if [[ $(id -u) -eq 0 ]]; then
-    apt_run=()
-  elif command -v sudo >/dev/null 2>&1; then
-    apt_run=(sudo)
-  else
-    say "need Debian packages: $pkgs (run as root: apt-get update && apt-get install -y $pkgs)" >&2
-    exit 1
-  fi
-  say "installing $pkgs (apt-get)"
-  "${apt_run[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${apt_run[@]}" apt-get install -y -qq $pkgs
-  installed=1
+  apt_install chromium chromium-driver
+fi
+
+# --- ClickHouse ----------------------------------------------------------------
+# Debian's package (18.16.1); the tests run it from a temporary folder on free
+# ports and never use the system service.
+if ! command -v clickhouse-server >/dev/null 2>&1 || ! command -v clickhouse-client >/dev/null 2>&1 \
+   || [[ ! -f /etc/clickhouse-server/config.xml ]]; then
+  apt_install clickhouse-server clickhouse-client
 fi
 
 # --- npm devDependencies -----------------------------------------------------
@@ -84,5 +104,5 @@ if [[ ! -f "$npm_stamp" ]] || { [[ -f package-lock.json ]] && [[ package-lock.js
 fi
 
 if [[ $installed -eq 0 ]]; then
-  say "nothing to install (wasm32 target, wasm-bindgen $want_wb, chromium, npm packages present)"
+  say "nothing to install (wasm32 target, wasm-bindgen $want_wb, chromium, clickhouse, npm packages present)"
 fi

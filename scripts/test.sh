@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, cheapest layer first; stops at the first failure.
-#   1. setup (installs what is missing)
+#   1. setup (installs what is missing), a throwaway ClickHouse server
 #   2. native Rust tests (core + collector)
 #   3. browser tests of the wasm shell (wasm-bindgen-test in headless Chromium)
 #   4. the server helper (sessionmark/server) under node:test
@@ -14,6 +14,24 @@ header() { printf '\n==== %s ====\n' "$*"; }
 
 header "setup"
 bash scripts/setup.sh
+
+# One throwaway ClickHouse server for the whole run (the ClickHouse store's
+# suite, the collector's HTTP tests and the end-to-end tests on ClickHouse),
+# each test in a fresh database of its own. A server given in
+# SESSIONMARK_TEST_CLICKHOUSE is used as it is.
+if [[ -z "${SESSIONMARK_TEST_CLICKHOUSE:-}" ]]; then
+  header "clickhouse: node scripts/clickhouse.mjs serve"
+  # A coprocess: its standard input is a pipe from this script, so the
+  # server stops when this script ends, however it ends.
+  coproc CLICKHOUSE { exec node scripts/clickhouse.mjs serve; }
+  trap 'kill "$CLICKHOUSE_PID" 2>/dev/null || true' EXIT
+  if ! read -r -t 60 -u "${CLICKHOUSE[0]}" ready_line || [[ "$ready_line" != "clickhouse listening on http://"* ]]; then
+    echo "clickhouse did not start (${ready_line:-no output})" >&2
+    exit 1
+  fi
+  export SESSIONMARK_TEST_CLICKHOUSE="${ready_line##* }"
+  echo "$ready_line"
+fi
 
 header "native tests: cargo test --workspace"
 cargo test --workspace

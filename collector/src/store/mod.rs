@@ -24,6 +24,7 @@
 //!   still stored.
 //! - **Order.** Events are listed in timestamp order, then arrival order.
 
+pub mod clickhouse;
 pub mod config;
 pub mod sqlite;
 

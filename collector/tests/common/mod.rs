@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod clickhouse;
 
 use sessionmark::wire::{batch_body, Event, Props};
 use std::path::PathBuf;
