@@ -6,7 +6,8 @@
 #   - Chromium and chromedriver from Debian (e2e and wasm-bindgen-test browser runs)
 #   - clickhouse-server and clickhouse-client from Debian (the ClickHouse store's
 #     tests start a throwaway server: scripts/clickhouse.mjs)
-#   - the npm devDependencies (esbuild, binaryen's wasm-opt, playwright-core)
+#   - the npm devDependencies (esbuild, binaryen's wasm-opt, playwright-core,
+#     typescript and vite for the package test)
 # Idempotent: when everything is present it prints one line and exits quickly.
 set -euo pipefail
 

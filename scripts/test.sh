@@ -6,7 +6,8 @@
 #   4. the server helper (sessionmark/server) under node:test
 #   5. build the tracker bundles (size ceiling enforced)
 #   6. build the collector (release) for the end-to-end tests
-#   7. end-to-end tests: real Chromium (playwright-core) + the real collector
+#   7. the package as a user gets it: npm pack, install, tsc --strict, Vite, Chromium
+#   8. end-to-end tests: real Chromium (playwright-core) + the real collector
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -54,6 +55,9 @@ node scripts/build.mjs
 
 header "collector: cargo build --release -p sessionmark-collector"
 cargo build --release -p sessionmark-collector
+
+header "package: npm pack, install into a fresh folder, tsc --strict, vite build, in Chromium"
+node --test tests/package/
 
 header "end-to-end tests: node --test tests/e2e/"
 # --test-force-exit (Node >= 20.14): a test file that leaks a handle ends
