@@ -1,46 +1,60 @@
 #!/usr/bin/env node
-// sessionmark against its peers (Databuddy, PostHog, Plausible), in one run:
-//   1. size of each script-tag bundle: raw, gzip -9, brotli 11;
-//   2. start-up in headless Chromium: navigation start → API usable, the
-//      script's evaluation, main-thread script time (CDP), median of N fresh pages;
-//   3. 1000 track() calls, median of 5 fresh pages;
+// sessionmark against its peers (Databuddy, PostHog, Plausible), in one run
+// (bench/README.md says what each figure means):
+//   1. size of each script-tag bundle: raw, gzip -9, brotli 11, and the budget;
+//   2. start-up in headless Chromium, median of N fresh pages: time to ready,
+//      the script's own cost, main-thread script time, heap (JS heap over
+//      the empty page plus wasm linear memory); sessionmark's phases (parse,
+//      decode, compile, instantiate, init) measured from outside the bundle;
+//   3. 1000 track() calls, median of 5 fresh pages, each page's events
+//      counted at the stub: a tracker delivering under 99 % is not compared;
 //   4. delivery (sessionmark only, the real collector): 1000 events in a burst
 //      then flush(), batched and unbatched: requests, body bytes, stored count.
-// Prints tables and writes dist/bench.json. Not part of `npm test`.
+// Every figure is printed with its ratio to sessionmark's (peer / sessionmark).
+// Writes dist/bench.json (every sample) and bench/results.md. Not part of
+// `npm test`.
 //
-// Peers come from the npm registry only (`npm pack name@version`, pinned),
+// Peers come from the npm registry (`npm pack name@version`, pinned) and, for
+// Databuddy, from a git copy of its public repository (--databuddy-git DIR),
 // cached in .cache/bench/. Nothing else leaves the machine: Chromium resolves
-// every host name but 127.0.0.1 to "not found" (--host-resolver-rules), so a
-// peer reaching for its cloud fails at once instead of hanging; no request
-// interception (page.route) sits on the measured path.
+// every host name but 127.0.0.1 to "not found", so a peer reaching for its
+// cloud fails at once; no request interception sits on the measured path.
 //
-// Usage: node scripts/bench.mjs [--samples N]   (npm run bench)
+// Usage: node scripts/bench.mjs [--samples N] [--databuddy-git DIR]   (npm run bench)
 // Needs dist/sessionmark.js and target/release/sessionmark-collector (built
 // here when missing).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { cpus, loadavg } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { constants as zc, brotliCompressSync, gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { chromiumArgs, chromiumPath, collectorBin, repoRoot, startCollector, waitFor } from '../tests/e2e/harness.mjs';
+import { startPageServer } from '../bench/pages.mjs';
+import { cell, f0, f1, f2, kb, markdownTable, maxOf, median, minOf, textTable, times } from '../bench/report.mjs';
+import { EMPTY, OURS, loadPeers, sha256, wasmLiteral } from '../bench/trackers.mjs';
 
 const argv = process.argv.slice(2);
-const argN = (name, dflt) => {
+const argValue = (name) => {
   const i = argv.indexOf(name);
-  return i >= 0 && Number(argv[i + 1]) > 0 ? Math.floor(Number(argv[i + 1])) : dflt;
+  return i >= 0 ? argv[i + 1] : undefined;
 };
+const argN = (name, dflt) => (Number(argValue(name)) > 0 ? Math.floor(Number(argValue(name))) : dflt);
 const STARTUP_SAMPLES = argN('--samples', 15);
-const TRACK_SAMPLES = 5;
+const TRACK_SAMPLES = Math.min(5, STARTUP_SAMPLES);
 const EVENTS = 1000;
+const VALID_DELIVERY = 0.99; // a row delivering less is marked, not compared
 const SETTLE_MS = 300; // after load, before reading CDP metrics: the trackers' deferred start-up work
-const HARD_LIMIT_MS = 240_000; // the bench stops itself past this, whatever it is doing
+const DELIVERY_WAIT_MS = 12_000; // after the loop, at most, for the events to reach the stub
+const DELIVERY_QUIET_MS = 6_000; // ... and no longer than this once nothing new arrives (batch timers: ours 5 s, PostHog's 3 s)
+const CLOSE_GRACE_MS = 1000; // after closing an incomplete page: what its pagehide sends
+const BUDGET_BROTLI = 16_384; // dist/sessionmark.js, the size goal
+const HARD_LIMIT_MS = 420_000; // the bench stops itself past this, whatever it is doing
 
 const CACHE = join(repoRoot, '.cache', 'bench');
 const OURS_FILE = join(repoRoot, 'dist', 'sessionmark.js');
 const OUT_JSON = join(repoRoot, 'dist', 'bench.json');
+const OUT_MD = join(repoRoot, 'bench', 'results.md');
 
 const hardStop = setTimeout(() => {
   console.error(`\nbench: still running after ${HARD_LIMIT_MS / 1000} s, giving up (every process it started is killed on exit)`);
@@ -50,146 +64,11 @@ hardStop.unref();
 
 const log = (s = '') => console.log(s);
 const note = (s) => console.error(`  · ${s}`);
-
-// ---------------------------------------------------------------------------
-// Trackers. `attrs`: the script tag's attributes; `pre`: page script before the
-// tag; `init`: after it (part of "start-up"); `ready`: an expression that is
-// truthy once the API answers; `track`: one capture call with `i` in scope.
-
-const OURS = {
-  key: 'sessionmark',
-  label: 'sessionmark',
-  file: 'dist/sessionmark.js',
-  attrs: 'data-client-id="bench"', // endpoint: /v1/batch on the script's origin (stubbed below)
-  init: '',
-  ready: "typeof sessionmark.getSessionId() === 'string' && sessionmark.getSessionId()",
-  readyMeans: 'sessionmark.getSessionId() returns a string',
-  track: "sessionmark.track('e', { i: i })",
-};
-
-// The floor: the same page loading an empty script, for what navigation and
-// the page itself cost. Shown in the start-up table only.
-const EMPTY = {
-  key: 'empty',
-  label: '(empty script)',
-  attrs: '',
-  init: '',
-  ready: 'true',
-  readyMeans: 'nothing: the page with an empty script, the floor of "ready"',
-  track: '',
-  served: Buffer.from('/* empty */\n'),
-};
-
-const PEERS = [
-  {
-    key: 'databuddy',
-    label: 'Databuddy',
-    pkg: '@databuddy/sdk',
-    version: '2.6.0',
-    // The script-tag tracker is databuddy.js; taken from the package if it ships one.
-    find: (dir) => findFile(dir, 'databuddy.js'),
-    missing:
-      'no npm package ships the script-tag tracker: @databuddy/sdk@2.6.0 holds only ESM wrappers whose loader injects ' +
-      'https://cdn.databuddy.cc/databuddy.js (the tracker\'s own workspace package, @databuddy/tracker, is not published); ' +
-      'only the npm registry is reachable here',
-    attrs: 'data-client-id="bench" data-api-url="/stub/databuddy"',
-    init: '',
-    ready: "window.databuddy && typeof window.databuddy.track === 'function'",
-    readyMeans: 'window.databuddy.track is a function',
-    track: "window.databuddy.track('e', { i: i })",
-  },
-  {
-    key: 'posthog',
-    label: 'PostHog',
-    pkg: 'posthog-js',
-    version: '1.449.2',
-    // The CDN's script-tag bundle (what the snippet loads); extensions load lazily.
-    find: (dir) => existing(join(dir, 'dist', 'array.js')),
-    attrs: '',
-    init: "posthog.init('phc_bench', { api_host: location.origin + '/stub/posthog' });",
-    ready: "typeof posthog.get_session_id() === 'string' && posthog.get_session_id()",
-    readyMeans: "posthog.init(...) then posthog.get_session_id() returns a string",
-    track: "posthog.capture('e', { i: i })",
-  },
-  {
-    key: 'plausible',
-    label: 'Plausible',
-    pkg: '@plausible-analytics/tracker',
-    version: '0.4.6',
-    // An ES module (`export { init, track }`); served wrapped in an IIFE that
-    // puts them on window.PlausibleNpm, so it loads by a classic tag like the others.
-    find: (dir) => existing(join(dir, 'plausible.js')),
-    wrap: 'esm',
-    // Without this the tracker ignores every event under a webdriver-driven browser.
-    pre: 'window.__plausible = true;',
-    attrs: '',
-    init:
-      "PlausibleNpm.init({ domain: 'bench.local', endpoint: location.origin + '/stub/plausible/api/event', captureOnLocalhost: true, logging: false });",
-    ready: "typeof window.plausible === 'function'",
-    readyMeans: 'PlausibleNpm.init(...) then window.plausible is a function (no client-side session id exists)',
-    track: "PlausibleNpm.track('e', { props: { i: i } })",
-  },
-];
-
-function existing(p) {
-  return existsSync(p) ? p : null;
+const tables = []; // for bench/results.md
+function show(t) {
+  tables.push(t);
+  log(`\n${textTable(t)}`);
 }
-
-function findFile(dir, name) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const f = findFile(p, name);
-      if (f) return f;
-    } else if (entry.name.toLowerCase() === name) return p;
-  }
-  return null;
-}
-
-// ---------------------------------------------------------------------------
-// Fetching peers: npm pack, cached
-
-function fetchPeer(peer) {
-  const id = `${peer.pkg}@${peer.version}`;
-  const dir = join(CACHE, 'pkgs', id.replace(/\//g, '__'));
-  const done = join(dir, '.extracted');
-  if (!existsSync(done)) {
-    rmSync(dir, { recursive: true, force: true });
-    const tgzDir = join(CACHE, 'tgz');
-    mkdirSync(tgzDir, { recursive: true });
-    mkdirSync(dir, { recursive: true });
-    let tgz;
-    try {
-      const out = execFileSync('npm', ['pack', id, '--json', '--pack-destination', tgzDir], {
-        cwd: CACHE,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 90_000,
-      });
-      tgz = join(tgzDir, JSON.parse(out.slice(out.indexOf('[')))[0].filename);
-    } catch (e) {
-      return { ...peer, id, error: `npm pack ${id} failed: ${String(e.stderr || e.message).trim().split('\n').slice(-2).join(' ')}` };
-    }
-    execFileSync('tar', ['xzf', tgz, '-C', dir], { timeout: 60_000 });
-    writeFileSync(done, '');
-  }
-  const pkgDir = join(dir, 'package');
-  const path = peer.find(pkgDir);
-  if (!path) return { ...peer, id, error: peer.missing || `${id} has no browser bundle where expected` };
-  const source = readFileSync(path);
-  let served = source;
-  if (peer.wrap === 'esm') {
-    const text = source.toString('utf8');
-    const m = /\bexport\s*\{([^}]*)\}\s*;?\s*$/.exec(text);
-    if (!m) return { ...peer, id, error: `${id}: ${relative(pkgDir, path)} is not the single-export ES module expected` };
-    const names = m[1].split(',').map((s) => s.trim()).filter(Boolean);
-    served = Buffer.from(`(function(){${text.slice(0, m.index)}\nwindow.PlausibleNpm={${names.join(',')}};})();\n`);
-  }
-  return { ...peer, id, path, fileInPkg: relative(pkgDir, path), source, served };
-}
-
-// ---------------------------------------------------------------------------
-// Sizes
 
 function sizes(buf) {
   return {
@@ -199,87 +78,6 @@ function sizes(buf) {
       params: { [zc.BROTLI_PARAM_QUALITY]: 11, [zc.BROTLI_PARAM_SIZE_HINT]: buf.length },
     }).length,
   };
-}
-
-// ---------------------------------------------------------------------------
-// The page server for sections 2 and 3: bench pages, the scripts, and stubs
-// for every tracker's endpoint (sessionmark's /v1/batch answers like the collector).
-
-function pageHtml(t) {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>bench ${t.key}</title><link rel="icon" href="data:,">
-<script>window.__b = { t0: performance.now() };${t.pre || ''}</script>
-<script src="/t/${t.key}.js" ${t.attrs}></script>
-<script>
-(function () {
-  var b = window.__b;
-  b.tScript = performance.now();
-  try { ${t.init} } catch (e) { b.initError = String(e); }
-  function ready() { try { return ${t.ready}; } catch (e) { return false; } }
-  function done(v) { b.tReady = performance.now(); b.value = String(v); }
-  var v = ready();
-  if (v) done(v);
-  else {
-    // Not usable right after the script: poll on a message channel (not clamped like setTimeout).
-    var ch = new MessageChannel(), tries = 0;
-    ch.port1.onmessage = function () { var v = ready(); if (v) done(v); else if (++tries < 1e6) ch.port2.postMessage(0); };
-    ch.port2.postMessage(0);
-  }
-  window.__bench = function (n) {
-    var t = performance.now();
-    for (var i = 0; i < n; i++) { ${t.track}; }
-    return performance.now() - t;
-  };
-})();
-</script>
-</head><body><p>bench: ${t.label}</p></body></html>
-`;
-}
-
-function startPageServer(trackers) {
-  const files = new Map();
-  for (const t of trackers) {
-    files.set(`/t/${t.key}.js`, { type: 'text/javascript; charset=utf-8', body: t.served });
-    files.set(`/page/${t.key}.html`, { type: 'text/html; charset=utf-8', body: Buffer.from(pageHtml(t)) });
-  }
-  const server = createServer((req, res) => {
-    const path = new URL(req.url, 'http://x').pathname;
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const headers = { 'cache-control': 'no-store' };
-      const f = req.method === 'GET' && files.get(path);
-      if (f) {
-        res.writeHead(200, { ...headers, 'content-type': f.type, 'content-length': f.body.length });
-        return res.end(f.body);
-      }
-      if (req.method === 'POST' && path === '/v1/batch') {
-        let n = 0;
-        try {
-          n = JSON.parse(Buffer.concat(chunks).toString('utf8')).events.length;
-        } catch {
-          // answered as an empty batch
-        }
-        res.writeHead(200, { ...headers, 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ accepted: n, duplicates: 0, rejected: [], sealed: [] }));
-      }
-      if (path.startsWith('/stub/')) {
-        // Any peer endpoint: an empty success (a script for *.js, e.g. PostHog's remote config.js).
-        const js = path.endsWith('.js');
-        res.writeHead(200, { ...headers, 'content-type': js ? 'text/javascript' : 'application/json' });
-        return res.end(js ? '' : '{}');
-      }
-      res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
-      res.end('not found');
-    });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.keepAliveTimeout = 1000;
-      resolve({ server, url: `http://127.0.0.1:${server.address().port}` });
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------
@@ -294,6 +92,10 @@ function launchBrowser() {
   });
 }
 
+/** The user agent of a desktop Chrome of the same version (headless says "HeadlessChrome", which trackers filter). */
+const desktopUserAgent = (version) =>
+  `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${version.split('.')[0]}.0.0.0 Safari/537.36`;
+
 const isLocal = (url) => {
   try {
     const u = new URL(url);
@@ -303,9 +105,22 @@ const isLocal = (url) => {
   }
 };
 
-/** One fresh page (fresh context: empty storage and cache) loading one tracker. */
-async function startupSample(browser, base, t, { trackRun }) {
-  const context = await browser.newContext();
+let sampleCounter = 0;
+
+/** JS heap in use after a full garbage collection (CDP), bytes. */
+async function jsHeap(cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  return (await cdp.send('Runtime.getHeapUsage')).usedSize;
+}
+
+/**
+ * One fresh page (fresh context: empty storage and cache, a first visit)
+ * loading one tracker; with `trackRun`, then EVENTS track() calls and the
+ * count of them that reached the stub.
+ */
+async function startupSample(browser, pages, t, { trackRun, userAgent }) {
+  const sample = `smpl${++sampleCounter}`;
+  const context = await browser.newContext({ userAgent });
   try {
     const page = await context.newPage();
     const other = { local: 0, blocked: [], consoleErrors: [], pageErrors: [] };
@@ -320,35 +135,90 @@ async function startupSample(browser, base, t, { trackRun }) {
     page.on('pageerror', (e) => other.pageErrors.push(String(e.message).slice(0, 200)));
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
-    await page.goto(`${base}/page/${t.key}.html`, { waitUntil: 'load' });
+    await page.goto(`${pages.url}/page/${t.key}.html?sample=${sample}`, { waitUntil: 'load' });
     await page.waitForFunction(() => window.__b && window.__b.tReady !== undefined, null, { timeout: 10_000 });
     await page.waitForTimeout(SETTLE_MS);
     const b = await page.evaluate((key) => {
       const r = performance.getEntriesByType('resource').find((e) => e.name.endsWith(`/t/${key}.js`));
-      return { ...window.__b, responseEnd: r ? r.responseEnd : null, fetchStart: r ? r.fetchStart : null };
+      const w = window.__b;
+      return {
+        tReady: w.tReady,
+        tScript: w.tScript,
+        initError: w.initError,
+        value: w.value,
+        modules: w.modules,
+        instances: w.instances,
+        wasmBytes: window.__wasmBytes(),
+        responseEnd: r ? r.responseEnd : null,
+      };
     }, t.key);
     const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
-    const sample = {
+    const heapJs = await jsHeap(cdp);
+    const own = b.responseEnd != null ? b.tReady - b.responseEnd : null;
+    const mod = b.modules[0];
+    const inst = b.instances[0];
+    const s = {
+      sample,
       readyMs: b.tReady,
       evalMs: b.responseEnd != null ? b.tScript - b.responseEnd : null,
       initMs: b.tReady - b.tScript,
-      ownMs: b.responseEnd != null ? b.tReady - b.responseEnd : null,
-      scriptFetchMs: b.responseEnd != null ? b.responseEnd - b.fetchStart : null,
+      ownMs: own,
       cdpScriptMs: metrics.ScriptDuration * 1000,
       cdpTaskMs: metrics.TaskDuration * 1000,
+      heapJs,
+      wasmBytes: b.wasmBytes,
+      // From outside the bundle: when it compiled and instantiated its wasm.
+      wasm: mod && inst ? { compileMs: mod.end - mod.start, instantiateMs: inst.end - inst.start, initMs: b.tReady - inst.end, moduleBytes: mod.bytes } : null,
       initError: b.initError || null,
       value: b.value,
       ...other,
     };
-    if (trackRun) sample.track1000Ms = await page.evaluate((n) => window.__bench(n), EVENTS);
-    return sample;
+    if (trackRun) {
+      s.track1000Ms = await page.evaluate((n) => window.__bench(n), EVENTS);
+      const t0 = Date.now();
+      let last = -1;
+      let lastChange = t0;
+      while (pages.delivered(sample) < EVENTS && Date.now() - t0 < DELIVERY_WAIT_MS && Date.now() - lastChange < DELIVERY_QUIET_MS) {
+        await page.waitForTimeout(50);
+        if (pages.delivered(sample) !== last) [last, lastChange] = [pages.delivered(sample), Date.now()];
+      }
+      s.deliveredOpen = pages.delivered(sample);
+      s.deliveredWithinMs = Date.now() - t0;
+      s.heapJsAfter = await jsHeap(cdp);
+      s.wasmBytesAfter = await page.evaluate(() => window.__wasmBytes());
+      if (s.deliveredOpen < EVENTS) {
+        // What the tracker sends when the page goes away counts too.
+        await page.close({ runBeforeUnload: true });
+        const t1 = Date.now();
+        while (pages.delivered(sample) < EVENTS && Date.now() - t1 < CLOSE_GRACE_MS) await new Promise((r) => setTimeout(r, 50));
+      }
+      s.delivered = pages.delivered(sample);
+      s.requests = pages.requests(sample);
+    }
+    return s;
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
+
+/** The decode phase apart: the bundle's wasm literal as its own script, then its decode (fresh page each). */
+async function decodeSample(browser, pages) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${pages.url}/page/decode.html`, { waitUntil: 'load' });
+    return await page.evaluate(() => {
+      const r = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/t/wasm-literal.js'));
+      const d = window.__d;
+      return { decodeMs: d.decodeMs, literalScriptMs: r ? d.tLiteral - r.responseEnd : null, bytes: d.bytes, valid: d.valid };
+    });
   } finally {
     await context.close().catch(() => {});
   }
 }
 
 // ---------------------------------------------------------------------------
-// Delivery against the real collector
+// Delivery against the real collector (sessionmark only)
 
 function deliveryPage(clientId, batching) {
   return `<!doctype html>
@@ -413,8 +283,6 @@ async function deliveryRun(browser, collector, { name, batching }) {
     const deliveredMs = Date.now() - t0;
     await page.waitForTimeout(300); // stragglers (retries) still count
 
-    // The check the brief asks for: the collector's listing by client id
-    // (capped at the latest 1000 events; the screen_view is the oldest).
     const byClient = (await collector.allEvents({ clientId })).filter((e) => e.name === 'e');
     const distinct = new Set(stored.map((e) => e.properties?.i)).size;
     const types = {};
@@ -453,30 +321,6 @@ async function deliveryRun(browser, collector, { name, batching }) {
 }
 
 // ---------------------------------------------------------------------------
-// Statistics and printing
-
-const median = (xs) => {
-  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
-const minOf = (xs) => Math.min(...xs.filter(Number.isFinite));
-const maxOf = (xs) => Math.max(...xs.filter(Number.isFinite));
-const f1 = (x) => (x == null ? 'n/a' : x.toFixed(1));
-const f2 = (x) => (x == null ? 'n/a' : x.toFixed(2));
-const ratio = (a, b) => (a == null || b == null || !b ? 'n/a' : `${(a / b).toFixed(2)}x`);
-
-function table(head, rows, align) {
-  const w = head.map((h, i) => Math.max(String(h).length, ...rows.map((r) => String(r[i]).length)));
-  const fmt = (r) =>
-    r.map((c, i) => ((align ? align[i] : i ? 'r' : 'l') === 'l' ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
-  log(fmt(head));
-  log(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) log(fmt(r));
-}
-
-// ---------------------------------------------------------------------------
 // Prerequisites
 
 function newestMtime(dir) {
@@ -506,7 +350,73 @@ function ensureBuilt() {
   }
 }
 
+/** The package version and the commit dist/ was built from (as far as git can tell: "+changes" when the tree differs). */
+function buildVersion() {
+  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  const git = (args) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout?.trim() || '';
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  const dirty = git(['status', '--porcelain', '--', 'src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts/build.mjs']) !== '';
+  return `${version}${commit ? ` at ${commit}${dirty ? '+changes' : ''}` : ''}`;
+}
+
 // ---------------------------------------------------------------------------
+
+function summarize(t, floor) {
+  const s = t.samples;
+  const pick = (k) => s.map((x) => x[k]);
+  t.startup = {
+    readyMs: median(pick('readyMs')),
+    readyMin: minOf(pick('readyMs')),
+    readyMax: maxOf(pick('readyMs')),
+    evalMs: median(pick('evalMs')),
+    initMs: median(pick('initMs')),
+    ownMs: median(pick('ownMs')),
+    ownMin: minOf(pick('ownMs')),
+    cdpScriptMs: median(pick('cdpScriptMs')),
+    cdpTaskMs: median(pick('cdpTaskMs')),
+    heapJs: median(pick('heapJs')),
+    wasmBytes: median(pick('wasmBytes')),
+    otherLocalRequests: median(pick('local')),
+    blockedRequests: median(s.map((x) => x.blocked.length)),
+    blockedHosts: [...new Set(s.flatMap((x) => x.blocked))],
+    consoleErrors: [...new Set(s.flatMap((x) => x.consoleErrors))],
+    pageErrors: [...new Set(s.flatMap((x) => x.pageErrors))],
+    initErrors: [...new Set(s.map((x) => x.initError).filter(Boolean))],
+  };
+  if (floor) {
+    t.startup.heapOverEmpty = t.startup.heapJs - floor.startup.heapJs + t.startup.wasmBytes;
+    t.startup.overEmptyMs = t.startup.readyMs - floor.startup.readyMs;
+  }
+  const runs = s.filter((x) => x.track1000Ms != null);
+  if (runs.length) {
+    const delivered = runs.map((x) => x.delivered);
+    t.perEvent = {
+      track1000Ms: median(runs.map((x) => x.track1000Ms)),
+      samples: runs.map((x) => x.track1000Ms),
+      delivered,
+      deliveredMin: minOf(delivered),
+      deliveredWithinMs: median(runs.map((x) => x.deliveredWithinMs)),
+      requests: median(runs.map((x) => x.requests)),
+      heapAfter: floor ? median(runs.map((x) => x.heapJsAfter + x.wasmBytesAfter)) - floor.startup.heapJs : null,
+    };
+    t.perEvent.usPerEvent = (t.perEvent.track1000Ms * 1000) / EVENTS;
+    t.perEvent.valid = t.perEvent.deliveredMin >= VALID_DELIVERY * EVENTS;
+  }
+  const phases = s.map((x) => x.wasm).filter(Boolean);
+  if (phases.length) {
+    t.wasmPhases = {
+      compileMs: median(phases.map((p) => p.compileMs)),
+      instantiateMs: median(phases.map((p) => p.instantiateMs)),
+      initMs: median(phases.map((p) => p.initMs)),
+      moduleBytes: phases[0].moduleBytes,
+    };
+    t.wasmPhasesBest = {
+      compileMs: minOf(phases.map((p) => p.compileMs)),
+      instantiateMs: minOf(phases.map((p) => p.instantiateMs)),
+      initMs: minOf(phases.map((p) => p.initMs)),
+    };
+  }
+}
 
 async function main() {
   const started = Date.now();
@@ -514,102 +424,157 @@ async function main() {
   mkdirSync(CACHE, { recursive: true });
 
   const oursSource = readFileSync(OURS_FILE);
-  const ours = { ...OURS, id: 'sessionmark (this build)', source: oursSource, served: oursSource };
-  const peers = PEERS.map(fetchPeer);
+  const ours = { ...OURS, id: `sessionmark ${buildVersion()}`, source: oursSource, served: oursSource };
+  const literal = wasmLiteral(oursSource);
+  const peers = loadPeers(CACHE, { databuddyGit: argValue('--databuddy-git') || process.env.SESSIONMARK_BENCH_DATABUDDY_GIT });
   const avail = peers.filter((p) => !p.error);
   const trackers = [ours, ...avail];
 
   const loadStart = loadavg()[0];
-  log(`sessionmark bench: ${new Date().toISOString()}, node ${process.version}, ${basename(chromiumPath)} (headless), ` +
-    `${cpus().length} cores, load average ${loadStart.toFixed(2)}`);
+  const machine = `${cpus()[0]?.model?.trim() || 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}`;
+  log(`sessionmark bench: ${new Date().toISOString()}, node ${process.version}, ${basename(chromiumPath)} (headless), ${machine}, load average ${loadStart.toFixed(2)}`);
   if (loadStart > cpus().length / 2) {
-    note(`the machine is busy (load ${loadStart.toFixed(2)} on ${cpus().length} cores): timings will be noisy; sizes and request counts are not affected`);
+    note(`the machine is busy (load ${loadStart.toFixed(2)} on ${cpus().length} cores): timings will be noisy; sizes and counts are not affected`);
   }
-  log('peers (npm pack, pinned; cached in .cache/bench/):');
-  for (const p of peers) {
-    log(`  ${p.label.padEnd(10)} ${p.error ? `NOT AVAILABLE: ${p.error}` : `${p.id}  ${p.fileInPkg}${p.wrap ? ' (ES module, wrapped in an IIFE to load by a classic tag)' : ''}`}`);
-  }
+  log('peers (pinned; cached in .cache/bench/):');
+  for (const p of peers) log(`  ${p.label.padEnd(10)} ${p.error ? `NOT AVAILABLE: ${p.error}` : `${p.id}  ${p.fileInPkg}`}`);
+  log('every figure: value (peer / sessionmark); n/c = not compared (under 99 % of its events delivered)');
 
   // 1. Size ------------------------------------------------------------------
   for (const t of trackers) t.size = sizes(t.source);
-  log('\n1. Size of the script-tag bundle, bytes');
-  table(
-    ['tracker', 'file', 'raw', 'gzip -9', 'brotli 11'],
-    [
-      ...trackers.map((t) => [t.label, t === ours ? t.file : `${t.id}/${t.fileInPkg}`, t.size.raw, t.size.gzip, t.size.brotli]),
+  const o = ours.size;
+  show({
+    title: '1. Size of the script-tag bundle, bytes',
+    head: ['tracker', 'file', 'raw', 'gzip -9', 'brotli 11'],
+    rows: [
+      ...trackers.map((t) => [
+        t.label,
+        t === ours ? t.file : `${t.id} ${t.fileInPkg}`,
+        cell(f0(t.size.raw), t.size.raw, o.raw),
+        cell(f0(t.size.gzip), t.size.gzip, o.gzip),
+        cell(f0(t.size.brotli), t.size.brotli, o.brotli),
+      ]),
       ...peers.filter((p) => p.error).map((p) => [p.label, 'not available', '-', '-', '-']),
     ],
-    ['l', 'l', 'r', 'r', 'r'],
-  );
+    align: ['l', 'l', 'r', 'r', 'r'],
+    notes: [
+      `budget: dist/sessionmark.js ${f0(o.brotli)} B brotli against ${f0(BUDGET_BROTLI)} B (${times(o.brotli, BUDGET_BROTLI)} of it): ${o.brotli <= BUDGET_BROTLI ? 'met' : 'NOT MET'}` +
+        (literal ? `; of which the inlined wasm: ${f0(literal.bytes.length)} B raw` : ''),
+    ],
+  });
 
   // 2 + 3. Start-up and per-event ------------------------------------------
-  const { server, url: base } = await startPageServer([EMPTY, ...trackers]);
+  const pages = await startPageServer([EMPTY, ...trackers], literal && literal.source);
   const browser = await launchBrowser();
   const browserVersion = browser.version();
+  const userAgent = desktopUserAgent(browserVersion);
   let collector;
   try {
     const loaded = [EMPTY, ...trackers];
     for (const t of loaded) t.samples = [];
+    const decodes = [];
     // Round robin, so drift (CPU heat, other load) spreads over every tracker alike.
     for (let i = 0; i < STARTUP_SAMPLES; i++) {
       for (const t of loaded) {
-        t.samples.push(await startupSample(browser, base, t, { trackRun: t !== EMPTY && i < TRACK_SAMPLES }));
+        t.samples.push(await startupSample(browser, pages, t, { trackRun: t !== EMPTY && i < TRACK_SAMPLES, userAgent }));
       }
+      if (literal) decodes.push(await decodeSample(browser, pages));
     }
-    for (const t of loaded) {
-      const s = t.samples;
-      const pick = (k) => s.map((x) => x[k]);
-      t.startup = {
-        readyMs: median(pick('readyMs')),
-        readyMin: minOf(pick('readyMs')),
-        readyMax: maxOf(pick('readyMs')),
-        evalMs: median(pick('evalMs')),
-        initMs: median(pick('initMs')),
-        ownMs: median(pick('ownMs')),
-        cdpScriptMs: median(pick('cdpScriptMs')),
-        cdpTaskMs: median(pick('cdpTaskMs')),
-        otherLocalRequests: median(pick('local')),
-        blockedRequests: median(s.map((x) => x.blocked.length)),
-        blockedHosts: [...new Set(s.flatMap((x) => x.blocked))],
-        consoleErrors: [...new Set(s.flatMap((x) => x.consoleErrors))],
-        pageErrors: [...new Set(s.flatMap((x) => x.pageErrors))],
-        initErrors: [...new Set(s.map((x) => x.initError).filter(Boolean))],
-      };
-      const tr = s.map((x) => x.track1000Ms).filter((x) => x != null);
-      t.perEvent = { track1000Ms: median(tr), samples: tr, usPerEvent: tr.length ? (median(tr) * 1000) / EVENTS : null };
+    summarize(EMPTY, null);
+    for (const t of trackers) summarize(t, EMPTY);
+    const os = ours.startup;
+
+    show({
+      title: `2. Start-up in headless Chromium ${browserVersion}: blank page, classic <script> tag, median of ${STARTUP_SAMPLES} fresh pages`,
+      head: ['tracker', 'ready, ms', '(min-max)', 'over empty, ms', 'eval, ms', 'init, ms', 'eval+init, ms', 'CDP script, ms', 'heap, KB', 'other reqs', 'blocked'],
+      rows: loaded.map((t) => {
+        const s = t.startup;
+        const r = (text, v, mine) => (t === EMPTY ? text : cell(text, v, mine));
+        return [
+          t.label,
+          r(f1(s.readyMs), s.readyMs, os.readyMs),
+          `${f1(s.readyMin)}-${f1(s.readyMax)}`,
+          t === EMPTY ? '-' : cell(f1(s.overEmptyMs), s.overEmptyMs, os.overEmptyMs),
+          r(f1(s.evalMs), s.evalMs, os.evalMs),
+          r(f2(s.initMs), s.initMs, os.initMs),
+          r(f1(s.ownMs), s.ownMs, os.ownMs),
+          r(f1(s.cdpScriptMs), s.cdpScriptMs, os.cdpScriptMs),
+          t === EMPTY ? `${kb(s.heapJs)} (JS heap)` : cell(kb(s.heapOverEmpty), s.heapOverEmpty, os.heapOverEmpty),
+          s.otherLocalRequests,
+          s.blockedRequests,
+        ];
+      }),
+      notes: [
+        'ready: navigation start to the API answering; eval: script response end to script done; init: the documented init call and the first answer;',
+        'eval+init: script response end to the API answering (the tracker\'s own start-up); CDP script: main-thread ScriptDuration up to load + 300 ms;',
+        'heap: JS heap in use after a GC over the empty page\'s, plus wasm linear memory (sessionmark: ' +
+          `${kb(os.wasmBytes)} KB of it); other reqs / blocked: requests the tracker made at start-up (local stubs / outside, refused)`,
+        ...loaded.map((t) => `ready means, ${t.label}: ${t.readyMeans}`),
+      ],
+    });
+
+    // sessionmark's phases, from outside the bundle.
+    const plausible = avail.find((p) => p.key === 'plausible');
+    const goal = plausible ? os.ownMs <= plausible.startup.ownMs : null;
+    const ph = ours.wasmPhases;
+    const pickDecode = (k) => decodes.map((d) => d[k]);
+    const floorMs = EMPTY.startup.ownMs;
+    if (ph) {
+      const decode = literal ? median(pickDecode('decodeMs')) : null;
+      const parse = os.ownMs - floorMs - (decode ?? 0) - ph.compileMs - ph.instantiateMs - ph.initMs;
+      const share = (ms) => (ms == null || !os.ownMs ? 'n/a' : `${Math.round((ms / os.ownMs) * 100)} %`);
+      ours.phases = { floorMs, parseMs: parse, literalScriptMs: literal ? median(pickDecode('literalScriptMs')) : null, decodeMs: decode, ...ph, totalMs: os.ownMs };
+      const best = ours.wasmPhasesBest;
+      show({
+        title: `2b. sessionmark start-up phases, ms (script response end to the API answering): median and best of ${STARTUP_SAMPLES} fresh pages`,
+        head: ['phase', 'median', 'share', 'best', 'measured as'],
+        rows: [
+          ['parse (the rest)', f2(parse), share(parse), '', 'eval+init minus every row below: parsing and compiling the script, its top-level code'],
+          ['  (the wasm literal alone)', f2(ours.phases.literalScriptMs), share(ours.phases.literalScriptMs), f2(minOf(pickDecode('literalScriptMs'))), 'a script holding only that literal, in a page of its own: most of parse'],
+          ['decode', f2(decode), share(decode), f2(minOf(pickDecode('decodeMs'))), `that literal to bytes, one charCodeAt per byte, in the same page (${f0(literal?.bytes.length)} B of wasm)`],
+          ['compile', f2(ph.compileMs), share(ph.compileMs), f2(best.compileMs), 'new WebAssembly.Module, timed by the page'],
+          ['instantiate', f2(ph.instantiateMs), share(ph.instantiateMs), f2(best.instantiateMs), 'new WebAssembly.Instance, timed by the page'],
+          ['init', f2(ph.initMs), share(ph.initMs), f2(best.initMs), "the instance to the API answering: the glue, options, the core's start, storage and cookies"],
+          ['floor', f2(floorMs), share(floorMs), f2(EMPTY.startup.ownMin), "the same figure for an empty script: the page's own wait for a script"],
+          ['total (eval+init)', f2(os.ownMs), '100 %', f2(os.ownMin), ''],
+        ],
+        align: ['l', 'r', 'r', 'r', 'l'],
+        notes: [
+          plausible
+            ? `start-up goal: at most Plausible's in the same run: sessionmark ${f1(os.ownMs)} ms, Plausible ${f1(plausible.startup.ownMs)} ms ` +
+              `(sessionmark / Plausible = ${times(os.ownMs, plausible.startup.ownMs)}): ${goal ? 'met' : 'NOT MET'}`
+            : "start-up goal (at most Plausible's): Plausible not available",
+        ],
+      });
+    } else {
+      note('sessionmark compiled no wasm the page could see: no phases');
     }
 
-    log(`\n2. Start-up in headless Chromium ${browserVersion}: blank page, classic <script> tag, median of ${STARTUP_SAMPLES} fresh pages, ms`);
-    log('   ready: navigation start → API usable (see "ready means" below); eval: script response end → script done;');
-    log('   over empty: ready minus the same page with an empty script; init: the documented init call + first API answer;');
-    log(`   eval+init: script response end → API usable (the tracker's own cost); CDP script/task: main-thread ScriptDuration/TaskDuration up to load + ${SETTLE_MS} ms`);
-    const floor = EMPTY.startup.readyMs;
-    for (const t of trackers) t.startup.overEmptyMs = t.startup.readyMs - floor;
-    table(
-      ['tracker', 'ready', '(min-max)', 'over empty', 'eval', 'init', 'eval+init', 'CDP script', 'CDP task', 'other reqs', 'blocked'],
-      loaded.map((t) => [
-        t.label,
-        f1(t.startup.readyMs),
-        `${f1(t.startup.readyMin)}-${f1(t.startup.readyMax)}`,
-        t === EMPTY ? '-' : `+${f1(t.startup.readyMs - floor)}`,
-        f1(t.startup.evalMs),
-        f2(t.startup.initMs),
-        f1(t.startup.ownMs),
-        f1(t.startup.cdpScriptMs),
-        f1(t.startup.cdpTaskMs),
-        t.startup.otherLocalRequests,
-        t.startup.blockedRequests,
-      ]),
-    );
-    log('   ready means:');
-    for (const t of loaded) log(`     ${t.label}: ${t.readyMeans}`);
-
-    log(`\n3. ${EVENTS} track() calls in one synchronous loop, median of ${TRACK_SAMPLES} fresh pages`);
-    table(
-      ['tracker', 'call', `${EVENTS} calls, ms`, 'µs / call', 'samples, ms'],
-      trackers.map((t) => [t.label, t.track.replace(/\s+/g, ' '), f2(t.perEvent.track1000Ms), f2(t.perEvent.usPerEvent), t.perEvent.samples.map(f1).join(' ')]),
-      ['l', 'l', 'r', 'r', 'l'],
-    );
+    show({
+      title: `3. ${EVENTS} track() calls in one synchronous loop, median of ${TRACK_SAMPLES} fresh pages; events counted at the stub`,
+      head: ['tracker', 'call', `${EVENTS} calls, ms`, 'µs / call', 'delivered (worst page)', 'requests', 'heap after, KB'],
+      rows: trackers.map((t) => {
+        const p = t.perEvent;
+        const valid = p.valid && ours.perEvent.valid;
+        return [
+          t.label,
+          t.track.replace(/\s+/g, ' '),
+          t === ours ? f2(p.track1000Ms) : cell(f2(p.track1000Ms), p.track1000Ms, ours.perEvent.track1000Ms, { valid }),
+          f2(p.usPerEvent),
+          `${p.deliveredMin}/${EVENTS}${p.valid ? '' : ' UNDER 99 %: not compared'}`,
+          f0(p.requests),
+          t === ours ? kb(p.heapAfter) : cell(kb(p.heapAfter), p.heapAfter, ours.perEvent.heapAfter, { valid }),
+        ];
+      }),
+      align: ['l', 'l', 'r', 'r', 'l', 'r', 'r'],
+      notes: [
+        `delivered: distinct events of the loop that reached the stub with the page open (at most ${DELIVERY_WAIT_MS / 1000} s, ` +
+          `or ${DELIVERY_QUIET_MS / 1000} s without a new one) ` +
+          `(then, if short, what closing the page sent); the worst of the ${TRACK_SAMPLES} pages`,
+        'requests: POSTs of the page to the stub (median); heap after: as in 2, after the loop and its sends',
+        ...trackers.map((t) => `${t.label}: ${t.config}`),
+      ],
+    });
 
     // 4. Delivery ------------------------------------------------------------
     const www = join(CACHE, 'www');
@@ -621,10 +586,10 @@ async function main() {
     delivery.push(await deliveryRun(browser, collector, { name: 'batched', batching: true }));
     delivery.push(await deliveryRun(browser, collector, { name: 'unbatched', batching: false }));
 
-    log(`\n4. Delivery (sessionmark only): ${EVENTS} track() in a burst, then flush(), against the real collector`);
-    table(
-      ['mode', 'POST /v1/batch', 'per 1000 ev', 'body bytes', 'bytes / event', 'failed', 'statuses', 'stored', 'by client_id', 'delivered in'],
-      delivery.map((d) => [
+    show({
+      title: `4. Delivery (sessionmark only): ${EVENTS} track() in a burst, then flush(), against the real collector`,
+      head: ['mode', 'POST /v1/batch', 'per 1000 ev', 'body bytes', 'bytes / event', 'failed', 'statuses', 'stored', 'by client_id', 'delivered in'],
+      rows: delivery.map((d) => [
         d.mode,
         d.requests,
         f1(d.requestsPer1000),
@@ -636,36 +601,42 @@ async function main() {
         d.storedByClientListing,
         `${d.deliveredMs} ms${d.timedOut ? ' (TIMED OUT)' : ''}`,
       ]),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r'],
-    );
-    for (const d of delivery) {
-      const kinds = Object.entries(d.resourceTypes).map(([k, v]) => `${k} ${v}`).join(', ');
-      log(`   ${d.mode}: request kinds ${kinds || 'none'}; ${d.hiddenBodies} bodies not visible to Playwright (beacons)` +
-        `${d.failures.length ? `; failures: ${d.failures.join(', ')}` : ''}; track loop ${f1(d.trackMs)} ms, flush() ${f1(d.flushMs)} ms`);
-    }
+      align: ['l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r'],
+      notes: delivery.map((d) => {
+        const kinds = Object.entries(d.resourceTypes).map(([k, v]) => `${k} ${v}`).join(', ');
+        return `${d.mode}: request kinds ${kinds || 'none'}; ${d.hiddenBodies} bodies not visible to Playwright (beacons)` +
+          `${d.failures.length ? `; failures: ${d.failures.join(', ')}` : ''}; track loop ${f1(d.trackMs)} ms, flush() ${f1(d.flushMs)} ms`;
+      }),
+    });
 
     // Ratios -----------------------------------------------------------------
-    log('\nRatios: sessionmark / peer (below 1x: sessionmark is smaller or faster)');
-    const ratioRows = avail.map((p) => [
-      p.label,
-      ratio(ours.size.raw, p.size.raw),
-      ratio(ours.size.gzip, p.size.gzip),
-      ratio(ours.size.brotli, p.size.brotli),
-      ratio(ours.startup.readyMs, p.startup.readyMs),
-      ratio(ours.startup.ownMs, p.startup.ownMs),
-      ratio(ours.startup.cdpScriptMs, p.startup.cdpScriptMs),
-      ratio(ours.perEvent.track1000Ms, p.perEvent.track1000Ms),
-    ]);
-    for (const p of peers.filter((x) => x.error)) ratioRows.push([p.label, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']);
-    table(['vs', 'raw', 'gzip', 'brotli', 'ready', 'eval+init', 'CDP script', `${EVENTS} track`], ratioRows);
-    log('');
-    for (const p of avail) {
-      log(`sessionmark is ${ratio(ours.size.brotli, p.size.brotli)} ${p.label} in brotli size, ` +
-        `${ratio(ours.startup.readyMs, p.startup.readyMs)} in time to ready ` +
-        `(${ratio(ours.startup.ownMs, p.startup.ownMs)} in its own eval+init), ` +
-        `${ratio(ours.perEvent.track1000Ms, p.perEvent.track1000Ms)} in ${EVENTS} track() calls`);
-    }
-    for (const p of peers.filter((x) => x.error)) log(`sessionmark vs ${p.label}: not measured (${p.label}'s script could not be had)`);
+    const nc = (ok, v) => (ok ? v : 'n/c');
+    show({
+      title: 'Ratios: peer / sessionmark (above 1x: the peer is bigger, slower or heavier)',
+      head: ['peer', 'raw', 'gzip', 'brotli', 'ready', 'eval+init', 'CDP script', 'heap', `${EVENTS} track()`, 'heap after'],
+      rows: [
+        ...avail.map((p) => {
+          const ok = p.perEvent.valid && ours.perEvent.valid;
+          return [
+            p.label,
+            times(p.size.raw, o.raw),
+            times(p.size.gzip, o.gzip),
+            times(p.size.brotli, o.brotli),
+            times(p.startup.readyMs, os.readyMs),
+            times(p.startup.ownMs, os.ownMs),
+            times(p.startup.cdpScriptMs, os.cdpScriptMs),
+            times(p.startup.heapOverEmpty, os.heapOverEmpty),
+            nc(ok, times(p.perEvent.track1000Ms, ours.perEvent.track1000Ms)),
+            nc(ok, times(p.perEvent.heapAfter, ours.perEvent.heapAfter)),
+          ];
+        }),
+        ...peers.filter((x) => x.error).map((p) => [p.label, ...Array(9).fill('n/a')]),
+      ],
+      notes: [
+        `budget: sessionmark brotli ${f0(o.brotli)} B / ${f0(BUDGET_BROTLI)} B = ${times(o.brotli, BUDGET_BROTLI)}`,
+        plausible ? `start-up goal: sessionmark eval+init / Plausible's = ${times(os.ownMs, plausible.startup.ownMs)} (goal: at most 1x)` : 'start-up goal: Plausible not available',
+      ],
+    });
 
     // Notes ------------------------------------------------------------------
     const notes = [];
@@ -682,20 +653,27 @@ async function main() {
       for (const n of notes) log(`  - ${n}`);
     }
 
+    const loadEnd = loadavg()[0];
     const result = {
       date: new Date().toISOString(),
+      machine,
       node: process.version,
       chromium: browserVersion,
-      loadAverage: { start: loadStart, end: loadavg()[0], cores: cpus().length },
+      userAgent,
+      loadAverage: { start: loadStart, end: loadEnd, cores: cpus().length },
       samples: { startup: STARTUP_SAMPLES, track: TRACK_SAMPLES, events: EVENTS, settleMs: SETTLE_MS },
+      budget: { brotli: BUDGET_BROTLI, actual: o.brotli, met: o.brotli <= BUDGET_BROTLI },
+      startupGoal: plausible ? { ours: os.ownMs, plausible: plausible.startup.ownMs, met: goal } : null,
+      phases: ours.phases || null,
+      decodeSamples: decodes,
       emptyPage: { startup: EMPTY.startup, startupSamples: EMPTY.samples },
       trackers: trackers.map((t) => ({
         key: t.key,
         label: t.label,
-        package: t === ours ? null : t.id,
+        source: t === ours ? null : t.id,
         file: t === ours ? t.file : t.fileInPkg,
-        sha256: createHash('sha256').update(t.source).digest('hex'),
-        wrapped: t.wrap || null,
+        sha256: sha256(t.source),
+        config: t.config,
         readyMeans: t.readyMeans,
         trackCall: t.track,
         size: t.size,
@@ -703,34 +681,42 @@ async function main() {
         perEvent: t.perEvent,
         startupSamples: t.samples,
       })),
-      unavailable: peers.filter((p) => p.error).map((p) => ({ label: p.label, package: p.id, reason: p.error })),
-      ratios: Object.fromEntries(
-        avail.map((p) => [
-          p.key,
-          {
-            raw: ours.size.raw / p.size.raw,
-            gzip: ours.size.gzip / p.size.gzip,
-            brotli: ours.size.brotli / p.size.brotli,
-            ready: ours.startup.readyMs / p.startup.readyMs,
-            evalInit: ours.startup.ownMs / p.startup.ownMs,
-            cdpScript: ours.startup.cdpScriptMs / p.startup.cdpScriptMs,
-            track1000: ours.perEvent.track1000Ms / p.perEvent.track1000Ms,
-          },
-        ]),
-      ),
+      unavailable: peers.filter((p) => p.error).map((p) => ({ label: p.label, reason: p.error })),
       delivery,
       notes,
       elapsedMs: Date.now() - started,
     };
     writeFileSync(OUT_JSON, JSON.stringify(result, null, 2) + '\n');
-    log(`\nload average at the end: ${loadavg()[0].toFixed(2)} (at the start: ${loadStart.toFixed(2)})`);
-    log(`wrote ${relative(repoRoot, OUT_JSON)}; bench took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    writeFileSync(OUT_MD, resultsMarkdown(result, trackers, peers));
+    log(`\nload average at the end: ${loadEnd.toFixed(2)} (at the start: ${loadStart.toFixed(2)})`);
+    log(`wrote ${relative(repoRoot, OUT_JSON)} and ${relative(repoRoot, OUT_MD)}; bench took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     await browser.close().catch(() => {});
     await collector?.stop().catch(() => {});
-    server.closeAllConnections?.();
-    server.close();
+    pages.close();
   }
+}
+
+function resultsMarkdown(r, trackers, peers) {
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` (\`node scripts/bench.mjs\`) on ${r.date}; what each figure means: bench/README.md.`,
+    'Each figure is followed by its ratio to sessionmark\'s (peer / sessionmark); n/c: not compared (the peer delivered under 99 % of its events).',
+    '',
+    `- Machine: ${r.machine}; load average ${r.loadAverage.start.toFixed(2)} at the start, ${r.loadAverage.end.toFixed(2)} at the end`,
+    `- Node ${r.node}; Chromium ${r.chromium} (headless), user agent \`${r.userAgent}\``,
+    `- Samples: start-up ${r.samples.startup} fresh pages per tracker, ${r.samples.track} of them also ${r.samples.events} track() calls`,
+    ...trackers.map((t) => `- ${t.label}: ${t.id}, ${t.fileInPkg || t.file}; ${t.config}`),
+    ...peers.filter((p) => p.error).map((p) => `- ${p.label}: not measured (${p.error})`),
+    `- Size budget: ${r.budget.actual} B brotli against ${r.budget.brotli} B: ${r.budget.met ? 'met' : 'not met'}`,
+    r.startupGoal
+      ? `- Start-up goal (at most Plausible's eval+init in the same run): ${r.startupGoal.ours.toFixed(1)} ms against ${r.startupGoal.plausible.toFixed(1)} ms: ${r.startupGoal.met ? 'met' : 'not met'}`
+      : '- Start-up goal: Plausible not available',
+    '',
+    ...tables.map(markdownTable),
+  ];
+  return lines.join('\n');
 }
 
 main().then(
