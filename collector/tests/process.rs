@@ -58,21 +58,31 @@ impl Collector {
 
     /// One HTTP/1.1 exchange on a fresh connection; returns status and body.
     fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        let (head, rest) = raw.split_once("\r\n\r\n").unwrap();
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, rest.to_owned())
+        let (status, _, body) = exchange(&self.addr, method, path, body).unwrap();
+        (status, body)
+    }
+
+    /// Every stored event id, following `X-Next-Cursor` page by page.
+    fn all_event_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut path = "/v1/events?limit=5000".to_owned();
+        loop {
+            let (status, head, body) = exchange(&self.addr, "GET", &path, "").unwrap();
+            assert_eq!(status, 200, "{body}");
+            let page: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+            ids.extend(
+                page.iter()
+                    .map(|e| e["event_id"].as_str().unwrap().to_owned()),
+            );
+            let cursor = head
+                .lines()
+                .find_map(|l| l.strip_prefix("x-next-cursor: "))
+                .map(str::to_owned);
+            match cursor {
+                Some(c) => path = format!("/v1/events?limit=5000&cursor={c}"),
+                None => return ids,
+            }
+        }
     }
 
     /// SIGKILL: no chance to flush or close anything.
@@ -80,6 +90,34 @@ impl Collector {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection: status, head, body; an
+/// error when the collector is gone.
+fn exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain;charset=UTF-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let bad = || std::io::Error::other(format!("not an HTTP answer: {raw:?}"));
+    let (head, rest) = raw.split_once("\r\n\r\n").ok_or_else(bad)?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    Ok((status, head.to_ascii_lowercase(), rest.to_owned()))
 }
 
 impl Drop for Collector {
@@ -168,4 +206,67 @@ fn the_default_seal_timeout_leaves_a_busy_session_open() {
         let a: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(a["sealed"], serde_json::json!([]));
     }
+}
+
+#[test]
+fn every_batch_acknowledged_before_a_kill_dash_nine_under_load_is_stored_exactly_once() {
+    let dir = TempDir::new("load-kill");
+    let db = dir.0.join("db.sqlite");
+    let collector = Collector::start(&db, &dir);
+    let (acked_tx, acked_rx) = std::sync::mpsc::channel::<Vec<String>>();
+    let senders: Vec<_> = (0..8u64)
+        .map(|t| {
+            let addr = collector.addr.clone();
+            let acked = acked_tx.clone();
+            std::thread::spawn(move || {
+                for seq in 0.. {
+                    let events: Vec<_> = (0..10)
+                        .map(|i| event(t * 1_000_000 + seq * 10 + i + 1, "load"))
+                        .collect();
+                    match exchange(&addr, "POST", "/v1/batch", &body(&events)) {
+                        Ok((200, _, _)) => {
+                            let ids = events.into_iter().map(|e| e.event_id).collect();
+                            if acked.send(ids).is_err() {
+                                return;
+                            }
+                        }
+                        // The collector is gone (or going): stop sending.
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(acked_tx);
+    // Kill once 200 batches were acknowledged, with the others in flight.
+    let mut acked: Vec<String> = Vec::new();
+    for _ in 0..200 {
+        acked.extend(acked_rx.recv().unwrap());
+    }
+    collector.kill_hard();
+    for s in senders {
+        s.join().unwrap();
+    }
+    acked.extend(acked_rx.try_iter().flatten());
+
+    let again = Collector::start(&db, &dir);
+    let stored = again.all_event_ids();
+    let mut counts = std::collections::HashMap::new();
+    for id in &stored {
+        *counts.entry(id.as_str()).or_insert(0) += 1;
+    }
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "an event id is stored twice"
+    );
+    let missing = acked
+        .iter()
+        .filter(|id| !counts.contains_key(id.as_str()))
+        .count();
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} acknowledged events are missing",
+        acked.len()
+    );
 }

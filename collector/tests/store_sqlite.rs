@@ -15,3 +15,155 @@ async fn open() -> Fixture {
 }
 
 store_suite!(open);
+
+use common::{event, SESSION};
+use sessionmark_collector::store::{EventQuery, Store};
+use store_suite::{ids, ids_of_listed, insert_at, NOW};
+
+/// The first schema, as databases written before versioning have it.
+const SCHEMA_0: &str = "
+CREATE TABLE events (
+    event_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, anonymous_id TEXT NOT NULL,
+    name TEXT NOT NULL, timestamp INTEGER NOT NULL, received_at INTEGER NOT NULL,
+    client_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX events_by_session ON events (session_id, timestamp);
+CREATE INDEX events_by_client ON events (client_id, timestamp);
+CREATE INDEX events_by_time ON events (timestamp);
+CREATE INDEX events_by_session_arrival ON events (session_id, received_at);
+CREATE TABLE sessions (
+    session_id TEXT PRIMARY KEY, anonymous_id TEXT NOT NULL, first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL, event_count INTEGER NOT NULL, sealed_at INTEGER NULL);
+CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
+";
+
+/// Tables with their columns, and the index names, of a database file.
+fn shape(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.type, m.name, group_concat(p.name || ' ' || p.type || ' ' || p.\"notnull\" || ' ' || coalesce(p.dflt_value, ''), ', ')
+             FROM sqlite_master m LEFT JOIN pragma_table_info(m.name) p
+             WHERE m.name NOT LIKE 'sqlite_%' GROUP BY m.type, m.name ORDER BY m.type, m.name",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(format!(
+                "{} {}: {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?.unwrap_or_default()
+            ))
+        })
+        .unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+#[tokio::test]
+async fn a_database_of_the_first_schema_is_migrated_on_open_and_keeps_its_events() {
+    let dir = TempDir::new("migrate");
+    let old = dir.0.join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&old).unwrap();
+        conn.execute_batch(SCHEMA_0).unwrap();
+        let e = event(1, "screen_view");
+        conn.execute(
+            "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                e.event_id,
+                e.session_id,
+                e.anonymous_id,
+                e.name,
+                i64::try_from(e.timestamp).unwrap(),
+                i64::try_from(NOW).unwrap(),
+                e.client_id,
+                common::encode(&e)
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO sessions VALUES (?1, ?2, ?3, ?3, 1, NULL)",
+            rusqlite::params![
+                e.session_id,
+                e.anonymous_id,
+                i64::try_from(e.timestamp).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&old).unwrap());
+    let fresh = dir.0.join("fresh.db");
+    drop(SqliteStore::open(&fresh).unwrap());
+    assert_eq!(
+        shape(&old),
+        shape(&fresh),
+        "the migrated schema is the current one"
+    );
+
+    let page = store
+        .events(EventQuery {
+            session_id: Some(SESSION.into()),
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids_of_listed(&page.events), ids(&[event(1, "screen_view")]));
+    // The old event's arrival still counts for sealing.
+    let seal_after = store_suite::SEAL_AFTER;
+    assert!(insert_at(&store, NOW + seal_after, &[event(2, "a")])
+        .await
+        .sealed
+        .is_empty());
+    assert_eq!(
+        insert_at(&store, NOW + 2 * seal_after + 1, &[event(3, "b")])
+            .await
+            .sealed,
+        [SESSION]
+    );
+    // Opening again changes nothing.
+    drop(store);
+    let again = SqliteStore::open(&old).unwrap();
+    assert_eq!(shape(&old), shape(&fresh));
+    assert_eq!(again.sessions(10).await.unwrap()[0].event_count, 3);
+}
+
+#[tokio::test]
+async fn reads_answer_while_another_connection_holds_the_write_lock() {
+    let dir = TempDir::new("readlock");
+    let path = dir.0.join("db.sqlite");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    insert_at(&store, NOW, &[event(1, "a")]).await;
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let page = store.events(EventQuery::default()).await.unwrap();
+    assert_eq!(page.events.len(), 1);
+    assert_eq!(store.sessions(10).await.unwrap().len(), 1);
+    other.execute_batch("ROLLBACK").unwrap();
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_batches_are_all_stored_once() {
+    let dir = TempDir::new("group");
+    let sqlite = SqliteStore::open(&dir.0.join("db.sqlite")).unwrap();
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let before = sqlite.commits();
+    let batches: Vec<_> = (0..200u64)
+        .map(|b| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let events: Vec<_> = (0..10).map(|i| event(b * 10 + i + 1, "e")).collect();
+                insert_at(&store, NOW, &events).await.accepted
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for b in batches {
+        accepted += b.await.unwrap();
+    }
+    assert_eq!(accepted, 2000);
+    let listed = store_suite::all_pages(&store, EventQuery::default()).await;
+    assert_eq!(listed.iter().map(|p| p.events.len()).sum::<usize>(), 2000);
+    // How many groups they formed depends on timing; never more than one each.
+    let commits = sqlite.commits() - before;
+    assert!((1..=200).contains(&commits), "{commits} commits");
+}

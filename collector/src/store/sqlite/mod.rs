@@ -1,18 +1,25 @@
 //! The embedded store: one SQLite database file (WAL, `synchronous=FULL`).
 //!
-//! Its blocking work runs off the async workers (`spawn_blocking`).
+//! Writes (inserts, seals) go through one writer thread that commits the
+//! requests arriving together in one transaction (`writer`); reads use their
+//! own connections (`readers`), so they never wait for the writer's lock.
 
+mod checkpointer;
 mod read;
+mod readers;
 mod schema;
 mod seal;
 mod write;
+mod writer;
+
+pub use writer::{GROUP_ROWS, QUEUE_REQUESTS};
 
 use super::{Batch, EventPage, EventQuery, Inserted, SessionRow, Store, StoreError};
 use async_trait::async_trait;
-use rusqlite::Connection;
+use readers::Readers;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use writer::Writer;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
@@ -29,38 +36,37 @@ fn sql_int(v: u64) -> Result<i64, StoreError> {
 #[derive(Clone)]
 pub struct SqliteStore {
     path: PathBuf,
-    conn: Arc<Mutex<Connection>>,
+    writer: Writer,
+    readers: Readers,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database and its folder.
+    /// Opens (creating if needed) the database and its folder, with room
+    /// for [`QUEUE_REQUESTS`] writes waiting.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with_queue(path, QUEUE_REQUESTS)
+    }
+
+    /// [`open`](Self::open) with room for `queue` waiting writes; one more
+    /// is answered [`StoreError::Busy`].
+    pub fn open_with_queue(path: &Path, queue: usize) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Failed(format!("{}: {e}", dir.display())))?;
         }
         let conn = schema::open_writer(path)?;
+        let checkpoints = checkpointer::Checkpointer::start(path)?;
         Ok(SqliteStore {
             path: path.to_owned(),
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Writer::start(conn, queue, Some(checkpoints))?,
+            readers: Readers::new(path.to_owned()),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock dropped its Transaction, which rolled
-        // back: the connection is consistent, so a poisoned lock is reusable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `work` on the connection, off the async workers.
-    async fn with_conn<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || work(&mut store.conn()))
-            .await
-            .map_err(|e| StoreError::Failed(format!("store task: {e}")))?
+    /// Transactions the writer has committed so far (each holds every
+    /// write that queued while the one before it synced).
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
     }
 }
 
@@ -71,14 +77,17 @@ impl Store for SqliteStore {
     }
 
     async fn insert(&self, batch: Batch) -> Result<Inserted, StoreError> {
-        self.with_conn(move |conn| write::insert(conn, &batch))
+        let rows = batch.events.len();
+        self.writer
+            .submit(rows, move |conn| write::insert(conn, &batch))
             .await
     }
 
     async fn seal(&self, session_id: &str, now_ms: u64) -> Result<bool, StoreError> {
         let session_id = session_id.to_owned();
         let now = sql_int(now_ms)?;
-        self.with_conn(move |conn| Ok(seal::seal(conn, &session_id, now)?))
+        self.writer
+            .submit(1, move |conn| Ok(seal::seal(conn, &session_id, now)?))
             .await
     }
 
@@ -87,15 +96,20 @@ impl Store for SqliteStore {
         session_ids: &[String],
     ) -> Result<HashMap<String, String>, StoreError> {
         let ids = session_ids.to_vec();
-        self.with_conn(move |conn| read::visitors(conn, &ids)).await
+        self.readers
+            .read(move |conn| read::visitors(conn, &ids))
+            .await
     }
 
     async fn events(&self, query: EventQuery) -> Result<EventPage, StoreError> {
-        self.with_conn(move |conn| read::events(conn, &query)).await
+        self.readers
+            .read(move |conn| read::events(conn, &query))
+            .await
     }
 
     async fn sessions(&self, limit: u32) -> Result<Vec<SessionRow>, StoreError> {
-        self.with_conn(move |conn| read::sessions(conn, limit))
+        self.readers
+            .read(move |conn| read::sessions(conn, limit))
             .await
     }
 }

@@ -59,7 +59,7 @@ pub fn events(conn: &Connection, q: &EventQuery) -> Result<EventPage, StoreError
          WHERE {filter} (timestamp, rowid) > (?1, ?2)
          ORDER BY timestamp, rowid LIMIT ?3"
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     // One more than asked: it says whether another page follows.
     let mut rows = stmt.query(params![
         after.timestamp,
@@ -90,7 +90,7 @@ pub fn events(conn: &Connection, q: &EventQuery) -> Result<EventPage, StoreError
 }
 
 pub fn sessions(conn: &Connection, limit: u32) -> Result<Vec<SessionRow>, StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT session_id, anonymous_id, first_seen, last_seen, event_count, sealed_at
          FROM sessions ORDER BY last_seen DESC, rowid DESC LIMIT ?1",
     )?;
@@ -111,7 +111,8 @@ pub fn visitors(
     conn: &Connection,
     session_ids: &[String],
 ) -> Result<HashMap<String, String>, StoreError> {
-    let mut stmt = conn.prepare("SELECT anonymous_id FROM sessions WHERE session_id = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT anonymous_id FROM sessions WHERE session_id = ?1")?;
     let mut found = HashMap::new();
     for id in session_ids {
         if let Some(visitor) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {

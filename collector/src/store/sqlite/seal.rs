@@ -10,20 +10,34 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Seals `session_id` when it is known, not sealed yet, and its last event
-/// was received more than `after_ms` before `now`.
+/// was received more than `after_ms` before `now`; says whether it is
+/// sealed afterwards (storing events never seals or unseals, so this holds
+/// for the rest of the batch).
 pub fn seal_if_idle(
     conn: &Connection,
     session_id: &str,
     now: i64,
     after_ms: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE sessions SET sealed_at = ?2
-         WHERE session_id = ?1 AND sealed_at IS NULL
-           AND (SELECT max(received_at) FROM events WHERE session_id = ?1) < ?2 - ?3",
-        params![session_id, now, after_ms],
-    )?;
-    Ok(())
+) -> rusqlite::Result<bool> {
+    // Read first: the common case (open and active) writes nothing.
+    let row = conn
+        .prepare_cached(
+            "SELECT sealed_at IS NOT NULL, last_received_at FROM sessions WHERE session_id = ?1",
+        )?
+        .query_row([session_id], |r| {
+            Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?))
+        })
+        .optional()?;
+    match row {
+        None => Ok(false),
+        Some((true, _)) => Ok(true),
+        Some((false, last)) if last < now.saturating_sub(after_ms) => {
+            conn.prepare_cached("UPDATE sessions SET sealed_at = ?2 WHERE session_id = ?1")?
+                .execute(params![session_id, now])?;
+            Ok(true)
+        }
+        Some((false, _)) => Ok(false),
+    }
 }
 
 /// Seals `session_id` now unless it already is; false when it is unknown.
@@ -33,15 +47,4 @@ pub fn seal(conn: &Connection, session_id: &str, now: i64) -> rusqlite::Result<b
         params![session_id, now],
     )?;
     Ok(changed > 0)
-}
-
-pub fn is_sealed(conn: &Connection, session_id: &str) -> rusqlite::Result<bool> {
-    let sealed = conn
-        .query_row(
-            "SELECT sealed_at IS NOT NULL FROM sessions WHERE session_id = ?1",
-            [session_id],
-            |r| r.get::<_, bool>(0),
-        )
-        .optional()?;
-    Ok(sealed.unwrap_or(false))
 }

@@ -1,45 +1,49 @@
 //! Storing a batch: dedup by `event_id`, sealing idle sessions first, the
-//! session summary rows, all in one transaction.
+//! session summary rows.
 
 use super::{seal, sql_int};
 use crate::store::{Batch, Inserted, StoreError};
 use rusqlite::{params, Connection};
 
-/// Stores the batch in one transaction; returns after it committed.
-pub fn insert(conn: &mut Connection, batch: &Batch) -> Result<Inserted, StoreError> {
-    let tx = conn.transaction()?;
-    let done = insert_in(&tx, batch)?;
-    tx.commit()?;
-    Ok(done)
+/// What a batch adds to one session's summary row.
+struct SessionDelta<'a> {
+    session_id: &'a str,
+    /// The visitor of its first stored event in the batch (kept only when
+    /// the row is new).
+    anonymous_id: &'a str,
+    first_seen: i64,
+    last_seen: i64,
+    stored: i64,
+    sealed: bool,
 }
 
-/// The work of [`insert`] inside a transaction the caller commits.
-pub fn insert_in(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreError> {
-    let mut sessions: Vec<&str> = Vec::new();
+/// Stores the batch inside the caller's transaction (the writer's group).
+pub fn insert(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreError> {
+    // Sessions in order of first appearance; a batch holds few.
+    let mut sessions: Vec<SessionDelta<'_>> = Vec::new();
     for e in &batch.events {
-        if !sessions.contains(&e.event.session_id.as_str()) {
-            sessions.push(&e.event.session_id);
+        if !sessions.iter().any(|s| s.session_id == e.event.session_id) {
+            sessions.push(SessionDelta {
+                session_id: &e.event.session_id,
+                anonymous_id: &e.event.anonymous_id,
+                first_seen: i64::MAX,
+                last_seen: i64::MIN,
+                stored: 0,
+                sealed: false,
+            });
         }
     }
     let now = sql_int(batch.received_at)?;
     let seal_after = i64::try_from(batch.seal_after_ms).unwrap_or(i64::MAX);
-    for s in &sessions {
-        seal::seal_if_idle(conn, s, now, seal_after)?;
+    for s in &mut sessions {
+        s.sealed = seal::seal_if_idle(conn, s.session_id, now, seal_after)?;
     }
     let mut done = Inserted::default();
-    let mut insert_event = conn.prepare(
+    let mut insert_event = conn.prepare_cached(
         "INSERT INTO events (event_id, session_id, anonymous_id, name, timestamp,
                              received_at, client_id, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (event_id) DO NOTHING",
-    )?;
-    let mut upsert_session = conn.prepare(
-        "INSERT INTO sessions (session_id, anonymous_id, first_seen, last_seen, event_count)
-         VALUES (?1, ?2, ?3, ?3, 1)
-         ON CONFLICT (session_id) DO UPDATE SET
-             first_seen = min(first_seen, excluded.first_seen),
-             last_seen = max(last_seen, excluded.last_seen),
-             event_count = event_count + 1",
     )?;
     for new in &batch.events {
         let e = &new.event;
@@ -56,15 +60,43 @@ pub fn insert_in(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreErro
         ])?;
         if added == 0 {
             done.duplicates += 1;
-        } else {
-            done.accepted += 1;
-            upsert_session.execute(params![e.session_id, e.anonymous_id, timestamp])?;
+            continue;
+        }
+        done.accepted += 1;
+        if let Some(s) = sessions.iter_mut().find(|s| s.session_id == e.session_id) {
+            if s.stored == 0 {
+                s.anonymous_id = &e.anonymous_id;
+            }
+            s.stored += 1;
+            s.first_seen = s.first_seen.min(timestamp);
+            s.last_seen = s.last_seen.max(timestamp);
         }
     }
-    for s in sessions {
-        if seal::is_sealed(conn, s)? {
-            done.sealed.push(s.to_owned());
-        }
+    // One upsert per session, not per event.
+    let mut upsert_session = conn.prepare_cached(
+        "INSERT INTO sessions (session_id, anonymous_id, first_seen, last_seen, event_count,
+                               last_received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (session_id) DO UPDATE SET
+             first_seen = min(first_seen, excluded.first_seen),
+             last_seen = max(last_seen, excluded.last_seen),
+             event_count = event_count + excluded.event_count,
+             last_received_at = max(last_received_at, excluded.last_received_at)",
+    )?;
+    for s in sessions.iter().filter(|s| s.stored > 0) {
+        upsert_session.execute(params![
+            s.session_id,
+            s.anonymous_id,
+            s.first_seen,
+            s.last_seen,
+            s.stored,
+            now
+        ])?;
     }
+    done.sealed = sessions
+        .iter()
+        .filter(|s| s.sealed)
+        .map(|s| s.session_id.to_owned())
+        .collect();
     Ok(done)
 }

@@ -1,0 +1,359 @@
+//! Group commit. One thread owns the write connection; requests hand it
+//! their work through a bounded queue and wait for the answer. The thread
+//! takes everything that queued up while it was busy, runs it in one
+//! transaction (each request in its own savepoint, so one failing request
+//! does not take the others down) and commits once: one WAL sync for the
+//! whole group. Each request is answered only after that commit, so an
+//! answer still means the rows are on disk.
+//!
+//! No timer gathers the group: while one commit syncs, the next requests
+//! queue, so groups grow exactly as fast as requests arrive.
+
+use super::checkpointer::{Checkpointer, EVERY_COMMITS};
+use crate::store::StoreError;
+use rusqlite::Connection;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Requests waiting for the writer; one more answers "busy".
+pub const QUEUE_REQUESTS: usize = 1024;
+/// A group stops taking requests once it holds this many rows, so one
+/// transaction stays short.
+pub const GROUP_ROWS: usize = 5000;
+/// What a busy answer asks the sender to wait, in seconds.
+pub const RETRY_AFTER_S: u32 = 1;
+
+/// Work for the writer: run inside the group's transaction, answered after
+/// its commit.
+trait Job: Send {
+    /// Rows it writes, to size the group.
+    fn rows(&self) -> usize;
+    /// Runs the work (in its own savepoint) and keeps the result.
+    fn run(&mut self, conn: &Connection);
+    /// Answers the requester: the kept result if the group committed.
+    fn answer(self: Box<Self>, committed: Result<(), &StoreError>);
+}
+
+type Work<T> = Box<dyn FnOnce(&Connection) -> Result<T, StoreError> + Send>;
+
+struct Task<T> {
+    rows: usize,
+    work: Option<Work<T>>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T: Send> Job for Task<T> {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn run(&mut self, conn: &Connection) {
+        let Some(work) = self.work.take() else {
+            return;
+        };
+        self.result = Some(in_savepoint(conn, work));
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), &StoreError>) {
+        let result = match (committed, self.result) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok(()), Some(result)) => result,
+            (Ok(()), None) => Err(StoreError::Failed("the writer skipped this request".into())),
+        };
+        // The requester may have gone (its client hung up); the rows stay
+        // committed and a retry of them is a duplicate.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Runs `work` so that its failure undoes only its own writes.
+fn in_savepoint<T>(conn: &Connection, work: Work<T>) -> Result<T, StoreError> {
+    conn.prepare_cached("SAVEPOINT request")?.execute([])?;
+    let result = work(conn);
+    if result.is_err() {
+        conn.prepare_cached("ROLLBACK TO request")?.execute([])?;
+    }
+    conn.prepare_cached("RELEASE request")?.execute([])?;
+    result
+}
+
+/// The handle requests use; cheap to clone. The thread ends when the last
+/// handle is dropped.
+#[derive(Clone)]
+pub struct Writer {
+    queue: SyncSender<Box<dyn Job>>,
+    commits: Arc<AtomicU64>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`, with room for `queue` waiting
+    /// requests; `checkpoints` (if any) is nudged as the WAL grows.
+    pub fn start(
+        conn: Connection,
+        queue: usize,
+        checkpoints: Option<Checkpointer>,
+    ) -> Result<Writer, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(queue);
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&commits);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(&conn, &rx, &counter, checkpoints.as_ref()))
+            .map_err(|e| StoreError::Failed(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer { queue: tx, commits })
+    }
+
+    /// Groups committed so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
+    /// Queues `work` (writing about `rows` rows) and returns where its
+    /// answer will come; [`StoreError::Busy`] when the queue is full.
+    pub fn enqueue<T: Send + 'static>(
+        &self,
+        rows: usize,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let task = Task {
+            rows,
+            work: Some(Box::new(work)),
+            result: None,
+            reply,
+        };
+        match self.queue.try_send(Box::new(task)) {
+            Ok(()) => Ok(answer),
+            Err(TrySendError::Full(_)) => Err(StoreError::Busy {
+                retry_after_s: RETRY_AFTER_S,
+            }),
+            Err(TrySendError::Disconnected(_)) => Err(stopped()),
+        }
+    }
+
+    /// [`enqueue`](Self::enqueue), then waits for the commit.
+    pub async fn submit<T: Send + 'static>(
+        &self,
+        rows: usize,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.enqueue(rows, work)?.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Failed("the SQLite writer thread stopped".into())
+}
+
+fn run(
+    conn: &Connection,
+    queue: &Receiver<Box<dyn Job>>,
+    commits: &AtomicU64,
+    checkpoints: Option<&Checkpointer>,
+) {
+    while let Ok(first) = queue.recv() {
+        let mut rows = first.rows();
+        let mut group = vec![first];
+        while rows < GROUP_ROWS {
+            match queue.try_recv() {
+                Ok(job) => {
+                    rows += job.rows();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(conn, group, commits);
+        if let Some(c) =
+            checkpoints.filter(|_| commits.load(Ordering::SeqCst).is_multiple_of(EVERY_COMMITS))
+        {
+            c.nudge();
+        }
+    }
+}
+
+fn commit_group(conn: &Connection, mut group: Vec<Box<dyn Job>>, commits: &AtomicU64) {
+    let committed = (|| -> Result<(), StoreError> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for job in &mut group {
+            job.run(conn);
+            // Some errors (a full disk, say) roll the whole transaction back:
+            // then nothing of the group is kept, and none of it is answered Ok.
+            if conn.is_autocommit() {
+                return Err(StoreError::Failed(
+                    "the group's transaction was rolled back".into(),
+                ));
+            }
+        }
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(())
+    })();
+    match &committed {
+        // Counted before the answers go out, so whoever got one sees it.
+        Ok(()) => {
+            commits.fetch_add(1, Ordering::SeqCst);
+        }
+        Err(e) => eprintln!("sessionmark collector: a group commit failed: {e}"),
+    }
+    for job in group {
+        job.answer(committed.as_ref().map(|_| ()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+
+    fn writer(queue: usize) -> Writer {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            .unwrap();
+        Writer::start(conn, queue, None).unwrap()
+    }
+
+    /// Occupies the writer until the returned sender is dropped or used;
+    /// returns once the writer is inside it (so the queue is empty).
+    fn hold(
+        w: &Writer,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        oneshot::Receiver<Result<(), StoreError>>,
+    ) {
+        let (inside_tx, inside) = channel();
+        let (release, released) = channel::<()>();
+        let answer = w
+            .enqueue(0, move |_| {
+                inside_tx.send(()).unwrap();
+                let _ = released.recv();
+                Ok(())
+            })
+            .unwrap();
+        inside.recv().unwrap();
+        (release, answer)
+    }
+
+    fn insert(v: i64) -> impl FnOnce(&Connection) -> Result<i64, StoreError> + Send {
+        move |c: &Connection| {
+            c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            Ok(v)
+        }
+    }
+
+    fn count(w: &Writer) -> i64 {
+        w.enqueue(0, |c| {
+            Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+        })
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn requests_that_queue_while_the_writer_is_busy_commit_together_once() {
+        let w = writer(16);
+        let (release, held) = hold(&w);
+        let before = w.commits();
+        let answers: Vec<_> = (1..=5).map(|v| w.enqueue(1, insert(v)).unwrap()).collect();
+        release.send(()).unwrap();
+        held.blocking_recv().unwrap().unwrap();
+        for (v, a) in (1..=5).zip(answers) {
+            assert_eq!(a.blocking_recv().unwrap(), Ok(v));
+        }
+        // The held group, then the five in one.
+        assert_eq!(w.commits(), before + 2);
+        assert_eq!(count(&w), 5);
+    }
+
+    #[test]
+    fn a_full_queue_answers_busy_and_stores_nothing_of_that_request() {
+        let w = writer(2);
+        let (release, _held) = hold(&w);
+        let queued: Vec<_> = (1..=2).map(|v| w.enqueue(1, insert(v)).unwrap()).collect();
+        assert_eq!(
+            w.enqueue(1, insert(3)).err(),
+            Some(StoreError::Busy {
+                retry_after_s: RETRY_AFTER_S
+            })
+        );
+        drop(release);
+        for a in queued {
+            a.blocking_recv().unwrap().unwrap();
+        }
+        assert_eq!(count(&w), 2);
+    }
+
+    #[test]
+    fn a_failing_request_is_undone_alone_and_its_neighbours_commit() {
+        let w = writer(16);
+        let (release, _held) = hold(&w);
+        let ok = w.enqueue(1, insert(1)).unwrap();
+        let failing = w
+            .enqueue(2, |c: &Connection| -> Result<(), StoreError> {
+                c.execute("INSERT INTO t (v) VALUES (2)", [])?;
+                // The primary key refuses it: 2 must be undone with it.
+                c.execute("INSERT INTO t (v) VALUES (1)", [])?;
+                Ok(())
+            })
+            .unwrap();
+        let after = w.enqueue(1, insert(3)).unwrap();
+        drop(release);
+        assert_eq!(ok.blocking_recv().unwrap(), Ok(1));
+        assert!(matches!(
+            failing.blocking_recv().unwrap(),
+            Err(StoreError::Failed(_))
+        ));
+        assert_eq!(after.blocking_recv().unwrap(), Ok(3));
+        let kept: Vec<i64> = w
+            .enqueue(0, |c| {
+                let mut s = c.prepare("SELECT v FROM t ORDER BY v")?;
+                let rows = s.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+            })
+            .unwrap()
+            .blocking_recv()
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept, [1, 3]);
+    }
+
+    #[test]
+    fn a_group_whose_transaction_ends_early_answers_every_request_with_an_error() {
+        let w = writer(16);
+        let (release, _held) = hold(&w);
+        let a = w.enqueue(1, insert(1)).unwrap();
+        // Ending the group's transaction inside a request.
+        let b = w
+            .enqueue(0, |c: &Connection| -> Result<(), StoreError> {
+                c.execute_batch("RELEASE request; COMMIT; SAVEPOINT request")?;
+                Ok(())
+            })
+            .unwrap();
+        let c = w.enqueue(1, insert(3)).unwrap();
+        drop(release);
+        assert!(matches!(
+            a.blocking_recv().unwrap(),
+            Err(StoreError::Failed(_))
+        ));
+        assert!(matches!(
+            b.blocking_recv().unwrap(),
+            Err(StoreError::Failed(_))
+        ));
+        assert!(matches!(
+            c.blocking_recv().unwrap(),
+            Err(StoreError::Failed(_))
+        ));
+        // The writer goes on with the next group.
+        assert_eq!(
+            w.enqueue(1, insert(4)).unwrap().blocking_recv().unwrap(),
+            Ok(4)
+        );
+    }
+}

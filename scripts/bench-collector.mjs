@@ -1,0 +1,400 @@
+#!/usr/bin/env node
+// npm run bench:collector: ingest throughput and answer times of the
+// collector, side by side with a baseline build of an earlier commit, on
+// loopback, bounded in time. For each concurrency level (1, 16, 64 clients,
+// each a keep-alive connection posting batches of 10 events one after the
+// other) and each collector: events/s acknowledged, p50/p99 answer time,
+// then a zero-loss check (every acknowledged event_id stored exactly once).
+// Then a kill -9 of the current collector under load (16 clients), a
+// restart on the same database, and the same check.
+//
+// The baseline is built from its commit in a temporary git worktree outside
+// the repository (`git worktree add` under the OS temp folder, removed
+// afterwards); the binary is kept in .cache/bench-collector/ so later runs
+// skip the build (--fresh-baseline rebuilds it).
+//
+// Options: --seconds=N (per level and collector, default 5), --levels=1,16,64,
+// --baseline=COMMIT (default e7a21a9), --no-baseline, --fresh-baseline.
+// Writes dist/bench-collector.json.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, totalmem, release } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const opts = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? true];
+  }),
+);
+const SECONDS = Number(opts.seconds ?? 5);
+const WARMUP_MS = 500;
+const LEVELS = String(opts.levels ?? '1,16,64').split(',').map(Number);
+const BASELINE = opts.baseline ?? 'e7a21a9';
+const BATCH = 10;
+// A session rotates after this many batches, as a long visit would.
+const BATCHES_PER_SESSION = 100;
+const KILL_AFTER_MS = 2000;
+// The whole run is bounded: past this, everything is stopped.
+const RUN_LIMIT_MS = 15 * 60 * 1000;
+
+const children = new Set();
+const tempDirs = new Set();
+function cleanUp() {
+  for (const c of children) c.kill('SIGKILL');
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+}
+process.on('exit', cleanUp);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+setTimeout(() => {
+  console.error(`bench:collector: over ${RUN_LIMIT_MS / 60000} min, stopping`);
+  process.exit(1);
+}, RUN_LIMIT_MS).unref();
+
+const log = (...a) => console.error(...a);
+
+function run(cmd, args, env = {}, cwd = repo) {
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+}
+
+function revParse(rev) {
+  return execFileSync('git', ['rev-parse', '--short', rev], { cwd: repo, encoding: 'utf8' }).trim();
+}
+
+/** The current collector, built from the working tree. */
+function buildCurrent() {
+  log('bench:collector: cargo build --release -p sessionmark-collector');
+  run('cargo', ['build', '--release', '-p', 'sessionmark-collector']);
+  return join(process.env.CARGO_TARGET_DIR ?? join(repo, 'target'), 'release', 'sessionmark-collector');
+}
+
+/** The baseline collector of `rev`, built in a temporary worktree once. */
+function buildBaseline(rev) {
+  const commit = revParse(rev);
+  const cache = join(repo, '.cache', 'bench-collector');
+  const bin = join(cache, `sessionmark-collector-${commit}`);
+  if (existsSync(bin) && !opts['fresh-baseline']) return { bin, commit, built: false };
+  mkdirSync(cache, { recursive: true });
+  const tree = mkdtempSync(join(tmpdir(), `sessionmark-baseline-${commit}-`));
+  rmSync(tree, { recursive: true, force: true });
+  log(`bench:collector: building the baseline ${commit} in ${tree} (a few minutes)`);
+  run('git', ['worktree', 'add', '--detach', tree, commit]);
+  try {
+    // A target folder of its own, kept: a later --fresh-baseline is quicker.
+    const target = join(cache, 'baseline-target');
+    run('cargo', ['build', '--release', '-p', 'sessionmark-collector'], { CARGO_TARGET_DIR: target }, tree);
+    copyFileSync(join(target, 'release', 'sessionmark-collector'), bin);
+  } finally {
+    run('git', ['worktree', 'remove', '--force', tree]);
+  }
+  return { bin, commit, built: true };
+}
+
+/** Starts a collector on a free port with `db`; resolves with its URL. */
+function startCollector(bin, db) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, [], {
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        SESSIONMARK_DB: db,
+        SESSIONMARK_STORE: '',
+        SESSIONMARK_WWW: join(repo, 'www'),
+        SESSIONMARK_DIST: join(repo, 'dist'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    let out = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d) => (out += d));
+    child.stdout.setEncoding('utf8');
+    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${out}`)), 30_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /sessionmark collector listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`collector exited (${code ?? signal}):\n${out}`));
+    });
+  }).then(({ child, url }) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => children.delete(child));
+    return { child, url };
+  });
+}
+
+function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+/** A UUIDv7 of now, as the tracker mints its session and event ids. */
+function uuidV7() {
+  const b = randomBytes(16);
+  const ms = BigInt(Date.now());
+  for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function post(agent, url, body) {
+  return new Promise((resolve) => {
+    const req = http.request(
+      url + '/v1/batch',
+      { method: 'POST', agent, headers: { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+        res.on('error', () => resolve({ status: 0, text: '' }));
+      },
+    );
+    req.on('error', () => resolve({ status: 0, text: '' }));
+    req.end(body);
+  });
+}
+
+/**
+ * `clients` loops posting batches to `url` until `until()` is false (or a
+ * request fails with no answer). Returns per-session acknowledged ids and
+ * the answer times of requests started after `measureFrom`.
+ */
+async function load(url, clients, { until, measureFrom = 0n, stopOnError = false }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const acked = new Map(); // session id -> [event ids]
+  const times = [];
+  const statuses = {};
+  let ackedEvents = 0;
+  let measuredEvents = 0;
+  async function client() {
+    const visitor = `anon_${randomUUID()}`;
+    let session = null;
+    for (let n = 0; until(); n++) {
+      if (n % BATCHES_PER_SESSION === 0) {
+        session = `sess_${uuidV7()}`;
+        acked.set(session, []);
+      }
+      const ids = [];
+      const events = [];
+      const now = Date.now();
+      for (let i = 0; i < BATCH; i++) {
+        const id = uuidV7();
+        ids.push(id);
+        events.push(
+          JSON.stringify({
+            event_id: id,
+            name: i === 0 ? 'screen_view' : 'click',
+            session_id: session,
+            anonymous_id: visitor,
+            timestamp: now + i,
+            path: `/products/${n % 50}`,
+            title: 'A product page of the bench shop',
+            referrer: 'https://search.example/?q=bench',
+            client_id: 'bench',
+            page_count: n + 1,
+            properties: { i, plan: 'pro' },
+          }),
+        );
+      }
+      const body = `{"events":[${events.join(',')}]}`;
+      const t0 = process.hrtime.bigint();
+      const { status, text } = await post(agent, url, body);
+      const t1 = process.hrtime.bigint();
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (status === 200) {
+        const a = JSON.parse(text);
+        if (a.accepted + a.duplicates !== BATCH) throw new Error(`answer does not add up: ${text}`);
+        acked.get(session).push(...ids);
+        ackedEvents += BATCH;
+        if (t0 >= measureFrom) {
+          times.push(Number(t1 - t0) / 1e6);
+          measuredEvents += BATCH;
+        }
+      } else if (status === 0 && stopOnError) {
+        return;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: clients }, client));
+  agent.destroy();
+  return { acked, times, statuses, ackedEvents, measuredEvents };
+}
+
+function getJson(url) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`GET ${url}: ${res.statusCode} ${text}`));
+          resolve({ body: JSON.parse(text), next: res.headers['x-next-cursor'] });
+        });
+      })
+      .on('error', reject);
+  });
+}
+
+/** Every acknowledged id stored exactly once? Reads each session back. */
+async function checkStored(url, acked) {
+  let ackedCount = 0;
+  let missing = 0;
+  let twice = 0;
+  let stored = 0;
+  for (const [session, ids] of acked) {
+    const seen = new Map();
+    let cursor = null;
+    do {
+      const q = `session_id=${session}&limit=5000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const { body, next } = await getJson(`${url}/v1/events?${q}`);
+      for (const e of body) seen.set(e.event_id, (seen.get(e.event_id) ?? 0) + 1);
+      cursor = next;
+    } while (cursor);
+    ackedCount += ids.length;
+    for (const id of ids) {
+      const n = seen.get(id) ?? 0;
+      if (n === 0) missing++;
+      if (n > 1) twice++;
+    }
+    for (const n of seen.values()) stored += n;
+  }
+  return { acked: ackedCount, stored, missing, twice };
+}
+
+/** CPU time (user + system, ms) a process used so far, from /proc. */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100/s on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function measure(bin, clients) {
+  const dir = mkdtempSync(join(tmpdir(), 'sessionmark-bench-collector-'));
+  tempDirs.add(dir);
+  const { child, url } = await startCollector(bin, join(dir, 'bench.db'));
+  try {
+    const start = process.hrtime.bigint();
+    const measureFrom = start + BigInt(WARMUP_MS) * 1_000_000n;
+    const end = measureFrom + BigInt(SECONDS * 1000) * 1_000_000n;
+    let cpuFrom = NaN;
+    setTimeout(() => (cpuFrom = cpuMs(child.pid)), WARMUP_MS);
+    const r = await load(url, clients, { until: () => process.hrtime.bigint() < end, measureFrom });
+    const cpu = cpuMs(child.pid) - cpuFrom;
+    const seconds = Number(process.hrtime.bigint() - measureFrom) / 1e9;
+    const times = r.times.sort((a, b) => a - b);
+    const check = await checkStored(url, r.acked);
+    return {
+      clients,
+      events_per_s: Math.round(r.measuredEvents / seconds),
+      p50_ms: +quantile(times, 0.5).toFixed(2),
+      p99_ms: +quantile(times, 0.99).toFixed(2),
+      requests: times.length,
+      // The collector's own CPU per 1000 events: what the figures cost it,
+      // whatever else the machine was doing.
+      cpu_ms_per_1000: +((cpu / r.measuredEvents) * 1000).toFixed(1),
+      statuses: r.statuses,
+      ...check,
+    };
+  } finally {
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}
+
+async function killUnderLoad(bin) {
+  const dir = mkdtempSync(join(tmpdir(), 'sessionmark-bench-kill-'));
+  tempDirs.add(dir);
+  const db = join(dir, 'bench.db');
+  const first = await startCollector(bin, db);
+  let killed = false;
+  const running = load(first.url, 16, { until: () => !killed, stopOnError: true });
+  await new Promise((r) => setTimeout(r, KILL_AFTER_MS));
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.once('exit', r));
+  killed = true;
+  const r = await running;
+  const again = await startCollector(bin, db);
+  try {
+    const check = await checkStored(again.url, r.acked);
+    return { clients: 16, killed_after_ms: KILL_AFTER_MS, unanswered: r.statuses[0] ?? 0, ...check };
+  } finally {
+    await stop(again.child);
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}
+
+const current = buildCurrent();
+const baseline = opts['no-baseline'] ? null : buildBaseline(BASELINE);
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`;
+log(`bench:collector: ${machine}; ${SECONDS} s per level after ${WARMUP_MS} ms of warm-up; batches of ${BATCH} events`);
+
+const rows = [];
+for (const clients of LEVELS) {
+  const pair = { clients };
+  if (baseline) {
+    pair.baseline = await measure(baseline.bin, clients);
+    log(`  baseline ${baseline.commit}, ${clients} clients: ${JSON.stringify(pair.baseline)}`);
+  }
+  pair.current = await measure(current, clients);
+  log(`  current, ${clients} clients: ${JSON.stringify(pair.current)}`);
+  rows.push(pair);
+}
+const kill = await killUnderLoad(current);
+log(`  kill -9 under load: ${JSON.stringify(kill)}`);
+
+const lossFree = (m) => m.missing === 0 && m.twice === 0 && m.stored === m.acked;
+const cell = (m) =>
+  `${m.events_per_s} ev/s, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms, ${m.cpu_ms_per_1000} CPU ms/1000 ev${lossFree(m) ? '' : ' LOSS'}`;
+console.log(`\ncollector ingest, ${machine}, loopback, batches of ${BATCH}, ${SECONDS} s per row`);
+console.log(`| clients | baseline ${baseline?.commit ?? '-'} | current | events/s ratio | p99 ratio |`);
+console.log('|---:|---|---|---:|---:|');
+for (const r of rows) {
+  const ratio = r.baseline ? (r.current.events_per_s / r.baseline.events_per_s).toFixed(1) + 'x' : '-';
+  const p99 = r.baseline ? (r.current.p99_ms / r.baseline.p99_ms).toFixed(2) : '-';
+  console.log(`| ${r.clients} | ${r.baseline ? cell(r.baseline) : '-'} | ${cell(r.current)} | ${ratio} | ${p99} |`);
+}
+console.log(
+  `kill -9 after ${kill.killed_after_ms} ms of load (16 clients): ${kill.acked} events acknowledged, ` +
+    `${kill.missing} missing, ${kill.twice} stored twice, ${kill.unanswered} requests unanswered at the kill`,
+);
+const allLossFree = rows.every((r) => lossFree(r.current) && (!r.baseline || lossFree(r.baseline)));
+const killOk = kill.missing === 0 && kill.twice === 0;
+console.log(allLossFree && killOk ? 'zero loss: every acknowledged event_id stored exactly once' : 'LOSS FOUND');
+
+mkdirSync(join(repo, 'dist'), { recursive: true });
+writeFileSync(
+  join(repo, 'dist', 'bench-collector.json'),
+  JSON.stringify({ machine, seconds: SECONDS, batch: BATCH, baseline: baseline?.commit ?? null, rows, kill }, null, 2),
+);
+process.exitCode = allLossFree && killOk ? 0 : 1;
