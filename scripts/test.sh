@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, cheapest layer first; stops at the first failure.
 #   1. setup (installs what is missing), a throwaway ClickHouse server
-#   2. native Rust tests (core + collector)
+#   2. native Rust tests (core + collector; the collector's limits against
+#      its real binary on loopback; the fuzz targets at proptest's default
+#      case count: `npm run fuzz` runs them long)
 #   3. browser tests of the wasm shell (wasm-bindgen-test in headless Chromium)
 #   4. the server helper (sessionmark/server) under node:test
 #   5. build the tracker bundles (size ceiling enforced)
@@ -15,6 +17,10 @@ header() { printf '\n==== %s ====\n' "$*"; }
 
 header "setup"
 bash scripts/setup.sh
+
+# The collector's flood test opens a few thousand sockets: raise the soft
+# open-files limit to the hard one (the collector raises its own too).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # One throwaway ClickHouse server for the whole run (the ClickHouse store's
 # suite, the collector's HTTP tests and the end-to-end tests on ClickHouse),

@@ -1,18 +1,23 @@
-//! The HTTP surface: routes, CORS and static files. The handlers are in
-//! `routes/`; what they share is [`AppState`].
+//! The HTTP surface: routes by access group, CORS, security headers and
+//! static files. The handlers are in `routes/`; what they share is
+//! [`AppState`].
 
+use crate::access::{self, Access};
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::event_ids::EventIds;
 use crate::faults::Faults;
+use crate::headers::{content_security_policy, dist_caching, security_layers};
+use crate::limits::{self, ClientLimiter, Limits};
 use crate::routes::{batch, events, server_events, sessions, test_hooks};
 use crate::store::{SharedStore, DEFAULT_SEAL_AFTER_MS};
-use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::response::Response;
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
@@ -28,6 +33,14 @@ pub struct AppState {
     pub(crate) seal_after_ms: u64,
     /// Ids of server events.
     pub(crate) event_ids: Arc<EventIds>,
+    /// The keys and read origins.
+    pub(crate) access: Access,
+    /// Timeouts, connection cap and rate limits.
+    pub(crate) limits: Limits,
+    /// The clients' ingest quotas (of `limits.rate`).
+    pub(crate) limiter: Arc<ClientLimiter>,
+    /// Extra `connect-src` sources of the served pages' CSP.
+    pub(crate) csp_connect_src: Option<String>,
 }
 
 impl AppState {
@@ -39,7 +52,39 @@ impl AppState {
             clock: Clock::System,
             seal_after_ms: DEFAULT_SEAL_AFTER_MS,
             event_ids: Arc::new(EventIds::from_os()),
+            access: Access::default(),
+            limits: Limits::default(),
+            limiter: Arc::new(ClientLimiter::new(Limits::default().rate)),
+            csp_connect_src: None,
         }
+    }
+
+    /// Keys and read origins; the default leaves every group open (to
+    /// loopback hosts).
+    pub fn with_access(self, access: Access) -> AppState {
+        AppState { access, ..self }
+    }
+
+    /// Timeouts and quotas; the quotas start full.
+    pub fn with_limits(self, limits: Limits) -> AppState {
+        AppState {
+            limiter: Arc::new(ClientLimiter::new(limits.rate)),
+            limits,
+            ..self
+        }
+    }
+
+    /// Sources the served pages may connect to besides their own origin.
+    pub fn with_csp_connect_src(self, sources: Option<String>) -> AppState {
+        AppState {
+            csp_connect_src: sources,
+            ..self
+        }
+    }
+
+    /// The quotas, for the connection loop's housekeeping.
+    pub fn limiter(&self) -> Arc<ClientLimiter> {
+        Arc::clone(&self.limiter)
     }
 
     pub fn with_seal_after(self, ms: u64) -> AppState {
@@ -55,33 +100,85 @@ impl AppState {
     }
 }
 
-/// The whole collector: API routes, `dist` at `/dist/`, `www` at `/`.
-pub fn router(state: AppState, www: &Path, dist: &Path) -> Router {
-    let mut api = Router::new()
-        .route("/v1/batch", post(batch::post_batch))
+/// The routes that need the read key (README "Limits and access"): a route
+/// added here is guarded by being here.
+fn read_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/events", get(events::get_events))
         .route("/v1/sessions", get(sessions::get_sessions))
         .route("/v1/sessions/{id}/seal", post(sessions::post_seal))
-        .route("/v1/server-events", post(server_events::post_server_event))
-        .route("/healthz", get(|| async { "ok" }));
-    if state.faults.is_some() {
-        api = api.route("/v1/_test/fail", post(test_hooks::post_fail));
-    }
-    api
-        // Unknown API paths are a JSON 404, never a static-file lookup.
-        .route("/v1/{*rest}", any(api_not_found))
-        .nest_service("/dist", ServeDir::new(dist))
-        .fallback_service(ServeDir::new(www))
-        .layer(axum::middleware::map_response(javascript_type))
-        .layer(cors())
-        .with_state(state)
 }
 
-/// Any site may send batches and read the API; no credentials are involved.
-/// A cross-origin page can send `X-Session-ID` to `/v1/server-events`, but
-/// its cookies are never sent: pairing by cookie is for same-origin pages and
-/// for the site's backend (which needs no CORS).
-fn cors() -> CorsLayer {
+/// The routes that need the server key.
+fn server_routes() -> Router<AppState> {
+    Router::new().route("/v1/server-events", post(server_events::post_server_event))
+}
+
+/// Ingest: open to every origin, under the per-client quotas.
+fn ingest_routes() -> Router<AppState> {
+    Router::new().route("/v1/batch", post(batch::post_batch))
+}
+
+/// The whole collector: the guarded groups, the open API routes, `dist` at
+/// `/dist/`, `www` at `/`, and the security headers on every answer.
+pub fn router(state: AppState, www: &Path, dist: &Path) -> Router {
+    let reads = access::guard(read_routes(), state.access.read_key.clone(), "read key");
+    // Reads answer CORS only to the configured origins: any other page
+    // cannot read what the collector stored.
+    let reads = match access::read_cors(&state.access.read_origins) {
+        Some(cors) => reads.layer(cors),
+        None => reads,
+    };
+    let server = access::guard(
+        server_routes(),
+        state.access.server_key.clone(),
+        "server key",
+    );
+    let ingest = limits::rate_limited(
+        ingest_routes(),
+        state.limiter(),
+        state.limits.client_ip_header.clone(),
+    );
+    let mut open = Router::new()
+        .merge(server)
+        .merge(ingest)
+        .route("/healthz", get(|| async { "ok" }));
+    if state.faults.is_some() {
+        open = open.route("/v1/_test/fail", post(test_hooks::post_fail));
+    }
+    let open = open
+        // Unknown API paths are a JSON 404, never a static-file lookup.
+        .route("/v1/{*rest}", any(api_not_found))
+        .nest_service(
+            "/dist",
+            tower::ServiceBuilder::new()
+                .map_response(dist_caching)
+                .service(ServeDir::new(dist).precompressed_br().precompressed_gzip()),
+        )
+        .fallback_service(ServeDir::new(www))
+        .layer(open_cors());
+    let mut app = reads
+        .merge(open)
+        .layer(axum::middleware::map_response(javascript_type))
+        .layer(axum::middleware::map_response(method_not_allowed_as_json));
+    let csp = content_security_policy(state.csp_connect_src.as_deref());
+    let layers = security_layers(&csp).or_else(|e| {
+        eprintln!("sessionmark collector: SESSIONMARK_CSP_CONNECT_SRC ignored: {e}");
+        security_layers(&content_security_policy(None))
+    });
+    for layer in layers.into_iter().flatten() {
+        app = app.layer(layer);
+    }
+    app.with_state(state)
+}
+
+/// CORS of everything but the reads: any site may send batches, load the
+/// tracker and, without a server key, post server events (a cross-origin
+/// page can send `X-Session-ID`, never its cookies: pairing by cookie is for
+/// same-origin pages and for the site's backend, which needs no CORS). The
+/// `Authorization` header is not allowed, so a key never travels from a
+/// page of another origin.
+fn open_cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
@@ -89,9 +186,23 @@ fn cors() -> CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static("x-session-id"),
         ])
-        // A cross-origin reader of `GET /v1/events` needs it to page on.
-        .expose_headers([events::NEXT_CURSOR.clone()])
-        .max_age(std::time::Duration::from_secs(86_400))
+        .max_age(Duration::from_secs(86_400))
+}
+
+/// axum answers a known path with the wrong method `405` and no body; the
+/// API answers every refusal with a reason.
+async fn method_not_allowed_as_json(res: Response) -> Response {
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let mut out = AppError::MethodNotAllowed.into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
 }
 
 /// `.mjs` is guessed as `application/javascript`; module scripts and the

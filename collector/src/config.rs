@@ -1,7 +1,12 @@
 //! Settings, read from the environment once at start-up.
 
+use crate::access::{parse_origins, Access, Key};
+use crate::limits::{Limits, Rate, MIN_KIB_BURST};
 use crate::store::{StoreConfig, DEFAULT_SEAL_AFTER_MS};
+use axum::http::HeaderName;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where the collector listens and what it serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +27,14 @@ pub struct Config {
     /// `SESSIONMARK_SEAL_AFTER_MS`, default 1800000 (30 min): a session idle
     /// longer than this is sealed when more of its events arrive.
     pub seal_after_ms: u64,
+    /// The keys and read origins (`SESSIONMARK_READ_KEY`,
+    /// `SESSIONMARK_SERVER_KEY`, `SESSIONMARK_READ_ORIGINS`).
+    pub access: Access,
+    /// Timeouts, the connection cap and the rate limits.
+    pub limits: Limits,
+    /// `SESSIONMARK_CSP_CONNECT_SRC` (unset): sources the served pages may
+    /// connect to besides their own origin, added to the CSP's `connect-src`.
+    pub csp_connect_src: Option<String>,
 }
 
 impl Config {
@@ -50,7 +63,27 @@ impl Config {
                     format!("SESSIONMARK_SEAL_AFTER_MS must be a positive number of ms, got {v:?}")
                 })?,
         };
+        let key = |name: &str| var(name).map(|k| Key::new(name, k.trim())).transpose();
+        let access = Access {
+            read_key: key("SESSIONMARK_READ_KEY")?,
+            server_key: key("SESSIONMARK_SERVER_KEY")?,
+            read_origins: var("SESSIONMARK_READ_ORIGINS")
+                .map(|o| parse_origins(&o))
+                .transpose()?
+                .unwrap_or_default(),
+        };
+        let csp_connect_src = match var("SESSIONMARK_CSP_CONNECT_SRC") {
+            Some(v) if v.bytes().any(|b| matches!(b, b';' | b',' | b'\r' | b'\n')) => {
+                return Err(format!(
+                    "SESSIONMARK_CSP_CONNECT_SRC must be space-separated CSP sources, got {v:?}"
+                ))
+            }
+            other => other.map(|v| v.trim().to_owned()),
+        };
         Ok(Config {
+            access,
+            limits: limits(&var)?,
+            csp_connect_src,
             host: var("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
             store: StoreConfig::from_settings(
@@ -63,6 +96,70 @@ impl Config {
             seal_after_ms,
         })
     }
+}
+
+/// A whole number from `min` up, or the default when unset.
+fn number(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    min: u64,
+) -> Result<u64, String> {
+    let Some(v) = var(name) else {
+        return Ok(default);
+    };
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n >= min)
+        .ok_or_else(|| format!("{name} must be a whole number of at least {min}, got {v:?}"))
+}
+
+fn limits(var: &impl Fn(&str) -> Option<String>) -> Result<Limits, String> {
+    let d = Limits::default();
+    let ms = |name: &str, default: Duration| -> Result<Duration, String> {
+        let default = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+        number(var, name, default, 1).map(Duration::from_millis)
+    };
+    let per = |name: &str, default: NonZeroU32, min: u32| -> Result<NonZeroU32, String> {
+        let n = number(var, name, u64::from(default.get()), u64::from(min))?;
+        u32::try_from(n)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .ok_or_else(|| format!("{name} is too large"))
+    };
+    let client_ip_header = match var("SESSIONMARK_CLIENT_IP_HEADER") {
+        None => None,
+        Some(h) => Some(HeaderName::try_from(h.trim()).map_err(|_| {
+            format!("SESSIONMARK_CLIENT_IP_HEADER must be a header name, got {h:?}")
+        })?),
+    };
+    Ok(Limits {
+        header_timeout: ms("SESSIONMARK_HEADER_TIMEOUT_MS", d.header_timeout)?,
+        body_timeout: ms("SESSIONMARK_BODY_TIMEOUT_MS", d.body_timeout)?,
+        max_connections: usize::try_from(number(
+            var,
+            "SESSIONMARK_MAX_CONNECTIONS",
+            u64::try_from(d.max_connections).unwrap_or(u64::MAX),
+            1,
+        )?)
+        .unwrap_or(usize::MAX),
+        rate: Rate {
+            requests_per_sec: per(
+                "SESSIONMARK_RATE_REQUESTS_PER_SEC",
+                d.rate.requests_per_sec,
+                1,
+            )?,
+            requests_burst: per("SESSIONMARK_RATE_REQUESTS_BURST", d.rate.requests_burst, 1)?,
+            kib_per_sec: per("SESSIONMARK_RATE_KIB_PER_SEC", d.rate.kib_per_sec, 1)?,
+            kib_burst: per(
+                "SESSIONMARK_RATE_KIB_BURST",
+                d.rate.kib_burst,
+                MIN_KIB_BURST,
+            )?,
+        },
+        client_ip_header,
+    })
 }
 
 #[cfg(test)]
@@ -82,6 +179,79 @@ mod tests {
         assert_eq!(c.dist, PathBuf::from("dist"));
         assert!(!c.test_hooks);
         assert_eq!(c.seal_after_ms, 1_800_000);
+        assert_eq!(c.access, Access::default());
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.csp_connect_src, None);
+    }
+
+    fn with(pairs: &'static [(&'static str, &'static str)]) -> Result<Config, String> {
+        Config::from_lookup(|k| {
+            pairs
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn limits_are_read_from_their_variables() {
+        let c = with(&[
+            ("SESSIONMARK_HEADER_TIMEOUT_MS", "1000"),
+            ("SESSIONMARK_BODY_TIMEOUT_MS", "2000"),
+            ("SESSIONMARK_MAX_CONNECTIONS", "50"),
+            ("SESSIONMARK_RATE_REQUESTS_PER_SEC", "3"),
+            ("SESSIONMARK_RATE_REQUESTS_BURST", "4"),
+            ("SESSIONMARK_RATE_KIB_PER_SEC", "5"),
+            ("SESSIONMARK_RATE_KIB_BURST", "2048"),
+            ("SESSIONMARK_CLIENT_IP_HEADER", "X-Forwarded-For"),
+        ])
+        .unwrap();
+        let l = c.limits;
+        assert_eq!(l.header_timeout, Duration::from_secs(1));
+        assert_eq!(l.body_timeout, Duration::from_secs(2));
+        assert_eq!(l.max_connections, 50);
+        assert_eq!(l.rate.requests_per_sec.get(), 3);
+        assert_eq!(l.rate.requests_burst.get(), 4);
+        assert_eq!(l.rate.kib_per_sec.get(), 5);
+        assert_eq!(l.rate.kib_burst.get(), 2048);
+        assert_eq!(l.client_ip_header.unwrap(), "x-forwarded-for");
+    }
+
+    #[test]
+    fn a_bad_limit_names_its_variable() {
+        for (name, value) in [
+            ("SESSIONMARK_HEADER_TIMEOUT_MS", "0"),
+            ("SESSIONMARK_BODY_TIMEOUT_MS", "1s"),
+            ("SESSIONMARK_MAX_CONNECTIONS", "-5"),
+            ("SESSIONMARK_RATE_REQUESTS_PER_SEC", "99999999999"),
+            ("SESSIONMARK_RATE_KIB_BURST", "10"),
+            ("SESSIONMARK_CLIENT_IP_HEADER", "bad header"),
+            ("SESSIONMARK_READ_KEY", "short"),
+            ("SESSIONMARK_READ_ORIGINS", "*"),
+            ("SESSIONMARK_CSP_CONNECT_SRC", "'self'; script-src *"),
+        ] {
+            let err = Config::from_lookup(move |k| (k == name).then(|| value.into())).unwrap_err();
+            assert!(err.contains(name), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn keys_and_read_origins_are_read() {
+        let c = with(&[
+            ("SESSIONMARK_READ_KEY", " read-key-0123456789 "),
+            ("SESSIONMARK_SERVER_KEY", "server-key-0123456789"),
+            ("SESSIONMARK_READ_ORIGINS", "https://dash.example.com"),
+            ("SESSIONMARK_CSP_CONNECT_SRC", "http://127.0.0.1:*"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.access.read_key,
+            Some(Key::new("k", "read-key-0123456789").unwrap())
+        );
+        assert!(c.access.server_key.is_some());
+        assert_eq!(c.access.read_origins, ["https://dash.example.com"]);
+        assert_eq!(c.csp_connect_src.as_deref(), Some("http://127.0.0.1:*"));
+        assert!(c.access.missing_keys().is_empty());
     }
 
     #[test]

@@ -13,10 +13,21 @@ use axum::Json;
 pub enum AppError {
     /// 400: the request is wrong; the message says how.
     BadRequest(String),
+    /// 401 with `WWW-Authenticate: Bearer`: no key, or the wrong one.
+    Unauthorized(String),
+    /// 403: a route with no key configured, asked for by a name that is not
+    /// this machine's.
+    Forbidden(String),
     /// 404.
     NotFound(&'static str),
+    /// 405: the route exists, not with this method.
+    MethodNotAllowed,
+    /// 408 with `Connection: close`: the body did not arrive in time.
+    TimedOut(String),
     /// 413: a body over this many bytes.
     TooLarge(usize),
+    /// 429 with `Retry-After`: the client's rate limit is reached.
+    RateLimited { retry_after_s: u64 },
     /// 503 with `Retry-After`: the store cannot take more now.
     Busy { retry_after_s: u32 },
     /// A status forced by the test hook (`SESSIONMARK_TEST_HOOKS=1`).
@@ -52,7 +63,18 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             AppError::BadRequest(why) => (StatusCode::BAD_REQUEST, why.clone()),
+            AppError::Unauthorized(why) => (StatusCode::UNAUTHORIZED, why.clone()),
+            AppError::Forbidden(why) => (StatusCode::FORBIDDEN, why.clone()),
             AppError::NotFound(what) => (StatusCode::NOT_FOUND, (*what).to_owned()),
+            AppError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this route".to_owned(),
+            ),
+            AppError::TimedOut(why) => (StatusCode::REQUEST_TIMEOUT, why.clone()),
+            AppError::RateLimited { retry_after_s } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("rate limit of this client reached; retry after {retry_after_s} s"),
+            ),
             AppError::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("body larger than {limit} bytes"),
@@ -71,9 +93,22 @@ impl IntoResponse for AppError {
             }
         };
         let mut res = (status, Json(serde_json::json!({ "error": message }))).into_response();
-        if let AppError::Busy { retry_after_s } = self {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        let headers = res.headers_mut();
+        match self {
+            AppError::Busy { retry_after_s } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            }
+            AppError::RateLimited { retry_after_s } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            }
+            AppError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            // The rest of the body is never read: the connection cannot be reused.
+            AppError::TimedOut(_) => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
         }
         res
     }

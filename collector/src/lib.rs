@@ -17,15 +17,20 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod access;
 pub mod app;
+pub mod bounds;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event_ids;
 pub mod faults;
+pub mod headers;
 pub mod ingest;
+pub mod limits;
 pub mod pairing;
 pub mod routes;
+pub mod serve;
 pub mod server_event;
 pub mod store;
 

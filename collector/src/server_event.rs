@@ -11,6 +11,7 @@
 //! event, the caller's properties are left exactly as sent, and
 //! `GET /v1/events` shows where the event came from.
 
+use crate::bounds::properties_problem;
 use serde::Deserialize;
 use sessionmark::json::truncate;
 use sessionmark::wire::{Event, Props};
@@ -76,6 +77,9 @@ pub fn build(req: ServerEventRequest, cx: Context) -> Result<ServerEvent, &'stat
         ..Event::default()
     };
     if let Some(problem) = event.problem() {
+        return Err(problem);
+    }
+    if let Some(problem) = properties_problem(&event.properties.0) {
         return Err(problem);
     }
     let mut json = String::new();

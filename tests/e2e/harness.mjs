@@ -122,6 +122,9 @@ export async function startCollector({ hooks = true, env = {} } = {}) {
       SESSIONMARK_DB: db,
       SESSIONMARK_WWW: join(repoRoot, 'www'),
       SESSIONMARK_DIST: join(repoRoot, 'dist'),
+      // The pairing tests fetch the collector under its other loopback name
+      // (127.0.0.1 and localhost are two origins); the served CSP allows it.
+      SESSIONMARK_CSP_CONNECT_SRC: 'http://127.0.0.1:* http://localhost:*',
       ...env,
     };
     if (hooks) childEnv.SESSIONMARK_TEST_HOOKS = '1';

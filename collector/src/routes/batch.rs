@@ -22,7 +22,7 @@ pub async fn post_batch(
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Err(AppError::Injected(status));
     }
-    let bytes = read_body(&headers, body, MAX_BODY_BYTES).await?;
+    let bytes = read_body(&headers, body, MAX_BODY_BYTES, state.limits.body_timeout).await?;
     let now = state.clock.now_ms();
     let checked = check_batch(&bytes, now)?;
     let events = checked

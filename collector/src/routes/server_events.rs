@@ -32,7 +32,13 @@ pub async fn post_server_event(
             "no valid X-Session-ID header or ss_sid cookie".into(),
         ));
     };
-    let bytes = read_body(&headers, body, MAX_SERVER_EVENT_BYTES).await?;
+    let bytes = read_body(
+        &headers,
+        body,
+        MAX_SERVER_EVENT_BYTES,
+        state.limits.body_timeout,
+    )
+    .await?;
     let req = server_event::parse(&bytes).map_err(AppError::BadRequest)?;
     let visitor = match pairing.visitor_id {
         Some(v) => Some(v),

@@ -104,6 +104,15 @@ impl App {
         .await
     }
 
+    /// A request with these headers and an empty body.
+    pub async fn with_headers(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.send(Request::get(path).body(Body::empty()).unwrap())
             .await

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod clickhouse;
+pub mod process;
 
 use sessionmark::wire::{batch_body, Event, Props};
 use std::path::PathBuf;
@@ -76,5 +77,15 @@ pub fn site(dir: &TempDir) -> (PathBuf, PathBuf) {
     std::fs::write(www.join("index.html"), "<!doctype html><title>demo</title>").unwrap();
     std::fs::write(dist.join("sessionmark.js"), "window.sessionmark={};").unwrap();
     std::fs::write(dist.join("sessionmark.mjs"), "export const x = 1;").unwrap();
+    // Stand-ins for the build's precompressed copies: the collector only
+    // picks the file, it never decodes it.
+    for (file, ext, text) in [
+        ("sessionmark.js", "br", "brotli of the script"),
+        ("sessionmark.js", "gz", "gzip of the script"),
+        ("sessionmark.mjs", "br", "brotli of the module"),
+        ("sessionmark.mjs", "gz", "gzip of the module"),
+    ] {
+        std::fs::write(dist.join(format!("{file}.{ext}")), text).unwrap();
+    }
     (www, dist)
 }

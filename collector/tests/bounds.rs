@@ -1,0 +1,149 @@
+//! Bounds on extra fields and nesting (README "Limits and access"): events
+//! past them are rejected on their own and never stored.
+
+mod common;
+
+use common::app::App;
+use common::*;
+use serde_json::Value;
+
+fn app() -> App {
+    App::build(false, |s| s)
+}
+
+/// A batch of one valid event with `extra` inserted as its first fields,
+/// then a valid neighbour.
+async fn send_with(app: &App, extra: &str) -> sessionmark::wire::BatchAnswer {
+    let mut first = encode(&event(1, "a"));
+    first.insert_str(1, extra);
+    let second = encode(&event(2, "b"));
+    app.post("/v1/batch", format!("{{\"events\":[{first},{second}]}}"))
+        .await
+        .batch()
+}
+
+async fn assert_only_the_neighbour_stored(app: &App) {
+    let stored = app.session_events(SESSION).await;
+    let names: Vec<&Value> = stored.iter().map(|e| &e["name"]).collect();
+    assert_eq!(names, ["b"]);
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_deep_unknown_field_is_rejected_and_not_stored() {
+    let app = app();
+    for depth in [100_000, 1000, 11] {
+        let deep = format!("\"deep\":{}{},", "[".repeat(depth), "]".repeat(depth));
+        let a = send_with(&app, &deep).await;
+        assert_eq!(
+            (a.accepted + a.duplicates, a.rejected.len()),
+            (1, 1),
+            "{depth}"
+        );
+        // 100,000 levels are refused for their size first.
+        assert!(
+            a.rejected[0].reason.contains("deep") || depth > 10_000,
+            "{:?}",
+            a.rejected
+        );
+    }
+    assert_only_the_neighbour_stored(&app).await;
+    // What is listed still parses with a depth-limited reader.
+    let text = app.get("/v1/events").await.body;
+    assert!(serde_json::from_slice::<Value>(&text).is_ok());
+}
+
+#[tokio::test]
+async fn deeply_nested_properties_are_rejected() {
+    let app = app();
+    let mut e = encode(&event(1, "a"));
+    let props = format!("{}1{}", "{\"a\":".repeat(11), "}".repeat(11));
+    e = e.replace(
+        "\"properties\":{\"n\":1}",
+        &format!("\"properties\":{props}"),
+    );
+    assert!(e.contains("{\"a\":{\"a\""), "{e}");
+    let a = app
+        .post(
+            "/v1/batch",
+            format!("{{\"events\":[{e},{}]}}", encode(&event(2, "b"))),
+        )
+        .await
+        .batch();
+    assert_eq!(a.rejected.len(), 1);
+    assert!(
+        a.rejected[0].reason.contains("properties"),
+        "{:?}",
+        a.rejected
+    );
+    assert_only_the_neighbour_stored(&app).await;
+}
+
+#[tokio::test]
+async fn more_than_sixteen_unknown_fields_are_rejected() {
+    let app = app();
+    let many: String = (0..17).map(|i| format!("\"f{i}\":{i},")).collect();
+    let a = send_with(&app, &many).await;
+    assert_eq!(a.rejected.len(), 1);
+    assert_only_the_neighbour_stored(&app).await;
+}
+
+#[tokio::test]
+async fn unknown_fields_larger_than_4_kib_together_are_rejected() {
+    let app = app();
+    let big = format!(
+        "\"a\":\"{}\",\"b\":\"{}\",",
+        "x".repeat(2100),
+        "y".repeat(2100)
+    );
+    let a = send_with(&app, &big).await;
+    assert_eq!(a.rejected.len(), 1);
+    assert!(a.rejected[0].reason.contains("bytes"), "{:?}", a.rejected);
+    assert_only_the_neighbour_stored(&app).await;
+}
+
+#[tokio::test]
+async fn an_event_padded_past_32_kib_with_whitespace_is_rejected() {
+    let app = app();
+    let pad = format!("\"pad\":1{},", " ".repeat(40_000));
+    let a = send_with(&app, &pad).await;
+    assert_eq!(a.rejected.len(), 1);
+    assert!(a.rejected[0].reason.contains("larger"), "{:?}", a.rejected);
+    assert_only_the_neighbour_stored(&app).await;
+}
+
+#[tokio::test]
+async fn an_unpaired_surrogate_in_properties_is_rejected() {
+    let app = app();
+    let e = encode(&event(1, "a")).replace(
+        "\"properties\":{\"n\":1}",
+        "\"properties\":{\"s\":\"\\ud800\"}",
+    );
+    let a = app
+        .post(
+            "/v1/batch",
+            format!("{{\"events\":[{e},{}]}}", encode(&event(2, "b"))),
+        )
+        .await
+        .batch();
+    assert_eq!(a.rejected.len(), 1, "{e}");
+    assert_only_the_neighbour_stored(&app).await;
+}
+
+#[tokio::test]
+async fn a_server_event_with_deep_properties_is_answered_400() {
+    let app = app();
+    app.post("/v1/batch", body(&[event(1, "a")])).await.batch();
+    let props = format!("{}1{}", "{\"a\":".repeat(11), "}".repeat(11));
+    let a = app
+        .send(
+            axum::http::Request::post("/v1/server-events")
+                .header("x-session-id", SESSION)
+                .body(axum::body::Body::from(format!(
+                    "{{\"name\":\"x\",\"properties\":{props}}}"
+                )))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(a.status, axum::http::StatusCode::BAD_REQUEST);
+    assert!(a.json()["error"].as_str().unwrap().contains("properties"));
+}
