@@ -286,3 +286,23 @@ if (!underCeiling) {
   if (opts.budget) die(`dist/sessionmark.js is ${scriptBrotli} bytes brotli, over the ${CEILING_BROTLI} byte ceiling`);
   console.log('build: over the ceiling, but --no-budget was given');
 }
+
+// 6. Precompressed copies of the bundles, next to them, for servers that
+// pick a file by Accept-Encoding (the collector does): the bytes a page
+// downloads are then the brotli size this build reports. Each copy is
+// decoded back and compared, so a bad copy fails the build.
+{
+  const { brotliDecompressSync, gunzipSync } = await import('node:zlib');
+  step('precompressed copies (.br, .gz)');
+  for (const file of ['sessionmark.js', 'sessionmark.mjs'].map((f) => join(opts.outDir, f))) {
+    const bytes = readFileSync(file);
+    const br = brotliCompressSync(bytes, {
+      params: { [zc.BROTLI_PARAM_QUALITY]: 11, [zc.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    });
+    const gz = gzipSync(bytes, { level: 9 });
+    if (!brotliDecompressSync(br).equals(bytes) || !gunzipSync(gz).equals(bytes)) die(`${file}: a compressed copy does not decode to the file`);
+    writeFileSync(file + '.br', br);
+    writeFileSync(file + '.gz', gz);
+    console.log(`  ${file.replace(root + '/', '')}: ${bytes.length} B, .br ${br.length} B, .gz ${gz.length} B`);
+  }
+}
