@@ -5,7 +5,7 @@
 //! takes its valid neighbours down: the wire checks (`Event::problem`), the
 //! bounds on unknown fields and nesting (`bounds`), and the clock.
 
-use crate::bounds::{extra_fields_problem, struct_fields, MAX_EVENT_BYTES};
+use crate::bounds::{extra_fields_problem, struct_fields};
 use serde_json::value::RawValue;
 use sessionmark::json::truncate;
 use sessionmark::wire::{BatchRequest, Event, Rejected, MAX_BATCH_EVENTS};
@@ -78,9 +78,6 @@ pub fn check_batch(body: &[u8], now_ms: u64) -> Result<Checked<'_>, BodyError> {
 }
 
 fn check_event(raw: &RawValue, now_ms: u64) -> Result<Event, String> {
-    if raw.get().len() > MAX_EVENT_BYTES {
-        return Err(format!("event larger than {} KiB", MAX_EVENT_BYTES / 1024));
-    }
     let event: Event =
         serde_json::from_str(raw.get()).map_err(|e| format!("not a valid event: {e}"))?;
     if let Some(problem) = event.problem() {
