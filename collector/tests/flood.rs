@@ -6,7 +6,6 @@
 mod common;
 
 use common::process::Collector;
-use common::*;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,12 +14,6 @@ use std::time::{Duration, Instant};
 
 /// How late after its timeout a connection may still be closed.
 const SLACK: Duration = Duration::from_millis(1500);
-
-fn start(tag: &str, env: &[(&str, &str)]) -> (Collector, TempDir) {
-    let dir = TempDir::new(tag);
-    let c = Collector::start_with(&dir.0.join("db.sqlite"), &dir, env);
-    (c, dir)
-}
 
 /// `GET /healthz` on a fresh connection: how long the whole exchange took.
 fn time_healthz(c: &Collector) -> Duration {
@@ -37,7 +30,7 @@ fn healthz_answers_within_100_ms_during_a_flood_of_idle_and_slow_connections_and
     const SLOW: usize = 500;
     // The flood must outlive the measurements: a longer header timeout.
     let hold = Duration::from_secs(6);
-    let (c, _dir) = start("flood", &[("SESSIONMARK_HEADER_TIMEOUT_MS", "6000")]);
+    let (c, _dir) = Collector::in_temp("flood", &[("SESSIONMARK_HEADER_TIMEOUT_MS", "6000")]);
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     for _ in 0..5 {
         time_healthz(&c);

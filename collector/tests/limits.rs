@@ -18,12 +18,6 @@ const TIMEOUT: Duration = Duration::from_millis(1000);
 /// machine runs other test binaries at the same time).
 const SLACK: Duration = Duration::from_millis(1500);
 
-fn start(tag: &str, env: &[(&str, &str)]) -> (Collector, TempDir) {
-    let dir = TempDir::new(tag);
-    let c = Collector::start_with(&dir.0.join("db.sqlite"), &dir, env);
-    (c, dir)
-}
-
 fn connect(c: &Collector) -> TcpStream {
     let s = TcpStream::connect(&c.addr).unwrap();
     s.set_read_timeout(Some(TIMEOUT + SLACK + Duration::from_secs(2)))
@@ -61,7 +55,7 @@ fn assert_closed_in_time(opened: Instant, closed: Instant, what: &str) {
 
 #[test]
 fn a_connection_that_sends_nothing_is_closed_at_the_header_timeout() {
-    let (c, _dir) = start("idle", &[("SESSIONMARK_HEADER_TIMEOUT_MS", TIMEOUT_MS)]);
+    let (c, _dir) = Collector::in_temp("idle", &[("SESSIONMARK_HEADER_TIMEOUT_MS", TIMEOUT_MS)]);
     let opened = Instant::now();
     let mut s = connect(&c);
     let (_, closed) = read_until_closed(&mut s);
@@ -70,7 +64,8 @@ fn a_connection_that_sends_nothing_is_closed_at_the_header_timeout() {
 
 #[test]
 fn headers_sent_a_byte_at_a_time_are_cut_off_at_the_header_timeout() {
-    let (c, _dir) = start("slowhead", &[("SESSIONMARK_HEADER_TIMEOUT_MS", TIMEOUT_MS)]);
+    let (c, _dir) =
+        Collector::in_temp("slowhead", &[("SESSIONMARK_HEADER_TIMEOUT_MS", TIMEOUT_MS)]);
     let opened = Instant::now();
     let mut s = connect(&c);
     s.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ").unwrap();
@@ -93,7 +88,7 @@ fn headers_sent_a_byte_at_a_time_are_cut_off_at_the_header_timeout() {
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
-    let (c, _dir) = start(
+    let (c, _dir) = Collector::in_temp(
         "keepalive",
         &[("SESSIONMARK_HEADER_TIMEOUT_MS", TIMEOUT_MS)],
     );
@@ -116,7 +111,7 @@ fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
 
 #[test]
 fn a_body_sent_a_byte_at_a_time_is_answered_408_at_the_body_timeout_and_not_stored() {
-    let (c, _dir) = start("slowbody", &[("SESSIONMARK_BODY_TIMEOUT_MS", TIMEOUT_MS)]);
+    let (c, _dir) = Collector::in_temp("slowbody", &[("SESSIONMARK_BODY_TIMEOUT_MS", TIMEOUT_MS)]);
     let batch = body(&[event(1, "a")]);
     let mut s = connect(&c);
     write!(
@@ -147,7 +142,7 @@ fn a_body_sent_a_byte_at_a_time_is_answered_408_at_the_body_timeout_and_not_stor
 
 #[test]
 fn past_the_connection_cap_a_connection_is_answered_503_at_once_until_slots_free_up() {
-    let (c, _dir) = start(
+    let (c, _dir) = Collector::in_temp(
         "cap",
         &[
             ("SESSIONMARK_MAX_CONNECTIONS", "20"),
@@ -170,7 +165,7 @@ fn past_the_connection_cap_a_connection_is_answered_503_at_once_until_slots_free
 
 #[test]
 fn batches_past_a_clients_quota_are_answered_429_with_retry_after() {
-    let (c, _dir) = start(
+    let (c, _dir) = Collector::in_temp(
         "rate",
         &[
             ("SESSIONMARK_RATE_REQUESTS_PER_SEC", "1"),
@@ -205,7 +200,7 @@ const SERVER_KEY: &str = "server-key-for-process-tests";
 #[test]
 fn with_keys_unauthenticated_reads_seals_and_server_events_get_401_and_forged_or_deep_events_are_refused(
 ) {
-    let (c, _dir) = start(
+    let (c, _dir) = Collector::in_temp(
         "keys",
         &[
             ("SESSIONMARK_READ_KEY", READ_KEY),

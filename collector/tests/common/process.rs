@@ -25,6 +25,14 @@ impl Collector {
         Collector::start_with(db, site, &[])
     }
 
+    /// `start_with` on a fresh temporary folder (removed when the returned
+    /// folder is dropped).
+    pub fn in_temp(tag: &str, env: &[(&str, &str)]) -> (Collector, TempDir) {
+        let dir = TempDir::new(tag);
+        let c = Collector::start_with(&dir.0.join("db.sqlite"), &dir, env);
+        (c, dir)
+    }
+
     /// `start`, with extra environment variables.
     pub fn start_with(db: &Path, site: &TempDir, env: &[(&str, &str)]) -> Collector {
         let (www, dist) = super::site(site);
