@@ -21,6 +21,8 @@ pub const MAX_URL_BYTES: usize = 2048;
 pub const MAX_TITLE_BYTES: usize = 512;
 /// Longest `client_id`, in bytes.
 pub const MAX_CLIENT_ID_BYTES: usize = 128;
+/// Longest `user_id`, in bytes (it must not be empty).
+pub const MAX_USER_ID_BYTES: usize = 256;
 /// Largest serialized `properties` object, in bytes; larger ones are refused.
 pub const MAX_PROPS_BYTES: usize = 16 * 1024;
 /// Most events in one batch request.
@@ -92,6 +94,12 @@ pub struct Event {
     /// Global properties merged with the event's own.
     #[cfg_attr(feature = "serde", serde(default))]
     pub properties: Props,
+    /// The site's own user id, after `identify()`; absent before.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub user_id: Option<String>,
 }
 
 fn push_field(out: &mut String, key: &str) {
@@ -184,6 +192,13 @@ impl Event {
         }
         if self.scroll_depth.is_some_and(|d| d > 100) {
             return Some("scroll_depth above 100");
+        }
+        if self
+            .user_id
+            .as_ref()
+            .is_some_and(|u| u.is_empty() || u.len() > MAX_USER_ID_BYTES)
+        {
+            return Some("user_id is empty or longer than 256 bytes");
         }
         None
     }
@@ -285,6 +300,7 @@ mod tests {
             scroll_depth: None,
             interaction_count: None,
             properties: Props("{\"plan\":\"pro\",\"n\":[1,2]}".into()),
+            user_id: None,
         }
     }
 

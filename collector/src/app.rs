@@ -111,7 +111,7 @@ fn read_routes() -> Router<AppState> {
 
 /// The routes that need the server key.
 fn server_routes() -> Router<AppState> {
-    Router::new().route("/v1/server-events", post(server_events::post_server_event))
+    Router::new().route("/v1/server-events", post(server_events::post_server_events))
 }
 
 /// Ingest: open to every origin, under the per-client quotas.

@@ -31,6 +31,7 @@ pub mod limits;
 pub mod pairing;
 pub mod routes;
 pub mod serve;
+pub mod server_bulk;
 pub mod server_event;
 pub mod store;
 

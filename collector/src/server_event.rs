@@ -82,12 +82,22 @@ pub fn build(req: ServerEventRequest, cx: Context) -> Result<ServerEvent, &'stat
     if let Some(problem) = properties_problem(&event.properties.0) {
         return Err(problem);
     }
-    let mut json = String::new();
-    event.write_json(&mut json);
-    // `write_json` writes one object; the marker goes in as its last field.
-    let fields = json.strip_suffix('}').unwrap_or(&json);
-    let body = format!("{fields},\"source\":\"server\"}}");
+    let body = stored_body(&event);
     Ok(ServerEvent { event, body })
+}
+
+/// The JSON kept for a server event: the wire event (serde's encoding, so
+/// every field of the type is there, `user_id` included) plus
+/// `"source":"server"` as its last field.
+pub fn stored_body(event: &Event) -> String {
+    // Every field of Event serializes (Props is JSON that parsed), so the
+    // fallback is never taken; it still keeps the event as a valid object.
+    let json = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());
+    let fields = json.strip_suffix('}').unwrap_or(&json);
+    if fields == "{" {
+        return "{\"source\":\"server\"}".to_owned();
+    }
+    format!("{fields},\"source\":\"server\"}}")
 }
 
 #[cfg(test)]

@@ -446,3 +446,36 @@ async fn a_limit_outside_1_to_5000_or_a_foreign_cursor_is_answered_400() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_browser_event_may_carry_a_user_id_of_1_to_256_bytes() {
+    let app = app();
+    let with = |n: u64, user: String| sessionmark::wire::Event {
+        user_id: Some(user),
+        ..event(n, "e")
+    };
+    // serde's encoding: the tracker's own encoder does not write user_id yet.
+    let sent: Vec<String> = [
+        with(1, "user-1".into()),
+        with(2, String::new()),
+        with(3, "u".repeat(257)),
+        with(4, "u".repeat(256)),
+    ]
+    .iter()
+    .map(|e| serde_json::to_string(e).unwrap())
+    .collect();
+    let a = app
+        .post("/v1/batch", format!("{{\"events\":[{}]}}", sent.join(",")))
+        .await
+        .batch();
+    assert_eq!(a.accepted, 2);
+    let idx: Vec<usize> = a.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(idx, [1, 2]);
+    assert!(a.rejected[0].reason.contains("user_id"));
+    let stored = app.session_events(SESSION).await;
+    assert_eq!(stored[0]["user_id"], "user-1");
+    assert_eq!(
+        app.get("/v1/sessions").await.json()[0]["user_id"],
+        "u".repeat(256)
+    );
+}

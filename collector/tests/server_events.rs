@@ -272,3 +272,185 @@ async fn get_on_the_server_event_route_is_not_allowed() {
     let a = app.get("/v1/server-events").await;
     assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// A bulk event of the server SDK, as JSON.
+fn sdk_event(event_id: &str, name: &str, session: &str, extra: &str) -> String {
+    format!(r#"{{"event_id":"{event_id}","name":"{name}","session_id":"{session}"{extra}}}"#)
+}
+
+const E1: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const E2: &str = "018e0e5c-5a00-7abc-8def-00000000aaaa";
+const E3: &str = "018e0e5c-5a00-7abc-8def-00000000bbbb";
+
+async fn bulk(app: &App, events: &[String]) -> Answer {
+    let body = format!(r#"{{"events":[{}]}}"#, events.join(","));
+    app.send(
+        Request::post("/v1/server-events")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_bulk_request_stores_each_event_in_its_own_session_under_the_sdk_event_id() {
+    let app = app_with_session().await;
+    let a = bulk(
+        &app,
+        &[
+            sdk_event(
+                E1,
+                "purchase",
+                SESSION,
+                r#","timestamp":1709318405000,"properties":{"amount":42}"#,
+            ),
+            sdk_event(
+                E2,
+                "signup",
+                OTHER_SESSION,
+                &format!(r#","anonymous_id":"{OTHER_VISITOR}""#),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ok(&a),
+        serde_json::json!({"accepted": 2, "duplicates": 0, "rejected": []})
+    );
+    let mine = stored_server_events(&app, SESSION).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["event_id"], E1);
+    assert_eq!(
+        mine[0]["anonymous_id"], VISITOR,
+        "the visitor the session knows"
+    );
+    assert_eq!(mine[0]["timestamp"], 1_709_318_405_000u64);
+    assert_eq!(mine[0]["client_id"], "server");
+    assert_eq!(mine[0]["properties"]["amount"], 42);
+    let other = stored_server_events(&app, OTHER_SESSION).await;
+    assert_eq!(other[0]["event_id"], E2);
+    assert_eq!(other[0]["anonymous_id"], OTHER_VISITOR);
+}
+
+#[tokio::test]
+async fn a_retried_bulk_request_is_stored_once() {
+    let app = app_with_session().await;
+    let events = [
+        sdk_event(E1, "a", SESSION, ""),
+        sdk_event(E2, "b", SESSION, ""),
+    ];
+    ok(&bulk(&app, &events).await);
+    let retry = ok(&bulk(&app, &events).await);
+    assert_eq!(
+        retry,
+        serde_json::json!({"accepted": 0, "duplicates": 2, "rejected": []})
+    );
+    assert_eq!(stored_server_events(&app, SESSION).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_bad_bulk_event_is_rejected_by_index_and_its_neighbours_are_stored() {
+    let app = app_with_session().await;
+    let a = ok(&bulk(
+        &app,
+        &[
+            sdk_event(E1, "a", SESSION, ""),
+            // No visitor: the session is unknown and none is given.
+            sdk_event(E2, "b", OTHER_SESSION, ""),
+            sdk_event("not-a-uuid", "c", SESSION, ""),
+            sdk_event(E3, "d", SESSION, r#","source":"browser""#),
+            "42".to_owned(),
+        ],
+    )
+    .await);
+    assert_eq!(a["accepted"], 1);
+    let rejected = a["rejected"].as_array().unwrap();
+    let idx: Vec<u64> = rejected
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(idx, [1, 2, 3, 4]);
+    assert_eq!(rejected[0]["reason"], "no visitor for this session");
+    assert!(rejected[1]["reason"].as_str().unwrap().contains("event_id"));
+    assert!(rejected[2]["reason"].as_str().unwrap().contains("source"));
+    assert_eq!(stored_server_events(&app, SESSION).await.len(), 1);
+    assert!(app.session_events(OTHER_SESSION).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_bulk_body_of_the_wrong_shape_or_over_100_events_is_answered_400() {
+    let app = app_with_session().await;
+    let many: Vec<String> = (0..101)
+        .map(|n| {
+            sdk_event(
+                &format!("018e0e5c-5a00-7abc-8def-{n:012x}"),
+                "x",
+                SESSION,
+                "",
+            )
+        })
+        .collect();
+    let a = bulk(&app, &many).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.json()["error"].as_str().unwrap().contains("at most 100"));
+    for body in [
+        r#"{"events":{}}"#,
+        r#"{"events":[],"extra":1}"#,
+        r#"{"events":"x"}"#,
+    ] {
+        let a = app
+            .send(
+                Request::post("/v1/server-events")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(a.json()["error"].is_string(), "{body}");
+    }
+    assert!(stored_server_events(&app, SESSION).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_bulk_body_may_exceed_the_single_event_limit_up_to_1_mib() {
+    let app = app_with_session().await;
+    let pad = "x".repeat(15 * 1024);
+    let events: Vec<String> = (0..10)
+        .map(|n| {
+            sdk_event(
+                &format!("018e0e5c-5a00-7abc-8def-{:012x}", 0xb16_0000 + n),
+                "big",
+                SESSION,
+                &format!(r#","properties":{{"pad":"{pad}"}}"#),
+            )
+        })
+        .collect();
+    let a = ok(&bulk(&app, &events).await);
+    assert_eq!(a["accepted"], 10);
+    let huge = format!(r#"{{"events":["{}"]}}"#, "x".repeat(1024 * 1024));
+    let a = app
+        .send(
+            Request::post("/v1/server-events")
+                .body(Body::from(huge))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_server_event_with_a_user_id_links_the_visitor_of_its_session() {
+    let app = app_with_session().await;
+    ok(&bulk(
+        &app,
+        &[sdk_event(E1, "identify", SESSION, r#","user_id":"user-7""#)],
+    )
+    .await);
+    let sessions = app.get("/v1/sessions").await.json();
+    assert_eq!(sessions[0]["user_id"], "user-7");
+    assert_eq!(
+        stored_server_events(&app, SESSION).await[0]["user_id"],
+        "user-7"
+    );
+}

@@ -17,6 +17,7 @@ async fn open() -> Fixture {
 store_suite!(open);
 
 use common::{event, SESSION};
+use sessionmark::wire::Event;
 use sessionmark_collector::store::{EventQuery, Store};
 use store_suite::{ids, ids_of_listed, insert_at, NOW};
 
@@ -66,7 +67,11 @@ async fn a_database_of_the_first_schema_is_migrated_on_open_and_keeps_its_events
     {
         let conn = rusqlite::Connection::open(&old).unwrap();
         conn.execute_batch(SCHEMA_0).unwrap();
-        let e = event(1, "screen_view");
+        let e = Event {
+            // A field the first schema did not know, kept in the JSON.
+            user_id: Some("user-0".into()),
+            ..event(1, "screen_view")
+        };
         conn.execute(
             "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             rusqlite::params![
@@ -77,7 +82,7 @@ async fn a_database_of_the_first_schema_is_migrated_on_open_and_keeps_its_events
                 i64::try_from(e.timestamp).unwrap(),
                 i64::try_from(NOW).unwrap(),
                 e.client_id,
-                common::encode(&e)
+                serde_json::to_string(&e).unwrap()
             ],
         )
         .unwrap();
@@ -108,6 +113,11 @@ async fn a_database_of_the_first_schema_is_migrated_on_open_and_keeps_its_events
         .await
         .unwrap();
     assert_eq!(ids_of_listed(&page.events), ids(&[event(1, "screen_view")]));
+    assert_eq!(
+        store.sessions(10).await.unwrap()[0].user_id.as_deref(),
+        Some("user-0"),
+        "the link is found in the stored JSON"
+    );
     // The old event's arrival still counts for sealing.
     let seal_after = store_suite::SEAL_AFTER;
     assert!(insert_at(&store, NOW + seal_after, &[event(2, "a")])

@@ -23,6 +23,10 @@
 //!   a sealed session keeps its first `sealed_at` and its later events are
 //!   still stored.
 //! - **Order.** Events are listed in timestamp order, then arrival order.
+//! - **Links.** Each stored event with a `user_id` links its visitor
+//!   (`anonymous_id`) to that user; a visitor's latest link by event
+//!   timestamp wins. All of the visitor's sessions, earlier ones included,
+//!   count under that user.
 
 pub mod clickhouse;
 pub mod config;
@@ -183,7 +187,10 @@ impl EventPage {
 }
 
 /// One row of `GET /v1/sessions`. `first_seen` and `last_seen` are event
-/// timestamps (ms); `sealed_at` is the server clock (ms) when it was sealed.
+/// timestamps (ms); `sealed_at` is the server clock (ms) when it was sealed;
+/// `user_id` is the user the session's visitor is linked to (the `user_id`
+/// of the visitor's latest event, by timestamp, that carried one), whether
+/// it identified in this session, an earlier or a later one.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionRow {
     pub session_id: String,
@@ -192,6 +199,7 @@ pub struct SessionRow {
     pub last_seen: i64,
     pub event_count: i64,
     pub sealed_at: Option<i64>,
+    pub user_id: Option<String>,
 }
 
 /// Why a store could not do what was asked. Nothing of a failed insert is

@@ -376,3 +376,71 @@ pub async fn the_answer_lists_the_sealed_sessions_of_the_batch_in_order_of_appea
     let third = in_session("sess_018e0e5c-7c00-7abc-8def-0123456789ab", 7, "z");
     assert!(insert_at(store, t + 2, &[third]).await.sealed.is_empty());
 }
+
+fn identified(mut e: Event, user: &str) -> Event {
+    e.user_id = Some(user.into());
+    e
+}
+
+pub async fn an_event_with_a_user_id_links_its_visitor_in_earlier_and_later_sessions(
+    store: &SharedStore,
+) {
+    // An earlier session of the visitor, before it identified.
+    insert_at(store, NOW, &[in_session(OTHER_SESSION, 1, "screen_view")]).await;
+    insert_at(
+        store,
+        NOW,
+        &[
+            event(2, "screen_view"),
+            identified(event(3, "login"), "user-1"),
+        ],
+    )
+    .await;
+    let list = store.sessions(10).await.unwrap();
+    assert_eq!(list.len(), 2);
+    for s in &list {
+        assert_eq!(s.user_id.as_deref(), Some("user-1"), "{}", s.session_id);
+    }
+    // Another visitor stays anonymous.
+    let mut stranger = in_session("sess_018e0e5c-7c00-7abc-8def-0123456789ab", 4, "x");
+    stranger.anonymous_id = OTHER_VISITOR.into();
+    insert_at(store, NOW, &[stranger]).await;
+    let list = store.sessions(10).await.unwrap();
+    assert_eq!(list.iter().filter(|s| s.user_id.is_none()).count(), 1);
+}
+
+pub async fn the_latest_identification_by_event_time_wins_whatever_the_arrival_order(
+    store: &SharedStore,
+) {
+    insert_at(store, NOW, &[identified(event(5, "login"), "later")]).await;
+    // Arrives after, but happened before (an outbox sent late).
+    insert_at(store, NOW + 1, &[identified(event(2, "login"), "earlier")]).await;
+    assert_eq!(
+        store.sessions(10).await.unwrap()[0].user_id.as_deref(),
+        Some("later")
+    );
+    insert_at(store, NOW + 2, &[identified(event(9, "login"), "latest")]).await;
+    assert_eq!(
+        store.sessions(10).await.unwrap()[0].user_id.as_deref(),
+        Some("latest")
+    );
+}
+
+pub async fn a_server_event_with_a_user_id_links_too(store: &SharedStore) {
+    insert_at(store, NOW, &[event(1, "screen_view")]).await;
+    let server = identified(event(2, "identify"), "user-9");
+    let mut sent = new_event(&server);
+    sent.source = Source::Server;
+    store
+        .insert(Batch {
+            events: vec![sent],
+            received_at: NOW,
+            seal_after_ms: SEAL_AFTER,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.sessions(10).await.unwrap()[0].user_id.as_deref(),
+        Some("user-9")
+    );
+}

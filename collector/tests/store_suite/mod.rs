@@ -111,6 +111,9 @@ macro_rules! store_suite {
             retried_duplicates_do_not_keep_a_session_alive,
             sealing_keeps_the_first_sealed_at_and_an_unknown_session_is_not_sealed,
             the_answer_lists_the_sealed_sessions_of_the_batch_in_order_of_appearance,
+            an_event_with_a_user_id_links_its_visitor_in_earlier_and_later_sessions,
+            the_latest_identification_by_event_time_wins_whatever_the_arrival_order,
+            a_server_event_with_a_user_id_links_too,
         );
     };
     (@cases $open:path; $($case:ident),* $(,)?) => {

@@ -91,8 +91,10 @@ pub fn events(conn: &Connection, q: &EventQuery) -> Result<EventPage, StoreError
 
 pub fn sessions(conn: &Connection, limit: u32) -> Result<Vec<SessionRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT session_id, anonymous_id, first_seen, last_seen, event_count, sealed_at
-         FROM sessions ORDER BY last_seen DESC, rowid DESC LIMIT ?1",
+        "SELECT s.session_id, s.anonymous_id, s.first_seen, s.last_seen, s.event_count,
+                s.sealed_at, l.user_id
+         FROM sessions s LEFT JOIN links l ON l.anonymous_id = s.anonymous_id
+         ORDER BY s.last_seen DESC, s.rowid DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit], |r| {
         Ok(SessionRow {
@@ -102,6 +104,7 @@ pub fn sessions(conn: &Connection, limit: u32) -> Result<Vec<SessionRow>, StoreE
             last_seen: r.get(3)?,
             event_count: r.get(4)?,
             sealed_at: r.get(5)?,
+            user_id: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

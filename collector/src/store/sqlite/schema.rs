@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// The schema version this build reads and writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// The current schema, for a new database.
 const SCHEMA: &str = "
@@ -22,7 +22,9 @@ CREATE TABLE events (
     timestamp    INTEGER NOT NULL,
     received_at  INTEGER NOT NULL,
     client_id    TEXT NOT NULL,
-    body         TEXT NOT NULL
+    body         TEXT NOT NULL,
+    -- The site's user id the event carried (after identify), else NULL.
+    user_id      TEXT NULL
 );
 CREATE INDEX events_by_session ON events (session_id, timestamp);
 CREATE INDEX events_by_client ON events (client_id, timestamp);
@@ -38,6 +40,13 @@ CREATE TABLE sessions (
     last_received_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
+-- Which user each visitor identified as: the user_id of its latest event
+-- (by timestamp) that carried one.
+CREATE TABLE links (
+    anonymous_id TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL,
+    linked_at    INTEGER NOT NULL
+);
 ";
 
 /// Version 0 (the first schema, no version kept) to 1: a session's last
@@ -50,8 +59,26 @@ UPDATE sessions SET last_received_at = coalesce(
 DROP INDEX IF EXISTS events_by_session_arrival;
 ";
 
+/// 1 to 2: the user id of an event as a column, and the visitor -> user
+/// links, both found again in the stored JSON of older events.
+const TO_2: &str = "
+ALTER TABLE events ADD COLUMN user_id TEXT NULL;
+UPDATE events SET user_id = json_extract(body, '$.user_id')
+    WHERE instr(body, '\"user_id\"') > 0 AND json_valid(body)
+      AND json_type(body, '$.user_id') = 'text' AND json_extract(body, '$.user_id') <> '';
+CREATE TABLE links (
+    anonymous_id TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL,
+    linked_at    INTEGER NOT NULL
+);
+-- SQLite takes the bare user_id from the row of max(timestamp).
+INSERT INTO links (anonymous_id, user_id, linked_at)
+    SELECT anonymous_id, user_id, max(timestamp) FROM events
+    WHERE user_id IS NOT NULL GROUP BY anonymous_id;
+";
+
 /// Each migration, by the version it leads to.
-const MIGRATIONS: [(i64, &str); 1] = [(1, TO_1)];
+const MIGRATIONS: [(i64, &str); 2] = [(1, TO_1), (2, TO_2)];
 
 /// Opens the database for writing (creating it, or migrating an older
 /// schema), in WAL mode with `synchronous=FULL`: the WAL is synced at every

@@ -1,5 +1,5 @@
 //! Storing a batch: dedup by `event_id`, sealing idle sessions first, the
-//! session summary rows.
+//! session summary rows, the visitor -> user links.
 
 use super::{seal, sql_int};
 use crate::store::{Batch, Inserted, StoreError};
@@ -41,9 +41,16 @@ pub fn insert(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreError> 
     let mut done = Inserted::default();
     let mut insert_event = conn.prepare_cached(
         "INSERT INTO events (event_id, session_id, anonymous_id, name, timestamp,
-                             received_at, client_id, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                             received_at, client_id, body, user_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (event_id) DO NOTHING",
+    )?;
+    // The latest identification (by event time) of a visitor wins.
+    let mut link = conn.prepare_cached(
+        "INSERT INTO links (anonymous_id, user_id, linked_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (anonymous_id) DO UPDATE SET
+             user_id = excluded.user_id, linked_at = excluded.linked_at
+         WHERE excluded.linked_at >= links.linked_at",
     )?;
     for new in &batch.events {
         let e = &new.event;
@@ -57,12 +64,16 @@ pub fn insert(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreError> 
             now,
             e.client_id,
             new.body,
+            e.user_id,
         ])?;
         if added == 0 {
             done.duplicates += 1;
             continue;
         }
         done.accepted += 1;
+        if let Some(user) = &e.user_id {
+            link.execute(params![e.anonymous_id, user, timestamp])?;
+        }
         if let Some(s) = sessions.iter_mut().find(|s| s.session_id == e.session_id) {
             if s.stored == 0 {
                 s.anonymous_id = &e.anonymous_id;
