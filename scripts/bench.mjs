@@ -404,17 +404,13 @@ function summarize(t, floor) {
   }
   const phases = s.map((x) => x.wasm).filter(Boolean);
   if (phases.length) {
-    t.wasmPhases = {
-      compileMs: median(phases.map((p) => p.compileMs)),
-      instantiateMs: median(phases.map((p) => p.instantiateMs)),
-      initMs: median(phases.map((p) => p.initMs)),
-      moduleBytes: phases[0].moduleBytes,
-    };
-    t.wasmPhasesBest = {
-      compileMs: minOf(phases.map((p) => p.compileMs)),
-      instantiateMs: minOf(phases.map((p) => p.instantiateMs)),
-      initMs: minOf(phases.map((p) => p.initMs)),
-    };
+    const each = (f) => ({
+      compileMs: f(phases.map((p) => p.compileMs)),
+      instantiateMs: f(phases.map((p) => p.instantiateMs)),
+      initMs: f(phases.map((p) => p.initMs)),
+    });
+    t.wasmPhases = { ...each(median), moduleBytes: phases[0].moduleBytes };
+    t.wasmPhasesBest = each(minOf);
   }
 }
 
