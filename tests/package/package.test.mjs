@@ -69,11 +69,16 @@ export async function stop(): Promise<void> {
 `;
 
 before(() => {
-  // prepack builds dist/ (scripts/setup.sh, then scripts/build.mjs).
-  const out = run('npm', ['pack', '--json', '--pack-destination', work], repoRoot);
-  const info = JSON.parse(out.slice(out.indexOf('[')))[0];
-  tarball = join(work, info.filename);
-  packedFiles = info.files.map((f) => f.path).sort();
+  // prepack builds dist/ (scripts/setup.sh, then scripts/build.mjs); its
+  // output shares npm's stdout, so the tarball is found on disk.
+  run('npm', ['pack', '--pack-destination', work], repoRoot);
+  const [name] = readdirSync(work).filter((f) => f.endsWith('.tgz'));
+  tarball = join(work, name);
+  packedFiles = run('tar', ['-tzf', tarball], work)
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''))
+    .sort();
 
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }, null, 2));
