@@ -12,6 +12,9 @@ bash scripts/setup.sh
 header "build: node scripts/build.mjs"
 node scripts/build.mjs
 
+header "build: node scripts/build-dashboard.mjs"
+node scripts/build-dashboard.mjs
+
 header "collector: cargo build --release -p sessionmark-collector"
 cargo build --release -p sessionmark-collector
 
