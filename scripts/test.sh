@@ -6,7 +6,7 @@
 #      case count: `npm run fuzz` runs them long)
 #   3. browser tests of the wasm shell (wasm-bindgen-test in headless Chromium)
 #   4. the server helper (sessionmark/server) and the dashboard's modules under node:test
-#   5. build the tracker bundles (size ceiling enforced) and the dashboard
+#   5. build the tracker bundles (size ceiling enforced), the dashboard, the demo's app
 #   6. build the collector (release) for the end-to-end tests
 #   7. the package as a user gets it: npm pack, install, tsc --strict, Vite, Chromium
 #   8. end-to-end tests: real Chromium (playwright-core) + the real collector
@@ -62,8 +62,9 @@ node --test tests/dashboard/
 header "build: node scripts/build.mjs"
 node scripts/build.mjs
 
-header "build: node scripts/build-dashboard.mjs"
+header "build: node scripts/build-dashboard.mjs, node scripts/build-spa.mjs"
 node scripts/build-dashboard.mjs
+node scripts/build-spa.mjs
 
 header "collector: cargo build --release -p sessionmark-collector"
 cargo build --release -p sessionmark-collector

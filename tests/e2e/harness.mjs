@@ -261,6 +261,66 @@ export async function startCollector({ hooks = true, env = {} } = {}) {
 }
 
 // ---------------------------------------------------------------------------
+// Demo shop (demo/shop/server.mjs): the shop pages and their Node backend
+
+const SHOP_READY = /sessionmark demo shop listening on (http:\/\/\S+)/;
+/** Where scripts/build-spa.mjs puts the single-page app (scripts/test.sh builds it). */
+export const spaDir = join(repoRoot, '.cache', 'spa');
+
+/**
+ * Starts the demo shop on a free port against `collector` (startCollector()'s
+ * API), with the server key `serverKey` if given. Returns `{ url, logs(), stop() }`.
+ */
+export async function startShop(collector, { serverKey, env = {} } = {}) {
+  hookExit();
+  let log = '';
+  const childEnv = {
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SESSIONMARK_COLLECTOR: collector.url,
+    SHOP_SPA_DIR: spaDir,
+    ...(serverKey ? { SESSIONMARK_SERVER_KEY: serverKey } : {}),
+    ...env,
+  };
+  const script = join(repoRoot, 'demo', 'shop', 'server.mjs');
+  const [cmd, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', process.execPath, script]] : [process.execPath, [script]];
+  const c = spawn(cmd, args, { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  liveChildren.add(c);
+  c.once('exit', () => liveChildren.delete(c));
+  c.stdout.setEncoding('utf8');
+  c.stderr.setEncoding('utf8');
+  c.stderr.on('data', (d) => (log += d));
+  const url = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`the demo shop did not start within ${START_TIMEOUT_MS} ms:\n${log}`)), START_TIMEOUT_MS);
+    c.stdout.on('data', (d) => {
+      log += d;
+      const m = SHOP_READY.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    });
+    c.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      rej(new Error(`the demo shop exited (${code ?? signal}) before listening:\n${log}`));
+    });
+  });
+  return {
+    url,
+    logs: () => log,
+    async stop() {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = waitExit(c);
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
 // Browser
 
 /**
