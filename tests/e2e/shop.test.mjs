@@ -61,6 +61,15 @@ describe('the demo shop', () => {
     assert.equal(purchases[0].properties.amount, 249);
     assert.equal(purchases[0].properties.product, 'espresso');
     assert.equal(purchases[0].anonymous_id, views[0].anonymous_id, 'the buyer is the visitor who browsed');
+
+    // The site owner's side: the visit's timeline on the dashboard, the purchase marked as the backend's.
+    const dashboard = await suite.t.newPage();
+    await dashboard.goto(`${suite.collector.url}/dashboard.html#session=${sessionId}`);
+    const row = dashboard.locator('#events tbody tr.server');
+    await row.waitFor();
+    assert.deepEqual(await row.locator('td').nth(2).innerText(), 'purchase server');
+    assert.match(await row.locator('td').nth(4).innerText(), /"amount":249/);
+    assert.equal(await dashboard.locator(`#sessions tr[data-session="${sessionId}"]`).getAttribute('class'), 'picked');
   });
 
   it('signing in names the user to the backend and, where the tracker has identify(), to later events', T, async () => {
