@@ -32,14 +32,15 @@ if (!existsSync(vite)) die('node_modules/.bin/vite is missing: run scripts/setup
 
 const work = mkdtempSync(join(tmpdir(), 'sessionmark-spa-'));
 try {
-  const tarball = run('npm', ['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop();
+  // --ignore-scripts: dist/ is built (checked above); prepack would build it again.
+  const tarball = run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], root).trim().split('\n').pop();
   cpSync(join(root, 'demo', 'spa'), work, { recursive: true });
   writeFileSync(
     join(work, 'package.json'),
     JSON.stringify({ name: 'sessionmark-demo-app', private: true, type: 'module', dependencies: { sessionmark: `file:./${tarball}` } }, null, 2),
   );
   // The tarball has no dependencies: this install needs no network.
-  run('npm', ['install', '--silent', '--no-audit', '--no-fund', '--no-package-lock'], work);
+  run('npm', ['install', '--offline', '--silent', '--no-audit', '--no-fund', '--no-package-lock'], work);
   rmSync(outDir, { recursive: true, force: true });
   run(vite, ['build', '--base', '/spa/', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], work);
 } finally {
