@@ -52,7 +52,14 @@ const CSP = [
   "base-uri 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-const PAGES = { '/': 'index.html', '/index.html': 'index.html', '/product.html': 'product.html', '/about.html': 'about.html' };
+// Each shop page: its <main> (pages/), its title, and its name on <body data-page>.
+const HOME = { file: 'index.html', title: 'Home', name: 'home' };
+const PAGES = {
+  '/': HOME,
+  '/index.html': HOME,
+  '/product.html': { file: 'product.html', title: 'Product', name: 'product' },
+  '/about.html': { file: 'about.html', title: 'About', name: 'about' },
+};
 
 function send(res, status, type, body, extra = {}) {
   res.writeHead(status, { 'content-type': type, 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', ...extra });
@@ -60,10 +67,18 @@ function send(res, status, type, body, extra = {}) {
 }
 const json = (res, status, value) => send(res, status, 'application/json', JSON.stringify(value));
 
-/** A page with the collector's origin written in (`__COLLECTOR__`). */
-async function page(res, file) {
-  const html = (await readFile(file, 'utf8')).replaceAll('__COLLECTOR__', collector);
-  send(res, 200, TYPES['.html'], html);
+/** An HTML file with the collector's origin written in (`__COLLECTOR__`). */
+async function html(res, file, fill = (text) => text) {
+  send(res, 200, TYPES['.html'], fill(await readFile(file, 'utf8')).replaceAll('__COLLECTOR__', collector));
+}
+
+/** A shop page: layout.html around the page's own <main>. */
+async function shopPage(res, { file, title, name }) {
+  const main = await readFile(join(here, 'pages', file), 'utf8');
+  // Functions as replacements: a `$` in the page is not a pattern.
+  await html(res, join(here, 'layout.html'), (layout) =>
+    layout.replace('__TITLE__', () => title).replace('__PAGE__', () => name).replace('__MAIN__', () => main),
+  );
 }
 
 /** A file under `dir`, or null when there is none (never a path outside it). */
@@ -121,7 +136,7 @@ const server = createServer(async (req, res) => {
     if (req.method === 'POST' && path === '/api/buy') return await buy(req, res);
     if (req.method === 'POST' && path === '/api/login') return await login(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
-    if (Object.hasOwn(PAGES, path)) return await page(res, join(here, 'pages', PAGES[path]));
+    if (Object.hasOwn(PAGES, path)) return await shopPage(res, PAGES[path]);
     if (path === '/spa' || path.startsWith('/spa/')) return await spa(res, path);
     const found = await fileUnder(join(here, 'public'), decodeURIComponent(path));
     if (found) return send(res, 200, TYPES[extname(found.file)] ?? 'application/octet-stream', found.body);
@@ -138,7 +153,7 @@ async function spa(res, path) {
   const rest = decodeURIComponent(path.slice('/spa'.length)) || '/';
   const found = rest !== '/' && (await fileUnder(spaDir, rest));
   if (found && !found.file.endsWith('.html')) return send(res, 200, TYPES[extname(found.file)] ?? 'application/octet-stream', found.body, { 'cache-control': 'public, max-age=3600' });
-  return page(res, join(spaDir, 'index.html'));
+  return html(res, join(spaDir, 'index.html'));
 }
 
 server.listen(port, host, () => {
