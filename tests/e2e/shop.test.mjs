@@ -13,10 +13,11 @@ let shop;
 /** Waits until the page's tracker has started; returns its session id. */
 const sessionOf = (page) => page.waitForFunction(() => window.sessionmark && window.sessionmark.getSessionId()).then((h) => h.jsonValue());
 
-/** The events of `sessionId`, once `done(events)` holds. */
-function eventsWhen(sessionId, done, what) {
+/** The events of `sessionId`, once `done(events)` holds; `tick()` runs before each look. */
+function eventsWhen(sessionId, done, what, tick = async () => {}) {
   return waitFor(
     async () => {
+      await tick();
       const events = await suite.collector.events(sessionId);
       return done(events) && events;
     },
@@ -96,6 +97,9 @@ describe('the demo shop', () => {
 
   it('the single-page app from the packed package counts its routes and pairs its purchase', T, async () => {
     const page = await suite.t.newPage();
+    // The app's batches wait for their timer (5 s) and a failed one for its
+    // retry: the fake clock moves them on, with the page open.
+    await page.clock.install();
     await page.goto(`${shop.url}/`);
     await page.getByRole('link', { name: 'Single-page app' }).click();
     await page.waitForURL('**/spa/');
@@ -107,9 +111,13 @@ describe('the demo shop', () => {
     await page.getByRole('button', { name: 'Buy a bag of beans' }).click();
     assert.equal((await buy).headers()['x-session-id'], sessionId, 'tracingHeaders added the session id');
     await page.getByText(/Order order-\S+ for 18\.90 is confirmed\./).waitFor();
-    await page.close();
 
-    const events = await eventsWhen(sessionId, (es) => es.some((e) => e.name === 'purchase') && es.some((e) => e.name === 'add_to_cart'), 'the app\'s events');
+    const events = await eventsWhen(
+      sessionId,
+      (es) => es.some((e) => e.name === 'purchase') && es.some((e) => e.name === 'add_to_cart'),
+      'the app\'s events',
+      () => page.clock.runFor(10_000),
+    );
     // Same origin, same tab: the shop page and the app share one session.
     const views = events.filter((e) => e.name === 'screen_view').map((e) => [e.client_id, e.path]);
     assert.deepEqual(views, [['shop', '/'], ['shop-app', '/spa/'], ['shop-app', '/spa/beans']]);
