@@ -147,8 +147,10 @@ function start() {
       sessions.showSessions(sessionsInRange(list, range.from, range.to), view.session);
       await sessions.showEvents(view.session);
     })();
-    const failed = (await Promise.allSettled([figures, explored])).find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const failures = (await Promise.allSettled([figures, explored])).filter((r) => r.status === 'rejected').map((r) => r.reason);
+    // A missing key is the one to say first: it is what keeps the rest out.
+    const keyed = failures.find((e) => e instanceof ApiError && (e.status === 401 || e.status === 403));
+    if (failures.length) throw keyed ?? failures[0];
     els.alert.hidden = true;
     els.status.classList.remove('error');
     els.status.textContent = `updated ${formatTime(Date.now())}`;

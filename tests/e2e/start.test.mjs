@@ -44,6 +44,11 @@ describe('npm start', () => {
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<script src="\/assets\/dashboard\.js" defer>/);
       assert.equal((await fetch(new URL('/assets/dashboard.js', dashboard))).status, 200);
+      // The collector runs with the generated read key: reads need the one printed.
+      const sessions = new URL('/v1/sessions', dashboard);
+      const key = new URL(dashboard).hash.slice('#key='.length);
+      assert.equal((await fetch(sessions)).status, 401);
+      assert.equal((await fetch(sessions, { headers: { authorization: `Bearer ${key}` } })).status, 200);
 
       child.kill('SIGINT');
       const { code } = await exited;
