@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRODUCTS } from './catalog.mjs';
-import { serverClient } from './sdk.mjs';
+import { createClient } from 'sessionmark/server';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const collector = (process.env.SESSIONMARK_COLLECTOR || '').replace(/\/+$/, '');
@@ -29,8 +29,10 @@ const port = Number(process.env.PORT ?? 8081);
 const host = process.env.HOST || '127.0.0.1';
 const spaDir = process.env.SHOP_SPA_DIR ? resolve(process.env.SHOP_SPA_DIR) : null;
 
-// One client for the process: it queues server events and sends them in bulk.
-const client = await serverClient({ endpoint: collector, key: process.env.SESSIONMARK_SERVER_KEY || undefined });
+// One client for the process (README "Server SDK"): it queues server events
+// and sends them to the collector in bulk. Imported by package name, as a
+// site would.
+const client = createClient({ endpoint: collector, key: process.env.SESSIONMARK_SERVER_KEY || undefined });
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',

@@ -87,6 +87,10 @@ describe('the demo shop', () => {
     await page.evaluate(() => window.sessionmark.track('after_login'));
     await page.evaluate(() => window.sessionmark.flush());
     const events = await eventsWhen(sessionId, (es) => es.some((e) => e.name === 'after_login'), 'the event after sign-in');
+    // The backend's side of the link: an identify event of this session with the user id.
+    const identify = events.find((e) => e.name === 'identify');
+    assert.equal(identify?.source, 'server');
+    assert.equal(identify.user_id, 'user_ada');
     if (hasIdentify) assert.equal(events.find((e) => e.name === 'after_login').user_id, 'user_ada');
     // Signing out is the tracker's clear(): a new visitor from here on.
     const before = await page.evaluate(() => window.sessionmark.getAnonymousId());
