@@ -9,8 +9,8 @@ use crate::event_ids::EventIds;
 use crate::faults::Faults;
 use crate::headers::{content_security_policy, dist_caching, security_layers};
 use crate::limits::{self, ClientLimiter, Limits};
-use crate::routes::{batch, events, server_events, sessions, test_hooks};
-use crate::store::{SharedStore, DEFAULT_SEAL_AFTER_MS};
+use crate::routes::{batch, events, metrics, server_events, sessions, test_hooks};
+use crate::store::{Batch, Inserted, NewEvent, SharedStore, StoreError, DEFAULT_SEAL_AFTER_MS};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -41,6 +41,8 @@ pub struct AppState {
     pub(crate) limiter: Arc<ClientLimiter>,
     /// Extra `connect-src` sources of the served pages' CSP.
     pub(crate) csp_connect_src: Option<String>,
+    /// Event names that count as conversions (`SESSIONMARK_GOALS`).
+    pub(crate) goals: Arc<[String]>,
 }
 
 impl AppState {
@@ -56,6 +58,15 @@ impl AppState {
             limits: Limits::default(),
             limiter: Arc::new(ClientLimiter::new(Limits::default().rate)),
             csp_connect_src: None,
+            goals: Arc::from(crate::metrics::goals_from(None)),
+        }
+    }
+
+    /// The conversion goals (event names), `purchase` by default.
+    pub fn with_goals(self, goals: Vec<String>) -> AppState {
+        AppState {
+            goals: Arc::from(goals),
+            ..self
         }
     }
 
@@ -98,6 +109,22 @@ impl AppState {
     pub fn with_clock(self, clock: Clock) -> AppState {
         AppState { clock, ..self }
     }
+
+    /// Stores events that arrived together at `now` (the server clock),
+    /// under this collector's seal timeout.
+    pub(crate) async fn store_events(
+        &self,
+        events: Vec<NewEvent>,
+        now: u64,
+    ) -> Result<Inserted, StoreError> {
+        self.store
+            .insert(Batch {
+                events,
+                received_at: now,
+                seal_after_ms: self.seal_after_ms,
+            })
+            .await
+    }
 }
 
 /// The routes that need the read key (README "Limits and access"): a route
@@ -107,6 +134,8 @@ fn read_routes() -> Router<AppState> {
         .route("/v1/events", get(events::get_events))
         .route("/v1/sessions", get(sessions::get_sessions))
         .route("/v1/sessions/{id}/seal", post(sessions::post_seal))
+        .route("/v1/metrics", get(metrics::get_metrics))
+        .route("/v1/sites", get(metrics::get_sites))
 }
 
 /// The routes that need the server key.

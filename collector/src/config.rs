@@ -35,6 +35,9 @@ pub struct Config {
     /// `SESSIONMARK_CSP_CONNECT_SRC` (unset): sources the served pages may
     /// connect to besides their own origin, added to the CSP's `connect-src`.
     pub csp_connect_src: Option<String>,
+    /// `SESSIONMARK_GOALS`: event names that count as conversions, a comma
+    /// list; default `purchase`.
+    pub goals: Vec<String>,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
             access,
             limits: limits(&var)?,
             csp_connect_src,
+            goals: crate::metrics::goals_from(var("SESSIONMARK_GOALS").as_deref()),
             host: var("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
             store: StoreConfig::from_settings(
@@ -182,6 +186,7 @@ mod tests {
         assert_eq!(c.access, Access::default());
         assert_eq!(c.limits, Limits::default());
         assert_eq!(c.csp_connect_src, None);
+        assert_eq!(c.goals, ["purchase"]);
     }
 
     fn with(pairs: &'static [(&'static str, &'static str)]) -> Result<Config, String> {

@@ -28,6 +28,7 @@ pub mod faults;
 pub mod headers;
 pub mod ingest;
 pub mod limits;
+pub mod metrics;
 pub mod pairing;
 pub mod routes;
 pub mod serve;

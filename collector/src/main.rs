@@ -42,7 +42,8 @@ async fn run() -> Result<(), String> {
         .with_seal_after(cfg.seal_after_ms)
         .with_access(cfg.access.clone())
         .with_limits(cfg.limits.clone())
-        .with_csp_connect_src(cfg.csp_connect_src.clone());
+        .with_csp_connect_src(cfg.csp_connect_src.clone())
+        .with_goals(cfg.goals.clone());
     let limiter = state.limiter();
     let app = router(state, &cfg.www, &cfg.dist);
     // Tests and scripts wait for exactly this line before sending requests.

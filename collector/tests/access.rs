@@ -35,6 +35,8 @@ async fn reads_without_the_read_key_are_answered_401_with_www_authenticate_beare
         "/v1/events",
         "/v1/sessions",
         &format!("/v1/events?session_id={SESSION}"),
+        "/v1/metrics",
+        "/v1/sites",
     ] {
         for auth in [
             None,

@@ -16,8 +16,9 @@ async fn open() -> Fixture {
 
 store_suite!(open);
 
-use common::{event, SESSION};
+use common::{event, SESSION, T0};
 use sessionmark::wire::Event;
+use sessionmark_collector::metrics::{Interval, MetricsQuery};
 use sessionmark_collector::store::{EventQuery, Store};
 use store_suite::{ids, ids_of_listed, insert_at, NOW};
 
@@ -118,6 +119,21 @@ async fn a_database_of_the_first_schema_is_migrated_on_open_and_keeps_its_events
         Some("user-0"),
         "the link is found in the stored JSON"
     );
+    // The visit's sums are found too.
+    let m = store
+        .metrics(MetricsQuery {
+            client_id: Some("demo".into()),
+            from: T0,
+            to: T0 + 86_400_000,
+            interval: Interval::Hour,
+            now: NOW,
+            goals: vec!["purchase".into()],
+        })
+        .await
+        .unwrap();
+    assert_eq!((m.visits, m.pageviews, m.unique_visitors), (1, 1, 1));
+    assert_eq!(m.entry_pages[0].value, "/page/1");
+    assert_eq!(m.bounce_rate, 1.0);
     // The old event's arrival still counts for sealing.
     let seal_after = store_suite::SEAL_AFTER;
     assert!(insert_at(&store, NOW + seal_after, &[event(2, "a")])

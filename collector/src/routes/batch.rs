@@ -4,10 +4,11 @@ use super::read_body;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::ingest::check_batch;
-use crate::store::{Batch, NewEvent, Source};
+use crate::store::columns::url_host;
+use crate::store::{NewEvent, Source};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use sessionmark::wire::{BatchAnswer, MAX_BODY_BYTES};
 
@@ -25,27 +26,27 @@ pub async fn post_batch(
     let bytes = read_body(&headers, body, MAX_BODY_BYTES, state.limits.body_timeout).await?;
     let now = state.clock.now_ms();
     let checked = check_batch(&bytes, now)?;
+    let page = page_host(&headers);
     let events = checked
         .valid
         .into_iter()
-        .map(|v| NewEvent {
-            event: v.event,
-            body: v.raw.to_owned(),
-            source: Source::Browser,
-        })
+        .map(|v| NewEvent::new(v.event, v.raw.to_owned(), Source::Browser, page.as_deref()))
         .collect();
-    let done = state
-        .store
-        .insert(Batch {
-            events,
-            received_at: now,
-            seal_after_ms: state.seal_after_ms,
-        })
-        .await?;
+    let done = state.store_events(events, now).await?;
     Ok(Json(BatchAnswer {
         accepted: done.accepted,
         duplicates: done.duplicates,
         rejected: checked.rejected,
         sealed: done.sealed,
     }))
+}
+
+/// The host of the page that sent the batch: the request's `Origin` (sent
+/// with every POST of `fetch` and `sendBeacon`), else its `Referer`.
+fn page_host(headers: &HeaderMap) -> Option<String> {
+    [header::ORIGIN, header::REFERER]
+        .iter()
+        .filter_map(|h| headers.get(h)?.to_str().ok())
+        .map(url_host)
+        .find(|host| !host.is_empty())
 }

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod events;
+pub mod metrics;
 pub mod server_events;
 pub mod sessions;
 pub mod test_hooks;

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::pairing::{pair, Source as PairingSource};
 use crate::server_bulk;
 use crate::server_event::{self, MAX_SERVER_EVENT_BYTES};
-use crate::store::{Batch, NewEvent, Source};
+use crate::store::{NewEvent, Source};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -63,23 +63,12 @@ async fn bulk(state: &AppState, bytes: &Bytes) -> Result<Json<ServerEventsAnswer
     for (index, e) in parsed {
         let visitor = visitors.get(&e.session_id).map(String::as_str);
         match server_bulk::build(e, visitor, now) {
-            Ok((event, body)) => events.push(NewEvent {
-                event,
-                body,
-                source: Source::Server,
-            }),
+            Ok((event, body)) => events.push(NewEvent::new(event, body, Source::Server, None)),
             Err(why) => rejected.push(server_bulk::reject(index, &why)),
         }
     }
     rejected.sort_by_key(|r| r.index);
-    let done = state
-        .store
-        .insert(Batch {
-            events,
-            received_at: now,
-            seal_after_ms: state.seal_after_ms,
-        })
-        .await?;
+    let done = state.store_events(events, now).await?;
     Ok(Json(ServerEventsAnswer::Bulk {
         accepted: done.accepted,
         duplicates: done.duplicates,
@@ -130,16 +119,10 @@ async fn one(
         source: pairing.source,
     };
     state
-        .store
-        .insert(Batch {
-            events: vec![NewEvent {
-                event: built.event,
-                body: built.body,
-                source: Source::Server,
-            }],
-            received_at: now,
-            seal_after_ms: state.seal_after_ms,
-        })
+        .store_events(
+            vec![NewEvent::new(built.event, built.body, Source::Server, None)],
+            now,
+        )
         .await?;
     Ok(Json(answer))
 }

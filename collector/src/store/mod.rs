@@ -29,11 +29,13 @@
 //!   count under that user.
 
 pub mod clickhouse;
+pub mod columns;
 pub mod config;
 pub mod sqlite;
 
 pub use config::StoreConfig;
 
+use crate::metrics::{Metrics, MetricsQuery, Site};
 use async_trait::async_trait;
 use sessionmark::wire::Event;
 use std::collections::HashMap;
@@ -80,6 +82,15 @@ pub trait Store: Send + Sync {
     /// The `limit` most recently active sessions (by their latest event
     /// timestamp), most recent first.
     async fn sessions(&self, limit: u32) -> Result<Vec<SessionRow>, StoreError>;
+
+    /// The figures of `GET /v1/metrics`, each computed by the store, by the
+    /// definitions of [`crate::metrics::Metrics`] (README "Metrics
+    /// definitions").
+    async fn metrics(&self, query: MetricsQuery) -> Result<Metrics, StoreError>;
+
+    /// Every site (client_id of a session's first browser event), most
+    /// recently seen first.
+    async fn sites(&self) -> Result<Vec<Site>, StoreError>;
 }
 
 /// The store every handler shares.
@@ -111,6 +122,23 @@ pub struct NewEvent {
     pub event: Event,
     pub body: String,
     pub source: Source,
+    /// The referrer's host for the metrics ([`columns::referrer_host`]):
+    /// empty when there is none or it is the site itself.
+    pub referrer_host: String,
+}
+
+impl NewEvent {
+    /// `page_host`: the host of the page that sent it (the request's
+    /// `Origin`), when known, to tell a site's own pages from referrers.
+    pub fn new(event: Event, body: String, source: Source, page_host: Option<&str>) -> NewEvent {
+        let referrer_host = columns::referrer_host(&event.referrer, page_host);
+        NewEvent {
+            event,
+            body,
+            source,
+            referrer_host,
+        }
+    }
 }
 
 /// Events that arrived together, with the server's clock when they did.

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod metrics_cases;
 
 use sessionmark::wire::Event;
 use sessionmark_collector::store::{
@@ -39,11 +40,7 @@ pub const SEAL_AFTER: u64 = 60_000;
 
 /// A browser event to store, with the JSON the tracker would send.
 pub fn new_event(e: &Event) -> NewEvent {
-    NewEvent {
-        event: e.clone(),
-        body: crate::common::encode(e),
-        source: Source::Browser,
-    }
+    NewEvent::new(e.clone(), crate::common::encode(e), Source::Browser, None)
 }
 
 /// Stores `events` as one batch received at `now`; panics on a store error.
@@ -115,6 +112,17 @@ macro_rules! store_suite {
             the_latest_identification_by_event_time_wins_whatever_the_arrival_order,
             a_server_event_with_a_user_id_links_too,
         );
+        $crate::store_suite!(@metrics $open;
+            the_metrics_of_a_day_are_the_hand_worked_ones,
+            a_visit_spanning_midnight_counts_on_the_day_it_started,
+            a_range_with_no_data_answers_zeros_and_empty_lists,
+            a_visitor_identifying_mid_visit_and_a_user_on_two_devices_are_one_person,
+            a_conversion_by_a_server_event_only_counts_for_the_visit_s_site,
+            one_site_or_all_sites_are_counted,
+            other_goals_count_other_events_as_conversions,
+            retried_events_change_no_figure,
+            sites_are_listed_with_their_events_most_recent_first,
+        );
     };
     (@cases $open:path; $($case:ident),* $(,)?) => {
         $(
@@ -122,6 +130,15 @@ macro_rules! store_suite {
             async fn $case() {
                 let fixture = $open().await;
                 store_suite::cases::$case(&fixture.store).await;
+            }
+        )*
+    };
+    (@metrics $open:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let fixture = $open().await;
+                store_suite::metrics_cases::$case(&fixture.store).await;
             }
         )*
     };

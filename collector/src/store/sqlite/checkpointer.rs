@@ -1,8 +1,10 @@
-//! WAL checkpoints off the commit path. SQLite's automatic checkpoint runs
-//! inside the commit that crosses its threshold, so every so often one
-//! group of requests would wait for a thousand pages to be copied and the
-//! database file synced. Instead the writer only nudges this thread, whose
-//! own connection copies what it can without blocking anyone (`PASSIVE`).
+//! WAL checkpoints mostly off the commit path. SQLite's automatic
+//! checkpoint runs inside the commit that crosses its threshold, so that
+//! group of requests waits for the pages to be copied and the database file
+//! synced. Instead the writer nudges this thread every few commits, whose
+//! own connection copies what it can without blocking anyone (`PASSIVE`);
+//! the writer's own automatic checkpoint stays, at a higher threshold, to
+//! finish the job so the WAL can start over (`schema::WAL_PAGES`).
 
 use crate::store::StoreError;
 use rusqlite::Connection;

@@ -5,16 +5,20 @@
 //! own connections (`readers`), so they never wait for the writer's lock.
 
 mod checkpointer;
+mod metrics;
+mod migrations;
 mod read;
 mod readers;
 mod schema;
 mod seal;
+mod visit;
 mod write;
 mod writer;
 
 pub use writer::{GROUP_ROWS, QUEUE_REQUESTS};
 
 use super::{Batch, EventPage, EventQuery, Inserted, SessionRow, Store, StoreError};
+use crate::metrics::{Metrics, MetricsQuery, Site};
 use async_trait::async_trait;
 use readers::Readers;
 use std::collections::HashMap;
@@ -111,5 +115,15 @@ impl Store for SqliteStore {
         self.readers
             .read(move |conn| read::sessions(conn, limit))
             .await
+    }
+
+    async fn metrics(&self, query: MetricsQuery) -> Result<Metrics, StoreError> {
+        self.readers
+            .read(move |conn| metrics::metrics(conn, &query))
+            .await
+    }
+
+    async fn sites(&self) -> Result<Vec<Site>, StoreError> {
+        self.readers.read(metrics::sites).await
     }
 }

@@ -31,6 +31,10 @@ impl Readers {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Metrics read many pages: a larger cache, and their temporary
+        // table in memory.
+        conn.pragma_update(None, "cache_size", -16 * 1024)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(conn)
     }
 

@@ -5,12 +5,16 @@
 //! current schema at once; an older one is migrated step by step on open,
 //! each step in one transaction.
 
+use super::migrations;
 use crate::store::StoreError;
 use rusqlite::Connection;
 use std::path::Path;
 
+/// WAL pages after which a commit checkpoints (see `open_writer`).
+pub const WAL_PAGES: i64 = 4000;
+
 /// The schema version this build reads and writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// The current schema, for a new database.
 const SCHEMA: &str = "
@@ -24,11 +28,22 @@ CREATE TABLE events (
     client_id    TEXT NOT NULL,
     body         TEXT NOT NULL,
     -- The site's user id the event carried (after identify), else NULL.
-    user_id      TEXT NULL
+    user_id      TEXT NULL,
+    -- The typed columns the metrics read, from the event (store::columns).
+    source          TEXT NOT NULL DEFAULT 'browser',
+    path            TEXT NOT NULL DEFAULT '',
+    -- '' when direct: no referrer, or the site itself.
+    referrer_host   TEXT NOT NULL DEFAULT '',
+    page_count      INTEGER NULL,
+    engaged_time    INTEGER NULL,
+    amount          REAL NULL,
+    navigation_type TEXT NULL
 );
 CREATE INDEX events_by_session ON events (session_id, timestamp);
 CREATE INDEX events_by_client ON events (client_id, timestamp);
 CREATE INDEX events_by_time ON events (timestamp);
+-- Page views and goal events of given sessions (top pages, conversions).
+CREATE INDEX events_by_name ON events (name, session_id, source, path);
 CREATE TABLE sessions (
     session_id       TEXT PRIMARY KEY,
     anonymous_id     TEXT NOT NULL,
@@ -37,9 +52,25 @@ CREATE TABLE sessions (
     event_count      INTEGER NOT NULL,
     sealed_at        INTEGER NULL,
     -- The server clock of the session's last stored event, for sealing.
-    last_received_at INTEGER NOT NULL DEFAULT 0
+    last_received_at INTEGER NOT NULL DEFAULT 0,
+    -- The visit, summed as its events are stored (the metrics read these):
+    -- its site (client_id of its first stored browser event; NULL while it
+    -- has none), browser screen_views, browser events other than
+    -- screen_view and page_exit, engaged ms of its browser page_exits, and
+    -- its first (entry) and last (exit) browser screen_view by timestamp.
+    client_id        TEXT NULL,
+    pageviews        INTEGER NOT NULL DEFAULT 0,
+    other_events     INTEGER NOT NULL DEFAULT 0,
+    engaged_ms       INTEGER NOT NULL DEFAULT 0,
+    entry_ts         INTEGER NULL,
+    entry_path       TEXT NULL,
+    entry_referrer   TEXT NULL,
+    exit_ts          INTEGER NULL,
+    exit_path        TEXT NULL
 );
 CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
+CREATE INDEX sessions_by_start ON sessions (first_seen);
+CREATE INDEX sessions_by_site ON sessions (client_id, first_seen);
 -- Which user each visitor identified as: the user_id of its latest event
 -- (by timestamp) that carried one.
 CREATE TABLE links (
@@ -48,37 +79,6 @@ CREATE TABLE links (
     linked_at    INTEGER NOT NULL
 );
 ";
-
-/// Version 0 (the first schema, no version kept) to 1: a session's last
-/// arrival is kept on its row instead of found through an index of every
-/// event, one index less to update per stored event.
-const TO_1: &str = "
-ALTER TABLE sessions ADD COLUMN last_received_at INTEGER NOT NULL DEFAULT 0;
-UPDATE sessions SET last_received_at = coalesce(
-    (SELECT max(received_at) FROM events WHERE events.session_id = sessions.session_id), 0);
-DROP INDEX IF EXISTS events_by_session_arrival;
-";
-
-/// 1 to 2: the user id of an event as a column, and the visitor -> user
-/// links, both found again in the stored JSON of older events.
-const TO_2: &str = "
-ALTER TABLE events ADD COLUMN user_id TEXT NULL;
-UPDATE events SET user_id = json_extract(body, '$.user_id')
-    WHERE instr(body, '\"user_id\"') > 0 AND json_valid(body)
-      AND json_type(body, '$.user_id') = 'text' AND json_extract(body, '$.user_id') <> '';
-CREATE TABLE links (
-    anonymous_id TEXT PRIMARY KEY,
-    user_id      TEXT NOT NULL,
-    linked_at    INTEGER NOT NULL
-);
--- SQLite takes the bare user_id from the row of max(timestamp).
-INSERT INTO links (anonymous_id, user_id, linked_at)
-    SELECT anonymous_id, user_id, max(timestamp) FROM events
-    WHERE user_id IS NOT NULL GROUP BY anonymous_id;
-";
-
-/// Each migration, by the version it leads to.
-const MIGRATIONS: [(i64, &str); 2] = [(1, TO_1), (2, TO_2)];
 
 /// Opens the database for writing (creating it, or migrating an older
 /// schema), in WAL mode with `synchronous=FULL`: the WAL is synced at every
@@ -92,8 +92,13 @@ pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    // The checkpoint thread copies the WAL into the database, not commits.
-    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // The checkpoint thread copies the WAL into the database between
+    // commits. Under steady load its checkpoints never catch up with the
+    // last commit, and only a complete one lets the WAL start over, so the
+    // writer still checkpoints what is left once the WAL holds this many
+    // pages (16 MiB): that bounds the WAL, and little is left by then.
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_PAGES)?;
+    conn.pragma_update(None, "cache_size", -32 * 1024)?;
     // Savepoint journals in memory, not in a temp file per transaction.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     bring_up_to_date(&mut conn)?;
@@ -119,12 +124,12 @@ fn bring_up_to_date(conn: &mut Connection) -> Result<(), StoreError> {
             "the database has schema version {version}, newer than this collector's {VERSION}"
         )));
     }
-    for (to, sql) in MIGRATIONS {
+    for (to, step) in migrations::STEPS {
         if version >= to {
             continue;
         }
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        step(&tx)?;
         tx.pragma_update(None, "user_version", to)?;
         tx.commit()?;
         eprintln!("sessionmark collector: database schema migrated to version {to}");

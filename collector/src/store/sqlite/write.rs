@@ -1,48 +1,32 @@
 //! Storing a batch: dedup by `event_id`, sealing idle sessions first, the
-//! session summary rows, the visitor -> user links.
+//! typed columns, the session summary rows, the visitor -> user links.
 
+use super::visit::VisitDelta;
 use super::{seal, sql_int};
+use crate::store::columns;
 use crate::store::{Batch, Inserted, StoreError};
 use rusqlite::{params, Connection};
-
-/// What a batch adds to one session's summary row.
-struct SessionDelta<'a> {
-    session_id: &'a str,
-    /// The visitor of its first stored event in the batch (kept only when
-    /// the row is new).
-    anonymous_id: &'a str,
-    first_seen: i64,
-    last_seen: i64,
-    stored: i64,
-    sealed: bool,
-}
 
 /// Stores the batch inside the caller's transaction (the writer's group).
 pub fn insert(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreError> {
     // Sessions in order of first appearance; a batch holds few.
-    let mut sessions: Vec<SessionDelta<'_>> = Vec::new();
+    let mut visits: Vec<VisitDelta<'_>> = Vec::new();
     for e in &batch.events {
-        if !sessions.iter().any(|s| s.session_id == e.event.session_id) {
-            sessions.push(SessionDelta {
-                session_id: &e.event.session_id,
-                anonymous_id: &e.event.anonymous_id,
-                first_seen: i64::MAX,
-                last_seen: i64::MIN,
-                stored: 0,
-                sealed: false,
-            });
+        if !visits.iter().any(|v| v.session_id == e.event.session_id) {
+            visits.push(VisitDelta::new(e));
         }
     }
     let now = sql_int(batch.received_at)?;
     let seal_after = i64::try_from(batch.seal_after_ms).unwrap_or(i64::MAX);
-    for s in &mut sessions {
-        s.sealed = seal::seal_if_idle(conn, s.session_id, now, seal_after)?;
+    for v in &mut visits {
+        v.sealed = seal::seal_if_idle(conn, v.session_id, now, seal_after)?;
     }
     let mut done = Inserted::default();
     let mut insert_event = conn.prepare_cached(
         "INSERT INTO events (event_id, session_id, anonymous_id, name, timestamp,
-                             received_at, client_id, body, user_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                             received_at, client_id, body, user_id, source, path,
+                             referrer_host, page_count, engaged_time, amount, navigation_type)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT (event_id) DO NOTHING",
     )?;
     // The latest identification (by event time) of a visitor wins.
@@ -65,6 +49,13 @@ pub fn insert(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreError> 
             e.client_id,
             new.body,
             e.user_id,
+            new.source.as_str(),
+            e.path,
+            new.referrer_host,
+            e.page_count.map(sql_int).transpose()?,
+            e.engaged_time.map(sql_int).transpose()?,
+            columns::amount(&e.properties.0),
+            e.navigation_type,
         ])?;
         if added == 0 {
             done.duplicates += 1;
@@ -74,40 +65,17 @@ pub fn insert(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreError> 
         if let Some(user) = &e.user_id {
             link.execute(params![e.anonymous_id, user, timestamp])?;
         }
-        if let Some(s) = sessions.iter_mut().find(|s| s.session_id == e.session_id) {
-            if s.stored == 0 {
-                s.anonymous_id = &e.anonymous_id;
-            }
-            s.stored += 1;
-            s.first_seen = s.first_seen.min(timestamp);
-            s.last_seen = s.last_seen.max(timestamp);
+        if let Some(v) = visits.iter_mut().find(|v| v.session_id == e.session_id) {
+            v.add(new)?;
         }
     }
-    // One upsert per session, not per event.
-    let mut upsert_session = conn.prepare_cached(
-        "INSERT INTO sessions (session_id, anonymous_id, first_seen, last_seen, event_count,
-                               last_received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (session_id) DO UPDATE SET
-             first_seen = min(first_seen, excluded.first_seen),
-             last_seen = max(last_seen, excluded.last_seen),
-             event_count = event_count + excluded.event_count,
-             last_received_at = max(last_received_at, excluded.last_received_at)",
-    )?;
-    for s in sessions.iter().filter(|s| s.stored > 0) {
-        upsert_session.execute(params![
-            s.session_id,
-            s.anonymous_id,
-            s.first_seen,
-            s.last_seen,
-            s.stored,
-            now
-        ])?;
+    for v in &visits {
+        v.write(conn, now)?;
     }
-    done.sealed = sessions
+    done.sealed = visits
         .iter()
-        .filter(|s| s.sealed)
-        .map(|s| s.session_id.to_owned())
+        .filter(|v| v.sealed)
+        .map(|v| v.session_id.to_owned())
         .collect();
     Ok(done)
 }
