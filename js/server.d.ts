@@ -228,7 +228,8 @@ export interface Client extends EventCalls {
  * after the first one, on `flush()`, on `shutdown()`, and on Node's
  * `beforeExit` (a process that ends by running out of work sends what is
  * queued first; `process.exit()` skips that: call `shutdown()` before it).
- * Its timers never keep a process alive. Network errors, 408, 429 and 5xx
+ * Its timers never keep a process alive (only while `shutdown()` or the
+ * exit flush is sending, up to its timeout). Network errors, 408, 429 and 5xx
  * are retried with capped exponential backoff and jitter (429 and 503 wait
  * at least their `Retry-After`); each event carries its own `event_id`, so
  * a retried request is stored once. Never throws, not even for bad options:

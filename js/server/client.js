@@ -90,7 +90,7 @@ function makeClient(options, broken = false) {
 
   let seq = 0; // events ever queued; each event's number orders flush() waits
   const queue = []; // { seq, id, name, json, bytes }
-  const inFlight = new Set(); // batches being sent or waiting to retry: { first, sleeping }
+  const inFlight = new Set(); // batches being sent or waiting to retry: { first, size, sleeping }
   const waiters = []; // flush() promises: { upTo, resolve }
   let forceUpTo = 0; // partial batches go out while the oldest queued event is this old
   let flushTimer = null;
