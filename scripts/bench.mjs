@@ -28,10 +28,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { constants as zc, brotliCompressSync, gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
-import { chromiumArgs, chromiumPath, collectorBin, repoRoot, startCollector, waitFor } from '../tests/e2e/harness.mjs';
+import { chromiumPath, collectorBin, repoRoot, startCollector } from '../tests/e2e/harness.mjs';
+import { deliveryPage, deliveryRun } from '../bench/delivery.mjs';
 import { startPageServer } from '../bench/pages.mjs';
 import { cell, f0, f1, f2, kb, markdownTable, maxOf, median, minOf, textTable, times } from '../bench/report.mjs';
+import { EVENTS, WAITS, decodeSample, desktopUserAgent, launchBrowser, startupSample } from '../bench/samples.mjs';
 import { EMPTY, OURS, loadPeers, sha256, wasmLiteral } from '../bench/trackers.mjs';
 
 const argv = process.argv.slice(2);
@@ -42,12 +43,7 @@ const argValue = (name) => {
 const argN = (name, dflt) => (Number(argValue(name)) > 0 ? Math.floor(Number(argValue(name))) : dflt);
 const STARTUP_SAMPLES = argN('--samples', 15);
 const TRACK_SAMPLES = Math.min(5, STARTUP_SAMPLES);
-const EVENTS = 1000;
 const VALID_DELIVERY = 0.99; // a row delivering less is marked, not compared
-const SETTLE_MS = 300; // after load, before reading CDP metrics: the trackers' deferred start-up work
-const DELIVERY_WAIT_MS = 12_000; // after the loop, at most, for the events to reach the stub
-const DELIVERY_QUIET_MS = 6_000; // ... and no longer than this once nothing new arrives (batch timers: ours 5 s, PostHog's 3 s)
-const CLOSE_GRACE_MS = 1000; // after closing an incomplete page: what its pagehide sends
 const BUDGET_BROTLI = 16_384; // dist/sessionmark.js, the size goal
 const HARD_LIMIT_MS = 420_000; // the bench stops itself past this, whatever it is doing
 
@@ -78,246 +74,6 @@ function sizes(buf) {
       params: { [zc.BROTLI_PARAM_QUALITY]: 11, [zc.BROTLI_PARAM_SIZE_HINT]: buf.length },
     }).length,
   };
-}
-
-// ---------------------------------------------------------------------------
-// Browser
-
-/** Chromium with the harness's flags; every host but 127.0.0.1 resolves to "not found". */
-function launchBrowser() {
-  return chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [...chromiumArgs, '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-  });
-}
-
-/** The user agent of a desktop Chrome of the same version (headless says "HeadlessChrome", which trackers filter). */
-const desktopUserAgent = (version) =>
-  `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${version.split('.')[0]}.0.0.0 Safari/537.36`;
-
-const isLocal = (url) => {
-  try {
-    const u = new URL(url);
-    return u.protocol === 'data:' || u.hostname === '127.0.0.1';
-  } catch {
-    return true;
-  }
-};
-
-let sampleCounter = 0;
-
-/** JS heap in use after a full garbage collection (CDP), bytes. */
-async function jsHeap(cdp) {
-  await cdp.send('HeapProfiler.collectGarbage');
-  return (await cdp.send('Runtime.getHeapUsage')).usedSize;
-}
-
-/**
- * One fresh page (fresh context: empty storage and cache, a first visit)
- * loading one tracker; with `trackRun`, then EVENTS track() calls and the
- * count of them that reached the stub.
- */
-async function startupSample(browser, pages, t, { trackRun, userAgent }) {
-  const sample = `smpl${++sampleCounter}`;
-  const context = await browser.newContext({ userAgent });
-  try {
-    const page = await context.newPage();
-    const other = { local: 0, blocked: [], consoleErrors: [], pageErrors: [] };
-    page.on('request', (r) => {
-      const p = new URL(r.url()).pathname;
-      if (isLocal(r.url()) && p !== `/page/${t.key}.html` && p !== `/t/${t.key}.js`) other.local++;
-    });
-    page.on('requestfailed', (r) => {
-      if (!isLocal(r.url())) other.blocked.push(new URL(r.url()).host);
-    });
-    page.on('console', (m) => m.type() === 'error' && other.consoleErrors.push(m.text().slice(0, 200)));
-    page.on('pageerror', (e) => other.pageErrors.push(String(e.message).slice(0, 200)));
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Performance.enable');
-    await page.goto(`${pages.url}/page/${t.key}.html?sample=${sample}`, { waitUntil: 'load' });
-    await page.waitForFunction(() => window.__b && window.__b.tReady !== undefined, null, { timeout: 10_000 });
-    await page.waitForTimeout(SETTLE_MS);
-    const b = await page.evaluate((key) => {
-      const r = performance.getEntriesByType('resource').find((e) => e.name.endsWith(`/t/${key}.js`));
-      const w = window.__b;
-      return {
-        tReady: w.tReady,
-        tScript: w.tScript,
-        initError: w.initError,
-        value: w.value,
-        modules: w.modules,
-        instances: w.instances,
-        wasmBytes: window.__wasmBytes(),
-        responseEnd: r ? r.responseEnd : null,
-      };
-    }, t.key);
-    const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
-    const heapJs = await jsHeap(cdp);
-    const own = b.responseEnd != null ? b.tReady - b.responseEnd : null;
-    const mod = b.modules[0];
-    const inst = b.instances[0];
-    const s = {
-      sample,
-      readyMs: b.tReady,
-      evalMs: b.responseEnd != null ? b.tScript - b.responseEnd : null,
-      initMs: b.tReady - b.tScript,
-      ownMs: own,
-      cdpScriptMs: metrics.ScriptDuration * 1000,
-      cdpTaskMs: metrics.TaskDuration * 1000,
-      heapJs,
-      wasmBytes: b.wasmBytes,
-      // From outside the bundle: when it compiled and instantiated its wasm.
-      wasm: mod && inst ? { compileMs: mod.end - mod.start, instantiateMs: inst.end - inst.start, initMs: b.tReady - inst.end, moduleBytes: mod.bytes } : null,
-      initError: b.initError || null,
-      value: b.value,
-      ...other,
-    };
-    if (trackRun) {
-      s.track1000Ms = await page.evaluate((n) => window.__bench(n), EVENTS);
-      const t0 = Date.now();
-      let last = -1;
-      let lastChange = t0;
-      while (pages.delivered(sample) < EVENTS && Date.now() - t0 < DELIVERY_WAIT_MS && Date.now() - lastChange < DELIVERY_QUIET_MS) {
-        await page.waitForTimeout(50);
-        if (pages.delivered(sample) !== last) [last, lastChange] = [pages.delivered(sample), Date.now()];
-      }
-      s.deliveredOpen = pages.delivered(sample);
-      s.deliveredWithinMs = Date.now() - t0;
-      s.heapJsAfter = await jsHeap(cdp);
-      s.wasmBytesAfter = await page.evaluate(() => window.__wasmBytes());
-      if (s.deliveredOpen < EVENTS) {
-        // What the tracker sends when the page goes away counts too.
-        await page.close({ runBeforeUnload: true });
-        const t1 = Date.now();
-        while (pages.delivered(sample) < EVENTS && Date.now() - t1 < CLOSE_GRACE_MS) await new Promise((r) => setTimeout(r, 50));
-      }
-      s.delivered = pages.delivered(sample);
-      s.requests = pages.requests(sample);
-    }
-    return s;
-  } finally {
-    await context.close().catch(() => {});
-  }
-}
-
-/** The decode phase apart: the bundle's wasm literal as its own script, then its decode (fresh page each). */
-async function decodeSample(browser, pages) {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    await page.goto(`${pages.url}/page/decode.html`, { waitUntil: 'load' });
-    return await page.evaluate(() => {
-      const r = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/t/wasm-literal.js'));
-      const d = window.__d;
-      return { decodeMs: d.decodeMs, literalScriptMs: r ? d.tLiteral - r.responseEnd : null, bytes: d.bytes, valid: d.valid };
-    });
-  } finally {
-    await context.close().catch(() => {});
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Delivery against the real collector (sessionmark only)
-
-function deliveryPage(clientId, batching) {
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>bench delivery</title><link rel="icon" href="data:,">
-<script src="/dist/sessionmark.js" data-client-id="${clientId}"${batching ? '' : ' data-enable-batching="false"'}></script>
-</head><body><p>bench delivery (${batching ? 'default batching' : 'enableBatching: false'})</p></body></html>
-`;
-}
-
-async function deliveryRun(browser, collector, { name, batching }) {
-  const clientId = `bench-${name}`;
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(String(e.message).slice(0, 200)));
-    await page.goto(`${collector.url}/bench-${name}.html`, { waitUntil: 'load' });
-    await page.waitForFunction(() => typeof window.sessionmark?.getSessionId?.() === 'string', null, { timeout: 10_000 });
-    const sessionId = await page.evaluate(() => window.sessionmark.getSessionId());
-    // The load's screen_view goes first, so the burst's requests hold only the burst.
-    await page.evaluate(() => window.sessionmark.flush());
-    await waitFor(async () => (await collector.events(sessionId)).some((e) => e.name === 'screen_view'), {
-      what: `the screen_view of ${clientId}`,
-      timeout: 15_000,
-    });
-
-    const reqs = [];
-    const failed = [];
-    const statuses = {};
-    const isBatch = (r) => r.method() === 'POST' && new URL(r.url()).pathname === '/v1/batch';
-    page.on('request', (r) => isBatch(r) && reqs.push(r));
-    page.on('requestfailed', (r) => isBatch(r) && failed.push(r.failure()?.errorText || 'failed'));
-    page.on('requestfinished', async (r) => {
-      if (!isBatch(r)) return;
-      const res = await r.response().catch(() => null);
-      const s = res ? res.status() : 'none';
-      statuses[s] = (statuses[s] || 0) + 1;
-    });
-
-    const t0 = Date.now();
-    const inPage = await page.evaluate(async (n) => {
-      const t = performance.now();
-      for (let i = 0; i < n; i++) window.sessionmark.track('e', { i });
-      const t1 = performance.now();
-      await window.sessionmark.flush();
-      return { trackMs: t1 - t, flushMs: performance.now() - t1 };
-    }, EVENTS);
-    let stored = [];
-    let timedOut = false;
-    try {
-      stored = await waitFor(
-        async () => {
-          const evs = (await collector.events(sessionId)).filter((e) => e.name === 'e');
-          return evs.length >= EVENTS && evs;
-        },
-        { what: `${EVENTS} stored events of ${clientId}`, timeout: 45_000, interval: 50 },
-      );
-    } catch {
-      timedOut = true;
-      stored = (await collector.events(sessionId)).filter((e) => e.name === 'e');
-    }
-    const deliveredMs = Date.now() - t0;
-    await page.waitForTimeout(300); // stragglers (retries) still count
-
-    const byClient = (await collector.allEvents({ clientId })).filter((e) => e.name === 'e');
-    const distinct = new Set(stored.map((e) => e.properties?.i)).size;
-    const types = {};
-    let bodyBytes = 0;
-    let hiddenBodies = 0;
-    for (const r of reqs) {
-      types[r.resourceType()] = (types[r.resourceType()] || 0) + 1;
-      const buf = r.postDataBuffer();
-      if (buf && buf.length) bodyBytes += buf.length;
-      else hiddenBodies++;
-    }
-    return {
-      mode: batching ? 'default batching' : 'enableBatching: false',
-      clientId,
-      requests: reqs.length,
-      requestsPer1000: (reqs.length * 1000) / EVENTS,
-      bodyBytes,
-      bytesPerEvent: bodyBytes / EVENTS,
-      hiddenBodies,
-      resourceTypes: types,
-      statuses,
-      failed: failed.length,
-      failures: [...new Set(failed)],
-      stored: stored.length,
-      storedDistinct: distinct,
-      storedByClientListing: byClient.length,
-      deliveredMs,
-      timedOut,
-      trackMs: inPage.trackMs,
-      flushMs: inPage.flushMs,
-      pageErrors,
-    };
-  } finally {
-    await context.close().catch(() => {});
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -408,6 +164,7 @@ function summarize(t, floor) {
       compileMs: f(phases.map((p) => p.compileMs)),
       instantiateMs: f(phases.map((p) => p.instantiateMs)),
       initMs: f(phases.map((p) => p.initMs)),
+      restMs: f(phases.map((p) => p.restMs)),
     });
     t.wasmPhases = { ...each(median), moduleBytes: phases[0].moduleBytes };
     t.wasmPhasesBest = each(minOf);
@@ -514,10 +271,12 @@ async function main() {
     const goal = plausible ? os.ownMs <= plausible.startup.ownMs : null;
     const ph = ours.wasmPhases;
     const pickDecode = (k) => decodes.map((d) => d[k]);
-    const floorMs = EMPTY.startup.ownMs;
+    // The page's own wait for a script, at its best: subtracting a median of
+    // other pages would let one slow page of the floor swing parse.
+    const floorMs = EMPTY.startup.ownMin;
     if (ph) {
       const decode = literal ? median(pickDecode('decodeMs')) : null;
-      const parse = os.ownMs - floorMs - (decode ?? 0) - ph.compileMs - ph.instantiateMs - ph.initMs;
+      const parse = ph.restMs - floorMs - (decode ?? 0);
       const share = (ms) => (ms == null || !os.ownMs ? 'n/a' : `${Math.round((ms / os.ownMs) * 100)} %`);
       ours.phases = { floorMs, parseMs: parse, literalScriptMs: literal ? median(pickDecode('literalScriptMs')) : null, decodeMs: decode, ...ph, totalMs: os.ownMs };
       const best = ours.wasmPhasesBest;
@@ -525,17 +284,18 @@ async function main() {
         title: `2b. sessionmark start-up phases, ms (script response end to the API answering): median and best of ${STARTUP_SAMPLES} fresh pages`,
         head: ['phase', 'median', 'share', 'best', 'measured as'],
         rows: [
-          ['parse (the rest)', f2(parse), share(parse), '', 'eval+init minus every row below: parsing and compiling the script, its top-level code'],
+          ['parse (the rest)', f2(parse), share(parse), '', 'per page, eval+init minus compile, instantiate and init; then minus decode and the floor: parsing the script, its top-level code'],
           ['  (the wasm literal alone)', f2(ours.phases.literalScriptMs), share(ours.phases.literalScriptMs), f2(minOf(pickDecode('literalScriptMs'))), 'a script holding only that literal, in a page of its own: most of parse'],
           ['decode', f2(decode), share(decode), f2(minOf(pickDecode('decodeMs'))), `that literal to bytes, one charCodeAt per byte, in the same page (${f0(literal?.bytes.length)} B of wasm)`],
           ['compile', f2(ph.compileMs), share(ph.compileMs), f2(best.compileMs), 'new WebAssembly.Module, timed by the page'],
           ['instantiate', f2(ph.instantiateMs), share(ph.instantiateMs), f2(best.instantiateMs), 'new WebAssembly.Instance, timed by the page'],
           ['init', f2(ph.initMs), share(ph.initMs), f2(best.initMs), "the instance to the API answering: the glue, options, the core's start, storage and cookies"],
-          ['floor', f2(floorMs), share(floorMs), f2(EMPTY.startup.ownMin), "the same figure for an empty script: the page's own wait for a script"],
+          ['floor', f2(floorMs), share(floorMs), f2(floorMs), "eval+init of an empty script at its best: the page's own wait for a script to run"],
           ['total (eval+init)', f2(os.ownMs), '100 %', f2(os.ownMin), ''],
         ],
         align: ['l', 'r', 'r', 'r', 'l'],
         notes: [
+          'each row is the median of its own samples, so the rows add up to the total only roughly',
           plausible
             ? `start-up goal: at most Plausible's in the same run: sessionmark ${f1(os.ownMs)} ms, Plausible ${f1(plausible.startup.ownMs)} ms ` +
               `(sessionmark / Plausible = ${times(os.ownMs, plausible.startup.ownMs)}): ${goal ? 'met' : 'NOT MET'}`
@@ -564,8 +324,8 @@ async function main() {
       }),
       align: ['l', 'l', 'r', 'r', 'l', 'r', 'r'],
       notes: [
-        `delivered: distinct events of the loop that reached the stub with the page open (at most ${DELIVERY_WAIT_MS / 1000} s, ` +
-          `or ${DELIVERY_QUIET_MS / 1000} s without a new one) ` +
+        `delivered: distinct events of the loop that reached the stub with the page open (at most ${WAITS.deliveryWaitMs / 1000} s, ` +
+          `or ${WAITS.deliveryQuietMs / 1000} s without a new one) ` +
           `(then, if short, what closing the page sent); the worst of the ${TRACK_SAMPLES} pages`,
         'requests: POSTs of the page to the stub (median); heap after: as in 2, after the loop and its sends',
         ...trackers.map((t) => `${t.label}: ${t.config}`),
@@ -657,7 +417,7 @@ async function main() {
       chromium: browserVersion,
       userAgent,
       loadAverage: { start: loadStart, end: loadEnd, cores: cpus().length },
-      samples: { startup: STARTUP_SAMPLES, track: TRACK_SAMPLES, events: EVENTS, settleMs: SETTLE_MS },
+      samples: { startup: STARTUP_SAMPLES, track: TRACK_SAMPLES, events: EVENTS, settleMs: WAITS.settleMs },
       budget: { brotli: BUDGET_BROTLI, actual: o.brotli, met: o.brotli <= BUDGET_BROTLI },
       startupGoal: plausible ? { ours: os.ownMs, plausible: plausible.startup.ownMs, met: goal } : null,
       phases: ours.phases || null,
