@@ -20,9 +20,9 @@ export const f1 = (x) => (x == null ? 'n/a' : x.toFixed(1));
 export const f2 = (x) => (x == null ? 'n/a' : x.toFixed(2));
 export const kb = (bytes) => (bytes == null ? 'n/a' : (bytes / 1024).toFixed(0));
 
-/** `value / ours` as "4.25x"; "n/a" when either is missing. */
+/** `value / ours` as "4.25x"; "n/a" when either is missing or not above zero (a difference of medians can be). */
 export function times(value, ours) {
-  if (value == null || ours == null || !ours) return 'n/a';
+  if (value == null || ours == null || !(value > 0) || !(ours > 0)) return 'n/a';
   return `${(value / ours).toFixed(2)}x`;
 }
 

@@ -20,13 +20,13 @@
 // every host name but 127.0.0.1 to "not found", so a peer reaching for its
 // cloud fails at once; no request interception sits on the measured path.
 //
-// Usage: node scripts/bench.mjs [--samples N] [--databuddy-git DIR]   (npm run bench)
+// Usage: node scripts/bench.mjs [--samples N] [--databuddy-git DIR] [--ours FILE]   (npm run bench)
 // Needs dist/sessionmark.js and target/release/sessionmark-collector (built
 // here when missing).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { constants as zc, brotliCompressSync, gzipSync } from 'node:zlib';
 import { chromiumPath, collectorBin, repoRoot, startCollector } from '../tests/e2e/harness.mjs';
 import { deliveryPage, deliveryRun } from '../bench/delivery.mjs';
@@ -48,7 +48,8 @@ const BUDGET_BROTLI = 16_384; // dist/sessionmark.js, the size goal
 const HARD_LIMIT_MS = 420_000; // the bench stops itself past this, whatever it is doing
 
 const CACHE = join(repoRoot, '.cache', 'bench');
-const OURS_FILE = join(repoRoot, 'dist', 'sessionmark.js');
+// --ours FILE: another build of the script tag to measure as sessionmark (default: this checkout's).
+const OURS_FILE = argValue('--ours') ? resolve(argValue('--ours')) : join(repoRoot, 'dist', 'sessionmark.js');
 const OUT_JSON = join(repoRoot, 'dist', 'bench.json');
 const OUT_MD = join(repoRoot, 'bench', 'results.md');
 
@@ -90,7 +91,9 @@ function newestMtime(dir) {
 }
 
 function ensureBuilt() {
-  if (!existsSync(OURS_FILE)) {
+  if (argValue('--ours')) {
+    if (!existsSync(OURS_FILE)) throw new Error(`--ours ${OURS_FILE}: no such file`);
+  } else if (!existsSync(OURS_FILE)) {
     log('dist/sessionmark.js is missing: running node scripts/build.mjs');
     const r = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('the build failed');
@@ -177,7 +180,9 @@ async function main() {
   mkdirSync(CACHE, { recursive: true });
 
   const oursSource = readFileSync(OURS_FILE);
-  const ours = { ...OURS, id: `sessionmark ${buildVersion()}`, source: oursSource, served: oursSource };
+  const ours = argValue('--ours')
+    ? { ...OURS, id: 'sessionmark (--ours)', file: OURS_FILE, source: oursSource, served: oursSource }
+    : { ...OURS, id: `sessionmark ${buildVersion()}`, source: oursSource, served: oursSource };
   const literal = wasmLiteral(oursSource);
   const peers = loadPeers(CACHE, { databuddyGit: argValue('--databuddy-git') || process.env.SESSIONMARK_BENCH_DATABUDDY_GIT });
   const avail = peers.filter((p) => !p.error);
