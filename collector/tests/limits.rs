@@ -301,3 +301,17 @@ fn without_keys_the_collector_refuses_to_listen_beyond_loopback() {
         "{err}"
     );
 }
+
+#[test]
+fn a_request_head_over_64_kib_is_answered_431() {
+    let (c, _dir) = Collector::in_temp("bighead", &[]);
+    let mut s = connect(&c);
+    let filler = "a".repeat(70 * 1024);
+    // The collector may answer before it has read all of it.
+    let _ = write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {filler}\r\n\r\n"
+    );
+    let (got, _) = read_until_closed(&mut s);
+    assert!(got.starts_with("HTTP/1.1 431"), "{got}");
+}
