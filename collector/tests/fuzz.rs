@@ -1,10 +1,11 @@
 //! Fuzz targets of the collector's parsers: batch bodies, server-event
-//! bodies, the cookie and header pairing, config values, the JSON scan, and
-//! the routes in process. proptest, so they run on stable Rust: every test
-//! named `fuzz_*` is a target. `npm test` runs each with proptest's default
-//! case count; `npm run fuzz` runs every `fuzz_*` test of the workspace with
-//! `FUZZ_CASES` cases (README "Fuzzing"). A failure found this way becomes a
-//! sentence-named regression test at the end of this file.
+//! bodies (single and bulk), the cookie and header pairing, config values,
+//! the JSON scan, and the routes in process. proptest, so they run on
+//! stable Rust: every test named `fuzz_*` is a target. `npm test` runs each
+//! with proptest's default case count; `npm run fuzz` runs every `fuzz_*`
+//! test of the workspace with `FUZZ_CASES` cases (README "Fuzzing"). A
+//! failure found this way becomes a sentence-named regression test at the
+//! end of this file.
 
 mod common;
 
@@ -19,7 +20,7 @@ use sessionmark::wire::{Event, MAX_BATCH_EVENTS};
 use sessionmark_collector::bounds::{scan, MAX_NESTING};
 use sessionmark_collector::ingest::check_batch;
 use sessionmark_collector::pairing::{cookie_value, pair};
-use sessionmark_collector::{server_event, Config};
+use sessionmark_collector::{server_bulk, server_event, Config};
 
 const NOW: u64 = T0 + 86_400_000;
 
@@ -231,6 +232,66 @@ proptest! {
             }
         }).collect::<String>();
         prop_assert!(!scan(&escaped, 100).lone_surrogate, "{}", escaped);
+    }
+}
+
+/// A bulk server-event body: events of the SDK's shape with fields replaced
+/// or added by arbitrary values, or arbitrary bytes.
+fn bulk_body() -> impl Strategy<Value = Vec<u8>> {
+    let fields = prop::sample::select(vec![
+        "event_id",
+        "name",
+        "session_id",
+        "properties",
+        "user_id",
+        "anonymous_id",
+        "timestamp",
+        "source",
+        "extra",
+    ]);
+    let one = (
+        0u64..1000,
+        prop::collection::vec((fields, json_value()), 0..3),
+    )
+        .prop_map(|(n, edits)| {
+            let mut v = serde_json::json!({
+                "event_id": format!("0f8fad5b-d9cb-469f-a165-{n:012x}"),
+                "name": "purchase",
+                "session_id": SESSION,
+                "properties": { "n": n },
+            });
+            for (k, val) in edits {
+                v[k] = val;
+            }
+            v
+        });
+    prop_oneof![
+        prop::collection::vec(one, 0..6)
+            .prop_map(|evs| serde_json::to_vec(&serde_json::json!({ "events": evs })).unwrap()),
+        prop::collection::vec(any::<u8>(), 0..100),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn fuzz_bulk_server_event_bodies_are_judged_event_by_event(body in bulk_body()) {
+        let Ok(parsed) = server_bulk::parse(&body) else {
+            return Ok(());
+        };
+        for r in &parsed.rejected {
+            prop_assert!(!r.reason.is_empty() && r.reason.len() <= 200);
+        }
+        for (_, e) in parsed.events {
+            match server_bulk::build(e, Some(VISITOR), NOW) {
+                Err(reason) => prop_assert!(!reason.is_empty()),
+                Ok((event, stored)) => {
+                    prop_assert_eq!(event.problem(), None);
+                    let v: Value = serde_json::from_str(&stored).unwrap();
+                    prop_assert_eq!(&v["source"], "server");
+                    prop_assert!(scan(&stored, MAX_NESTING + 2).depth <= MAX_NESTING + 1);
+                }
+            }
+        }
     }
 }
 
