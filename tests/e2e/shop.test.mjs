@@ -71,6 +71,17 @@ describe('the demo shop', () => {
     assert.deepEqual(await row.locator('td').nth(2).innerText(), 'purchase server');
     assert.match(await row.locator('td').nth(4).innerText(), /"amount":249/);
     assert.equal(await dashboard.locator(`#sessions tr[data-session="${sessionId}"]`).getAttribute('class'), 'picked');
+
+    // And the figures: this suite's shop visits so far, one of them bought for 249.00.
+    await dashboard.goto(`${suite.collector.url}/dashboard.html?site#site=shop`);
+    const answered = await dashboard.waitForResponse((r) => new URL(r.url()).pathname === '/v1/metrics');
+    const m = await answered.json();
+    assert.equal(m.conversions, 1);
+    assert.equal(m.revenue, 249);
+    await dashboard.waitForFunction(() => Number(document.documentElement.dataset.refreshes) >= 1);
+    assert.equal(await dashboard.locator('[data-figure="conversions"] .figure-value').innerText(), '1');
+    assert.equal(await dashboard.locator('[data-figure="revenue"] .figure-value').innerText(), '249.00');
+    assert.equal(await dashboard.locator('[data-figure="visits"] .figure-value').innerText(), String(m.visits));
   });
 
   it('signing in names the user to the backend and, where the tracker has identify(), to later events', T, async () => {
