@@ -73,9 +73,13 @@ describe('the demo shop', () => {
     assert.equal(await dashboard.locator(`#sessions tr[data-session="${sessionId}"]`).getAttribute('class'), 'picked');
 
     // And the figures: this suite's shop visits so far, one of them bought for 249.00.
+    // Waited for before the navigation: the answer may come before goto() returns.
+    const answered = dashboard.waitForResponse((r) => {
+      const url = new URL(r.url());
+      return url.pathname === '/v1/metrics' && url.searchParams.get('client_id') === 'shop';
+    });
     await dashboard.goto(`${suite.collector.url}/dashboard.html?site#site=shop`);
-    const answered = await dashboard.waitForResponse((r) => new URL(r.url()).pathname === '/v1/metrics');
-    const m = await answered.json();
+    const m = await (await answered).json();
     assert.equal(m.conversions, 1);
     assert.equal(m.revenue, 249);
     await dashboard.waitForFunction(() => Number(document.documentElement.dataset.refreshes) >= 1);
