@@ -3,13 +3,15 @@
 #   1. setup (installs what is missing), a throwaway ClickHouse server
 #   2. native Rust tests (core + collector; the collector's limits against
 #      its real binary on loopback; the fuzz targets at proptest's default
-#      case count: `npm run fuzz` runs them long)
+#      case count: `npm run fuzz` runs them long), then the collector's
+#      tests again on ClickHouse
 #   3. browser tests of the wasm shell (wasm-bindgen-test in headless Chromium)
 #   4. the server helper (sessionmark/server) and the dashboard's modules under node:test
 #   5. build the tracker bundles (size ceiling enforced), the dashboard, the demo's app
 #   6. build the collector (release) for the end-to-end tests
 #   7. the package as a user gets it: npm pack, install, tsc --strict, Vite, Chromium
-#   8. end-to-end tests: real Chromium (playwright-core) + the real collector
+#   8. end-to-end tests: real Chromium (playwright-core) + the real collector,
+#      on SQLite, then on ClickHouse
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -42,6 +44,11 @@ fi
 
 header "native tests: cargo test --workspace"
 cargo test --workspace
+
+header "collector tests on ClickHouse: SESSIONMARK_TEST_STORE=clickhouse cargo test -p sessionmark-collector"
+# The same HTTP tests with the ClickHouse store behind the router (the store
+# suite and the multi-collector proofs ran on it above already).
+SESSIONMARK_TEST_STORE=clickhouse cargo test -p sessionmark-collector
 
 if [[ -f tests/web.rs ]]; then
   header "browser tests: wasm-bindgen-test in headless Chromium"
@@ -79,3 +86,6 @@ header "end-to-end tests: node --test tests/e2e/"
 force_exit=()
 if node --help 2>/dev/null | grep -q -- '--test-force-exit'; then force_exit=(--test-force-exit); fi
 node --test "${force_exit[@]}" tests/e2e/
+
+header "end-to-end tests on ClickHouse: SESSIONMARK_TEST_STORE=clickhouse node --test tests/e2e/"
+SESSIONMARK_TEST_STORE=clickhouse node --test "${force_exit[@]}" tests/e2e/

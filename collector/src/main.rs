@@ -36,7 +36,9 @@ async fn run() -> Result<(), String> {
     if let Some(notice) = cfg.access.check_listen(addr)? {
         eprintln!("sessionmark collector: {notice}");
     }
-    let store = store::open(&cfg.store).map_err(|e| format!("opening the store: {e}"))?;
+    let store = store::open(&cfg.store)
+        .await
+        .map_err(|e| format!("opening the store: {e}"))?;
     let described = store.describe();
     let state = AppState::new(store, cfg.test_hooks)
         .with_seal_after(cfg.seal_after_ms)

@@ -27,6 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, beforeEach } from 'node:test';
 import { chromium } from 'playwright-core';
+import { startClickHouse } from '../../scripts/clickhouse.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -88,6 +89,37 @@ function waitExit(child) {
 }
 
 // ---------------------------------------------------------------------------
+// ClickHouse (SESSIONMARK_TEST_STORE=clickhouse)
+
+let clickHouse = null;
+
+/**
+ * `clickhouse://host:port/DB` for a fresh database: on the server named by
+ * SESSIONMARK_TEST_CLICKHOUSE (scripts/test.sh starts one for the run), else
+ * on one this process starts (scripts/clickhouse.mjs) and stops at exit.
+ */
+export async function clickHouseStoreUrl() {
+  hookExit();
+  if (!clickHouse) {
+    const given = process.env.SESSIONMARK_TEST_CLICKHOUSE;
+    clickHouse = given ? Promise.resolve({ url: given.replace(/\/$/, '') }) : startClickHouse();
+    // A server of our own dies with this process (the exit hook kills what
+    // is in liveChildren and removes tempDirs).
+    clickHouse.then(
+      (ch) => {
+        if (!ch.pid) return;
+        liveChildren.add({ kill: () => process.kill(ch.pid, 'SIGKILL') });
+        tempDirs.add(ch.dir);
+      },
+      () => {},
+    );
+  }
+  const { url } = await clickHouse;
+  const database = `e2e_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
+  return `clickhouse://${new URL(url).host}/${database}`;
+}
+
+// ---------------------------------------------------------------------------
 // Collector
 
 /**
@@ -103,6 +135,10 @@ export async function startCollector({ hooks = true, env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sessionmark-e2e-'));
   tempDirs.add(dir);
   const db = join(dir, 'sessionmark.db');
+  // SESSIONMARK_TEST_STORE=clickhouse: the collector runs on ClickHouse, in
+  // a fresh database of the test run's server (scripts/test.sh runs the
+  // end-to-end tests on both stores).
+  const store = process.env.SESSIONMARK_TEST_STORE === 'clickhouse' ? await clickHouseStoreUrl() : null;
 
   let child = null;
   let port = 0;
@@ -120,6 +156,7 @@ export async function startCollector({ hooks = true, env = {} } = {}) {
       PORT: String(port),
       HOST: '127.0.0.1',
       SESSIONMARK_DB: db,
+      ...(store ? { SESSIONMARK_STORE: store } : {}),
       SESSIONMARK_WWW: join(repoRoot, 'www'),
       SESSIONMARK_DIST: join(repoRoot, 'dist'),
       // The pairing tests fetch the collector under its other loopback name

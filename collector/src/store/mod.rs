@@ -256,12 +256,19 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// Opens the store the settings name.
-pub fn open(config: &StoreConfig) -> Result<SharedStore, StoreError> {
+/// Opens the store the settings name. For ClickHouse, credentials the URL
+/// does not carry come from `SESSIONMARK_CLICKHOUSE_USER` and
+/// `SESSIONMARK_CLICKHOUSE_PASSWORD`; its database and tables are created
+/// when missing.
+pub async fn open(config: &StoreConfig) -> Result<SharedStore, StoreError> {
     match config {
         StoreConfig::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path)?)),
-        StoreConfig::ClickHouse(url) => Err(StoreError::Failed(format!(
-            "{url}: this build has no ClickHouse store yet"
-        ))),
+        StoreConfig::ClickHouse(url) => {
+            let address = clickhouse::Address::parse(url, |k| std::env::var(k).ok())
+                .map_err(StoreError::Failed)?;
+            let store =
+                clickhouse::ClickHouseStore::open(address, clickhouse::Limits::default()).await?;
+            Ok(Arc::new(store))
+        }
     }
 }

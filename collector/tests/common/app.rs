@@ -6,7 +6,9 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
 use sessionmark::wire::BatchAnswer;
+use sessionmark_collector::store::clickhouse::{Address, ClickHouseStore, Limits};
 use sessionmark_collector::store::sqlite::SqliteStore;
+use sessionmark_collector::store::SharedStore;
 use sessionmark_collector::{router, AppState};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -18,20 +20,30 @@ pub struct App {
 
 impl App {
     /// A fresh database and site; `configure` adjusts the state (clock,
-    /// seal timeout) before the router is built.
+    /// seal timeout) before the router is built. The store is SQLite, or
+    /// ClickHouse (a fresh database on the test run's server) when
+    /// `SESSIONMARK_TEST_STORE=clickhouse`: `scripts/test.sh` runs the
+    /// HTTP tests both ways.
     pub fn build(hooks: bool, configure: impl FnOnce(AppState) -> AppState) -> App {
         let dir = TempDir::new("api");
         let (www, dist) = site(&dir);
-        let store = SqliteStore::open(&dir.0.join("data/test.db")).unwrap();
+        let store: SharedStore = if test_store_is_clickhouse() {
+            let url = super::clickhouse::fresh_store_url("http");
+            let address = Address::parse(&url, |_| None).unwrap();
+            Arc::new(ClickHouseStore::new(address, Limits::default()).unwrap())
+        } else {
+            Arc::new(SqliteStore::open(&dir.0.join("data/test.db")).unwrap())
+        };
         App {
-            router: router(
-                configure(AppState::new(Arc::new(store), hooks)),
-                &www,
-                &dist,
-            ),
+            router: router(configure(AppState::new(store, hooks)), &www, &dist),
             _dir: dir,
         }
     }
+}
+
+/// `SESSIONMARK_TEST_STORE=clickhouse`: the HTTP tests run on ClickHouse.
+pub fn test_store_is_clickhouse() -> bool {
+    std::env::var("SESSIONMARK_TEST_STORE").as_deref() == Ok("clickhouse")
 }
 
 pub struct Answer {

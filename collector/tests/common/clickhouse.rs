@@ -74,6 +74,10 @@ pub fn fresh_database(tag: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
+    let tag: String = tag
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     format!(
         "test_{tag}_{}_{}_{nanos}",
         std::process::id(),

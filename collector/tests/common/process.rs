@@ -35,6 +35,19 @@ impl Collector {
 
     /// `start`, with extra environment variables.
     pub fn start_with(db: &Path, site: &TempDir, env: &[(&str, &str)]) -> Collector {
+        let db_text = db.to_str().unwrap();
+        let mut all = vec![("SESSIONMARK_DB", db_text)];
+        all.extend_from_slice(env);
+        let (c, store_line) = Collector::launch(site, &all);
+        let want = format!("sessionmark collector store: sqlite {}\n", db.display());
+        assert_eq!(store_line, want, "the second line names the store");
+        c
+    }
+
+    /// Starts the binary on a free port with `env` (no store variable of its
+    /// own: SQLite at its default path unless `env` names one); returns once
+    /// it printed its listening line, with its second line (the store).
+    pub fn launch(site: &TempDir, env: &[(&str, &str)]) -> (Collector, String) {
         let (www, dist) = super::site(site);
         let mut child = Command::new(binary())
             .env("PORT", "0")
@@ -43,10 +56,10 @@ impl Collector {
             .env_remove("SESSIONMARK_SEAL_AFTER_MS")
             .env_remove("SESSIONMARK_READ_KEY")
             .env_remove("SESSIONMARK_SERVER_KEY")
-            .envs(env.iter().copied())
-            .env("SESSIONMARK_DB", db)
+            .env_remove("SESSIONMARK_STORE")
             .env("SESSIONMARK_WWW", www)
             .env("SESSIONMARK_DIST", dist)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -63,12 +76,11 @@ impl Collector {
         assert_ne!(port, 0);
         let mut store_line = String::new();
         out.read_line(&mut store_line).unwrap();
-        let want = format!("sessionmark collector store: sqlite {}\n", db.display());
-        assert_eq!(store_line, want, "the second line names the store");
-        Collector {
+        let c = Collector {
             child,
             addr: format!("127.0.0.1:{port}"),
-        }
+        };
+        (c, store_line)
     }
 
     /// One HTTP/1.1 exchange on a fresh connection; returns status and body.
@@ -103,8 +115,14 @@ impl Collector {
 
     /// Every stored event id, following `X-Next-Cursor` page by page.
     pub fn all_event_ids(&self) -> Vec<String> {
+        self.listed_event_ids("", 5000)
+    }
+
+    /// The event ids `GET /v1/events?{filter}` lists (`filter`: such as
+    /// `session_id=...&`, or empty), `limit` a page, every page in order.
+    pub fn listed_event_ids(&self, filter: &str, limit: u32) -> Vec<String> {
         let mut ids = Vec::new();
-        let mut path = "/v1/events?limit=5000".to_owned();
+        let mut path = format!("/v1/events?{filter}limit={limit}");
         loop {
             let (status, head, body) = exchange(&self.addr, "GET", &path, "").unwrap();
             assert_eq!(status, 200, "{body}");
@@ -118,7 +136,7 @@ impl Collector {
                 .find_map(|l| l.strip_prefix("x-next-cursor: "))
                 .map(str::to_owned);
             match cursor {
-                Some(c) => path = format!("/v1/events?limit=5000&cursor={c}"),
+                Some(c) => path = format!("/v1/events?{filter}limit={limit}&cursor={c}"),
                 None => return ids,
             }
         }

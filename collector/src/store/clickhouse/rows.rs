@@ -1,0 +1,200 @@
+//! One `events` row per stored event, as a `JSONEachRow` line: the typed
+//! columns the queries use, taken from the checked event, and the event's
+//! JSON as it arrived.
+
+use super::schema::precedence;
+use crate::store::NewEvent;
+use serde::Deserialize;
+
+/// The columns of `events` (see `schema`), borrowed from the event.
+#[derive(Debug, serde::Serialize)]
+pub struct EventRow<'a> {
+    pub event_id: &'a str,
+    pub session_id: &'a str,
+    pub anonymous_id: &'a str,
+    /// The top-level `user_id` of the event (identify), else empty.
+    pub user_id: String,
+    pub name: &'a str,
+    pub timestamp: u64,
+    pub client_id: &'a str,
+    /// `browser` or `server`.
+    pub source: &'static str,
+    pub path: &'a str,
+    /// The referrer's host, lowercase, without port or user info; empty
+    /// when there is no referrer or it is not a URL with a host.
+    pub referrer_host: String,
+    pub page_count: u64,
+    pub engaged_time: u64,
+    /// The numeric `amount` property (goal events), else 0.
+    pub amount: f64,
+    pub navigation_type: &'a str,
+    /// The collector's clock when the batch arrived (ms).
+    pub received_at: u64,
+    /// Listing order among equal timestamps (see `Arrivals`).
+    pub arrival: u64,
+    pub precedence: u64,
+    /// The event's JSON object text, as stored and listed.
+    pub body: &'a str,
+}
+
+impl<'a> EventRow<'a> {
+    pub fn new(new: &'a NewEvent, received_at: u64, arrival: u64) -> EventRow<'a> {
+        let e = &new.event;
+        EventRow {
+            event_id: &e.event_id,
+            session_id: &e.session_id,
+            anonymous_id: &e.anonymous_id,
+            user_id: user_id_of(&new.body),
+            name: &e.name,
+            timestamp: e.timestamp,
+            client_id: &e.client_id,
+            source: new.source.as_str(),
+            path: &e.path,
+            referrer_host: referrer_host(&e.referrer),
+            page_count: e.page_count.unwrap_or(0),
+            engaged_time: e.engaged_time.unwrap_or(0),
+            amount: amount_of(&e.properties.0),
+            navigation_type: e.navigation_type.as_deref().unwrap_or(""),
+            received_at,
+            arrival,
+            precedence: precedence(arrival),
+            body: &new.body,
+        }
+    }
+
+    /// Appends this row and its line break to a `JSONEachRow` body.
+    pub fn write_line(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(&mut *out, self)?;
+        out.push(b'\n');
+        Ok(())
+    }
+}
+
+/// The `user_id` field of an event's JSON, when it is a string.
+fn user_id_of(body: &str) -> String {
+    #[derive(Deserialize)]
+    struct WithUser {
+        #[serde(default)]
+        user_id: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<WithUser>(body)
+        .ok()
+        .and_then(|w| w.user_id)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The `amount` property when it is a finite JSON number, else 0.
+fn amount_of(properties: &str) -> f64 {
+    #[derive(Deserialize)]
+    struct WithAmount {
+        #[serde(default)]
+        amount: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<WithAmount>(properties)
+        .ok()
+        .and_then(|w| w.amount)
+        .and_then(|v| v.as_f64())
+        .filter(|a| a.is_finite())
+        .unwrap_or(0.0)
+}
+
+/// `https://User@News.Example.com:8443/a?b` → `news.example.com`.
+pub fn referrer_host(referrer: &str) -> String {
+    let Some((_, rest)) = referrer.split_once("://") else {
+        return String::new();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        hostport.split(':').next().unwrap_or("")
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Source;
+    use sessionmark::wire::{Event, Props};
+
+    fn new_event(body: &str, props: &str, referrer: &str) -> NewEvent {
+        NewEvent {
+            event: Event {
+                event_id: "018e0e5c-5a00-7abc-8def-000000000001".into(),
+                name: "purchase".into(),
+                session_id: "sess_018e0e5c-5a00-7abc-8def-0123456789ab".into(),
+                anonymous_id: "anon_7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
+                timestamp: 1_709_318_400_000,
+                referrer: referrer.into(),
+                client_id: "demo".into(),
+                engaged_time: Some(1500),
+                properties: Props(props.into()),
+                ..Event::default()
+            },
+            body: body.into(),
+            source: Source::Server,
+        }
+    }
+
+    #[test]
+    fn a_row_holds_the_typed_columns_and_the_body_as_it_arrived() {
+        let body = r#"{"event_id":"x","user_id":"u-42","properties":{"amount":12.5}}"#;
+        let e = new_event(body, r#"{"amount":12.5}"#, "https://News.Example.com/a");
+        let row = EventRow::new(&e, 7, 9);
+        let mut line = Vec::new();
+        row.write_line(&mut line).unwrap();
+        assert_eq!(line.last(), Some(&b'\n'));
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["user_id"], "u-42");
+        assert_eq!(v["amount"], 12.5);
+        assert_eq!(v["referrer_host"], "news.example.com");
+        assert_eq!(v["source"], "server");
+        assert_eq!(v["engaged_time"], 1500);
+        assert_eq!(v["page_count"], 0);
+        assert_eq!(v["navigation_type"], "");
+        assert_eq!(v["received_at"], 7);
+        assert_eq!(v["arrival"], 9);
+        assert_eq!(v["precedence"], u64::MAX - 9);
+        assert_eq!(v["body"], body);
+    }
+
+    #[test]
+    fn an_amount_that_is_not_a_number_counts_as_zero() {
+        for props in [
+            r#"{}"#,
+            r#"{"amount":"12"}"#,
+            r#"{"amount":null}"#,
+            r#"{"amount":[1]}"#,
+            "not json",
+        ] {
+            assert_eq!(amount_of(props), 0.0, "{props}");
+        }
+        assert_eq!(amount_of(r#"{"items":[1,2],"amount":-3}"#), -3.0);
+    }
+
+    #[test]
+    fn a_user_id_that_is_not_a_string_is_left_empty() {
+        assert_eq!(user_id_of(r#"{"user_id":42}"#), "");
+        assert_eq!(user_id_of(r#"{"name":"x"}"#), "");
+        assert_eq!(user_id_of(r#"{"user_id":"a\"b"}"#), "a\"b");
+    }
+
+    #[test]
+    fn the_referrer_host_drops_scheme_user_port_path_and_case() {
+        for (referrer, host) in [
+            ("https://www.Example.com/path?q=1#f", "www.example.com"),
+            ("http://user:pw@shop.example:8080/x", "shop.example"),
+            ("https://example.com.", "example.com"),
+            ("https://[2001:DB8::1]:443/", "2001:db8::1"),
+            ("https://example.com?x", "example.com"),
+            ("android-app://com.example.app/", "com.example.app"),
+            ("", ""),
+            ("example.com/path", ""),
+        ] {
+            assert_eq!(referrer_host(referrer), host, "{referrer}");
+        }
+    }
+}
