@@ -8,6 +8,11 @@
 // Then a kill -9 of the current collector under load (16 clients), a
 // restart on the same database, and the same check.
 //
+// The current collector is measured on SQLite and on ClickHouse (a
+// throwaway server of scripts/clickhouse.mjs, a fresh database per row; the
+// kill -9 too), unless --no-clickhouse or clickhouse-server is missing. The
+// ClickHouse rows' CPU is the collector's plus the ClickHouse server's.
+//
 // The baseline is built from its commit in a temporary git worktree outside
 // the repository (`git worktree add` under the OS temp folder, removed
 // afterwards); the binary is kept in .cache/bench-collector/ so later runs
@@ -15,8 +20,9 @@
 //
 // Options: --seconds=N (per level, collector and round, default 5),
 // --rounds=N (default 3: each figure is the median of the rounds, which
-// alternate the two collectors), --levels=1,16,64,
-// --baseline=COMMIT (default e7a21a9), --no-baseline, --fresh-baseline.
+// alternate the collectors), --levels=1,16,64,
+// --baseline=COMMIT (default e7a21a9), --no-baseline, --fresh-baseline,
+// --no-clickhouse.
 // Writes dist/bench-collector.json.
 
 import { spawn, execFileSync } from 'node:child_process';
@@ -26,6 +32,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { startClickHouse } from './clickhouse.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const opts = Object.fromEntries(
@@ -98,8 +105,8 @@ function buildBaseline(rev) {
   return { bin, commit, built: true };
 }
 
-/** Starts a collector on a free port with `db`; resolves with its URL. */
-function startCollector(bin, db) {
+/** Starts a collector on a free port with `db` (or the `store` URL); resolves with its URL. */
+function startCollector(bin, db, store = '') {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, [], {
       env: {
@@ -107,7 +114,7 @@ function startCollector(bin, db) {
         PORT: '0',
         HOST: '127.0.0.1',
         SESSIONMARK_DB: db,
-        SESSIONMARK_STORE: '',
+        SESSIONMARK_STORE: store,
         // Every client of the bench is one loopback address: the per-client
         // quotas of ingest would measure themselves, not the store.
         SESSIONMARK_RATE_REQUESTS_PER_SEC: '1000000000',
@@ -309,18 +316,25 @@ function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-async function measure(bin, clients) {
+/** `clickhouse://host:port/DB` for a fresh database of the bench's server. */
+function clickHouseStore(ch) {
+  return `clickhouse://${new URL(ch.url).host}/bench_${process.pid}_${Date.now()}`;
+}
+
+async function measure(bin, clients, ch = null) {
   const dir = mkdtempSync(join(tmpdir(), 'sessionmark-bench-collector-'));
   tempDirs.add(dir);
-  const { child, url } = await startCollector(bin, join(dir, 'bench.db'));
+  const { child, url } = await startCollector(bin, join(dir, 'bench.db'), ch ? clickHouseStore(ch) : '');
+  // Where the work is done: the collector, and the ClickHouse server behind it.
+  const cpuOf = () => cpuMs(child.pid) + (ch ? cpuMs(ch.pid) : 0);
   try {
     const start = process.hrtime.bigint();
     const measureFrom = start + BigInt(WARMUP_MS) * 1_000_000n;
     const end = measureFrom + BigInt(SECONDS * 1000) * 1_000_000n;
     let cpuFrom = NaN;
-    setTimeout(() => (cpuFrom = cpuMs(child.pid)), WARMUP_MS);
+    setTimeout(() => (cpuFrom = cpuOf()), WARMUP_MS);
     const r = await load(url, clients, { until: () => process.hrtime.bigint() < end, measureFrom });
-    const cpu = cpuMs(child.pid) - cpuFrom;
+    const cpu = cpuOf() - cpuFrom;
     const seconds = Number(process.hrtime.bigint() - measureFrom) / 1e9;
     const times = r.times.sort((a, b) => a - b);
     const check = await checkStored(url, r.acked);
@@ -343,11 +357,12 @@ async function measure(bin, clients) {
   }
 }
 
-async function killUnderLoad(bin) {
+async function killUnderLoad(bin, ch = null) {
   const dir = mkdtempSync(join(tmpdir(), 'sessionmark-bench-kill-'));
   tempDirs.add(dir);
   const db = join(dir, 'bench.db');
-  const first = await startCollector(bin, db);
+  const store = ch ? clickHouseStore(ch) : '';
+  const first = await startCollector(bin, db, store);
   let killed = false;
   const running = load(first.url, 16, { until: () => !killed, stopOnError: true });
   await new Promise((r) => setTimeout(r, KILL_AFTER_MS));
@@ -355,7 +370,7 @@ async function killUnderLoad(bin) {
   await new Promise((r) => first.child.once('exit', r));
   killed = true;
   const r = await running;
-  const again = await startCollector(bin, db);
+  const again = await startCollector(bin, db, store);
   try {
     const check = await checkStored(again.url, r.acked);
     return { clients: 16, killed_after_ms: KILL_AFTER_MS, unanswered: r.statuses[0] ?? 0, ...check };
@@ -393,11 +408,29 @@ function median(runs) {
   };
 }
 
+let clickHouse = null;
+if (!opts['no-clickhouse']) {
+  try {
+    clickHouse = await startClickHouse();
+    process.on('exit', () => {
+      try {
+        process.kill(clickHouse.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+      rmSync(clickHouse.dir, { recursive: true, force: true });
+    });
+    log(`bench:collector: ClickHouse at ${clickHouse.url}`);
+  } catch (e) {
+    log(`bench:collector: no ClickHouse rows (${e.message.split('\n')[0]})`);
+  }
+}
+
 const rows = [];
 for (const clients of LEVELS) {
   // Rounds alternate the two collectors, so a busy spell of the machine
   // falls on both; each figure is the median of its rounds.
-  const runs = { baseline: [], current: [] };
+  const runs = { baseline: [], current: [], clickhouse: [] };
   for (let round = 0; round < ROUNDS; round++) {
     if (baseline) {
       const r = await measure(baseline.bin, clients);
@@ -407,15 +440,23 @@ for (const clients of LEVELS) {
     const r = await measure(current, clients);
     log(`  current, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
     runs.current.push(r);
+    if (clickHouse) {
+      const r = await measure(current, clients, clickHouse);
+      log(`  current on ClickHouse, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
+      runs.clickhouse.push(r);
+    }
   }
   rows.push({
     clients,
     baseline: baseline ? median(runs.baseline) : null,
     current: median(runs.current),
+    clickhouse: clickHouse ? median(runs.clickhouse) : null,
   });
 }
 const kill = await killUnderLoad(current);
 log(`  kill -9 under load: ${JSON.stringify(kill)}`);
+const clickHouseKill = clickHouse ? await killUnderLoad(current, clickHouse) : null;
+if (clickHouseKill) log(`  kill -9 under load on ClickHouse: ${JSON.stringify(clickHouseKill)}`);
 
 const lossFree = (m) => m.missing === 0 && m.twice === 0 && m.stored === m.acked;
 const cell = (m) =>
@@ -423,28 +464,38 @@ const cell = (m) =>
 console.log(
   `\ncollector ingest, ${machine}, loopback, batches of ${BATCH}, medians of ${ROUNDS} rounds of ${SECONDS} s`,
 );
-console.log(`| clients | baseline ${baseline?.commit ?? '-'} | current | events/s ratio | p99 ratio |`);
-console.log('|---:|---|---|---:|---:|');
+console.log(
+  `| clients | baseline ${baseline?.commit ?? '-'} | current (SQLite) | events/s ratio | p99 ratio | current on ClickHouse | ClickHouse / SQLite events/s |`,
+);
+console.log('|---:|---|---|---:|---:|---|---:|');
 for (const r of rows) {
   const ratio = r.baseline ? (r.current.events_per_s / r.baseline.events_per_s).toFixed(1) + 'x' : '-';
   const p99 = r.baseline ? (r.current.p99_ms / r.baseline.p99_ms).toFixed(2) : '-';
-  console.log(`| ${r.clients} | ${r.baseline ? cell(r.baseline) : '-'} | ${cell(r.current)} | ${ratio} | ${p99} |`);
+  const ch = r.clickhouse ? cell(r.clickhouse) : '-';
+  const chRatio = r.clickhouse ? (r.clickhouse.events_per_s / r.current.events_per_s).toFixed(2) + 'x' : '-';
+  console.log(`| ${r.clients} | ${r.baseline ? cell(r.baseline) : '-'} | ${cell(r.current)} | ${ratio} | ${p99} | ${ch} | ${chRatio} |`);
 }
-console.log(
-  `kill -9 after ${kill.killed_after_ms} ms of load (16 clients): ${kill.acked} events acknowledged, ` +
-    `${kill.missing} missing, ${kill.twice} stored twice, ${kill.unanswered} requests unanswered at the kill`,
+const killLine = (k, on) =>
+  `kill -9 after ${k.killed_after_ms} ms of load (16 clients) on ${on}: ${k.acked} events acknowledged, ` +
+  `${k.missing} missing, ${k.twice} stored twice, ${k.unanswered} requests unanswered at the kill`;
+console.log(killLine(kill, 'SQLite'));
+if (clickHouseKill) console.log(killLine(clickHouseKill, 'ClickHouse'));
+const allLossFree = rows.every(
+  (r) => lossFree(r.current) && (!r.baseline || lossFree(r.baseline)) && (!r.clickhouse || lossFree(r.clickhouse)),
 );
-const allLossFree = rows.every((r) => lossFree(r.current) && (!r.baseline || lossFree(r.baseline)));
-const killOk = kill.missing === 0 && kill.twice === 0;
+const killClean = (k) => !k || (k.missing === 0 && k.twice === 0);
+const killOk = killClean(kill) && killClean(clickHouseKill);
 console.log(allLossFree && killOk ? 'zero loss: every acknowledged event_id stored exactly once' : 'LOSS FOUND');
 
 mkdirSync(join(repo, 'dist'), { recursive: true });
 writeFileSync(
   join(repo, 'dist', 'bench-collector.json'),
   JSON.stringify(
-    { machine, seconds: SECONDS, rounds: ROUNDS, batch: BATCH, baseline: baseline?.commit ?? null, rows, kill },
+    { machine, seconds: SECONDS, rounds: ROUNDS, batch: BATCH, baseline: baseline?.commit ?? null, rows, kill, clickhouse_kill: clickHouseKill },
     null,
     2,
   ),
 );
 process.exitCode = allLossFree && killOk ? 0 : 1;
+// The ClickHouse server's pipes would keep this process alive.
+await clickHouse?.stop();
