@@ -91,6 +91,7 @@ async fn the_schema_is_created_on_an_empty_server_and_creating_it_again_changes_
         got,
         [
             ("events", "ReplacingMergeTree"),
+            ("links", "ReplacingMergeTree"),
             ("seals", "ReplacingMergeTree")
         ]
     );

@@ -13,7 +13,7 @@ use super::client::{ClickHouseError, Client};
 use super::group::Commit;
 use super::plan::{plan, Stored};
 use super::rows::EventRow;
-use super::schema::{partition_of, precedence, EVENTS, SEALS};
+use super::schema::{partition_of, precedence, EVENTS, LINKS, SEALS};
 use super::sql;
 use crate::store::{Batch, Inserted, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,6 +56,22 @@ impl Commit for ClickHouseCommit {
                 lines.push(b'\n');
             }
             let table = format!("{}.{SEALS}", self.database);
+            self.client.insert(&table, &lines).await?;
+        }
+        if !planned.links.is_empty() {
+            let mut lines = Vec::new();
+            for l in &planned.links {
+                let row = serde_json::json!({
+                    "anonymous_id": l.anonymous_id,
+                    "user_id": l.user_id,
+                    "linked_at": l.linked_at,
+                    // Among links of equal time the later arrival wins.
+                    "arrival": self.arrivals.next(batches_received_at(batches)),
+                });
+                serde_json::to_writer(&mut lines, &row).map_err(encoding)?;
+                lines.push(b'\n');
+            }
+            let table = format!("{}.{LINKS}", self.database);
             self.client.insert(&table, &lines).await?;
         }
         // One insert per month: ClickHouse refuses an insert that touches
@@ -135,6 +151,11 @@ impl ClickHouseCommit {
             sealed: sealed.into_iter().map(|s| s.session_id).collect(),
         })
     }
+}
+
+/// The latest arrival time of a group's batches.
+fn batches_received_at(batches: &[Batch]) -> u64 {
+    batches.iter().map(|b| b.received_at).max().unwrap_or(0)
 }
 
 fn encoding(e: serde_json::Error) -> StoreError {

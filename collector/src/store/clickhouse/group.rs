@@ -17,8 +17,9 @@
 
 use crate::store::{Batch, Inserted, StoreError};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 /// The `Retry-After` of a full buffer, in seconds.
@@ -64,29 +65,39 @@ struct Pending {
     _room: OwnedSemaphorePermit,
 }
 
+/// Starts the writer task on a runtime (once).
+type Starter = Box<dyn FnOnce(&Handle) + Send>;
+
 /// The queue in front of one writer task; cheap to clone.
 #[derive(Clone)]
 pub struct GroupCommit {
     queue: mpsc::UnboundedSender<Pending>,
     room: Arc<Semaphore>,
+    /// The writer, until the first batch starts it on the tokio runtime it
+    /// is submitted from (so a store can be built outside any runtime).
+    starter: Arc<Mutex<Option<Starter>>>,
 }
 
 impl GroupCommit {
-    /// Starts the writer task (on the current tokio runtime). It ends when
-    /// every handle is dropped and the queue is drained.
+    /// The queue and its writer, which starts with the first batch. The
+    /// writer ends when every handle is dropped and the queue is drained.
     pub fn start(commit: impl Commit, limits: Limits) -> GroupCommit {
         let (queue, rx) = mpsc::unbounded_channel();
         let capacity = usize::try_from(limits.max_buffered_events).unwrap_or(usize::MAX);
-        tokio::spawn(run(commit, rx, limits));
+        let starter: Starter = Box::new(move |runtime: &Handle| {
+            runtime.spawn(run(commit, rx, limits));
+        });
         GroupCommit {
             queue,
             room: Arc::new(Semaphore::new(capacity)),
+            starter: Arc::new(Mutex::new(Some(starter))),
         }
     }
 
     /// Stores `batch` in the next group; returns its answer once the group
     /// is written, or `Busy` at once when the buffer has no room for it.
     pub async fn submit(&self, batch: Batch) -> Result<Inserted, StoreError> {
+        self.start_writer()?;
         // An empty batch still takes a place: it is answered in order.
         let need = u32::try_from(batch.events.len().max(1)).unwrap_or(u32::MAX);
         let room = match Arc::clone(&self.room).try_acquire_many_owned(need) {
@@ -107,6 +118,19 @@ impl GroupCommit {
             })
             .map_err(|_| stopped())?;
         answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    fn start_writer(&self) -> Result<(), StoreError> {
+        // The starter is taken whole or not at all: a poisoned lock holds
+        // either state intact.
+        let mut starter = self.starter.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(start) = starter.take() {
+            let runtime = Handle::try_current().map_err(|_| {
+                StoreError::Failed("the store's writer needs a tokio runtime".into())
+            })?;
+            start(&runtime);
+        }
+        Ok(())
     }
 }
 
@@ -181,7 +205,6 @@ mod tests {
     use super::*;
     use crate::store::{NewEvent, Source};
     use sessionmark::wire::Event;
-    use std::sync::Mutex;
     use tokio::sync::Notify;
 
     /// Accepts every event; records the size of each group (in batches);

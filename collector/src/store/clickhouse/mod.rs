@@ -54,8 +54,8 @@ impl ClickHouseStore {
     }
 
     /// Like [`open`](Self::open) but without touching the server yet: the
-    /// first request creates the tables. Must be called inside a tokio
-    /// runtime (it starts the writer task).
+    /// first request creates the tables, the first batch starts the writer
+    /// task on its tokio runtime.
     pub fn new(address: Address, limits: Limits) -> Result<ClickHouseStore, StoreError> {
         let client = Client::new(&address).map_err(|e| StoreError::Failed(e.to_owned()))?;
         let writes = GroupCommit::start(

@@ -31,6 +31,17 @@ pub struct Plan<'a> {
     /// The events to store, in arrival order, with their batch's
     /// `received_at`.
     pub rows: Vec<(&'a NewEvent, u64)>,
+    /// Visitor -> user links of the stored events that carry a `user_id`:
+    /// per visitor, the latest by event time (the later one among equals).
+    pub links: Vec<Link<'a>>,
+}
+
+/// A visitor identified as a user by an event at `linked_at` (its timestamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link<'a> {
+    pub anonymous_id: &'a str,
+    pub user_id: &'a str,
+    pub linked_at: u64,
 }
 
 /// Applies the rules to `batches` in order, starting from `stored`.
@@ -65,6 +76,16 @@ pub fn plan<'a>(batches: &'a [Batch], mut stored: Stored) -> Plan<'a> {
             stored.events.insert(key);
             answer.accepted += 1;
             out.rows.push((new, batch.received_at));
+            if let Some(user_id) = &new.event.user_id {
+                link(
+                    &mut out.links,
+                    Link {
+                        anonymous_id: &new.event.anonymous_id,
+                        user_id,
+                        linked_at: new.event.timestamp,
+                    },
+                );
+            }
         }
         answer.sealed = sessions
             .iter()
@@ -74,6 +95,18 @@ pub fn plan<'a>(batches: &'a [Batch], mut stored: Stored) -> Plan<'a> {
         out.answers.push(answer);
     }
     out
+}
+
+/// Keeps `new` unless the visitor already has a later link in `links`.
+fn link<'a>(links: &mut Vec<Link<'a>>, new: Link<'a>) {
+    match links
+        .iter_mut()
+        .find(|l| l.anonymous_id == new.anonymous_id)
+    {
+        Some(held) if new.linked_at >= held.linked_at => *held = new,
+        Some(_) => {}
+        None => links.push(new),
+    }
 }
 
 #[cfg(test)]
@@ -184,10 +217,42 @@ mod tests {
     }
 
     #[test]
+    fn each_visitor_keeps_its_latest_link_by_event_time_and_duplicates_link_nothing() {
+        let identified = |session: &str, n: u64, visitor: &str, user: &str, at: u64| {
+            let mut e = ev(session, n);
+            e.event.anonymous_id = visitor.into();
+            e.event.user_id = Some(user.into());
+            e.event.timestamp = at;
+            e
+        };
+        let mut stored = Stored::default();
+        let dup = identified(A, 9, "anon_a", "from-a-duplicate", 999);
+        stored.events.insert((A.into(), dup.event.event_id.clone()));
+        let batches = [
+            batch(1, vec![identified(A, 1, "anon_a", "late", 50), dup]),
+            batch(2, vec![identified(A, 2, "anon_a", "early", 10)]),
+            batch(
+                3,
+                vec![
+                    identified(B, 3, "anon_b", "b", 5),
+                    identified(A, 4, "anon_a", "tie", 50),
+                ],
+            ),
+        ];
+        let p = plan(&batches, stored);
+        let links: Vec<(&str, &str, u64)> = p
+            .links
+            .iter()
+            .map(|l| (l.anonymous_id, l.user_id, l.linked_at))
+            .collect();
+        assert_eq!(links, [("anon_a", "tie", 50), ("anon_b", "b", 5)]);
+    }
+
+    #[test]
     fn an_empty_batch_is_answered_with_nothing() {
         let batches = [batch(1, vec![])];
         let p = plan(&batches, Stored::default());
         assert_eq!(p.answers, [Inserted::default()]);
-        assert!(p.rows.is_empty() && p.seals.is_empty());
+        assert!(p.rows.is_empty() && p.seals.is_empty() && p.links.is_empty());
     }
 }

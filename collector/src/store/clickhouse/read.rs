@@ -5,7 +5,7 @@
 //! filter can never pick the copy that does not count.
 
 use super::client::Client;
-use super::schema::{precedence, EVENTS, SEALS};
+use super::schema::{precedence, EVENTS, LINKS, SEALS};
 use super::sql;
 use crate::store::{EventPage, EventQuery, SessionRow, StoreError, MAX_PAGE_EVENTS};
 use sessionmark::ids::is_uuid_text;
@@ -165,10 +165,12 @@ pub async fn sessions(ch: &Client, db: &str, limit: u32) -> Result<Vec<SessionRo
         ))
         .await?;
     let sealed = sealed_at(ch, db, rows.iter().map(|r| r.session_id.as_str())).await?;
+    let users = users_of(ch, db, rows.iter().map(|r| r.visitor.as_str())).await?;
     Ok(rows
         .into_iter()
         .map(|r| SessionRow {
             sealed_at: sealed.get(&r.session_id).copied(),
+            user_id: users.get(&r.visitor).cloned(),
             session_id: r.session_id,
             anonymous_id: r.visitor,
             first_seen: r.first_seen,
@@ -203,6 +205,50 @@ async fn sealed_at<'a>(
     Ok(rows
         .into_iter()
         .map(|r| (r.session_id, r.first_sealed))
+        .collect())
+}
+
+/// The user each of these visitors is linked to: its latest link by event
+/// time, the later arrival among equals (correct before merges, which keep
+/// one row of the highest `linked_at`).
+async fn users_of<'a>(
+    ch: &Client,
+    db: &str,
+    visitors: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut list: Vec<&str> = visitors.collect();
+    list.sort_unstable();
+    list.dedup();
+    if list.is_empty() {
+        return Ok(HashMap::new());
+    }
+    #[derive(serde::Deserialize)]
+    struct Linked {
+        anonymous_id: String,
+        user_id: String,
+        linked_at: u64,
+        arrival: u64,
+    }
+    let rows: Vec<Linked> = ch
+        .rows(&format!(
+            "SELECT anonymous_id, user_id, linked_at, arrival FROM {db}.{LINKS}
+             WHERE anonymous_id IN {}",
+            sql::string_list(list)
+        ))
+        .await?;
+    let mut latest: HashMap<String, (u64, u64, String)> = HashMap::new();
+    for r in rows {
+        let rank = (r.linked_at, r.arrival);
+        match latest.get(&r.anonymous_id) {
+            Some((at, arrival, _)) if (*at, *arrival) >= rank => {}
+            _ => {
+                latest.insert(r.anonymous_id, (r.linked_at, r.arrival, r.user_id));
+            }
+        }
+    }
+    Ok(latest
+        .into_iter()
+        .map(|(visitor, (_, _, user))| (visitor, user))
         .collect())
 }
 

@@ -17,12 +17,17 @@
 //!   together.
 //! - `seals`: one row per sealing of a session; the earliest `sealed_at`
 //!   counts (reads take `min`, merges keep the highest `precedence`).
+//! - `links`: visitor -> user, a row per visitor and group commit that
+//!   stored an event with a `user_id`; the latest by event time
+//!   (`linked_at`) counts, the later arrival among equals (reads pick it,
+//!   merges keep the highest `linked_at`).
 
 use super::address::is_identifier;
 
 /// Table names, unqualified.
 pub const EVENTS: &str = "events";
 pub const SEALS: &str = "seals";
+pub const LINKS: &str = "links";
 
 /// `precedence` of a row written at `arrival`: earlier arrivals rank
 /// higher, so `ReplacingMergeTree(precedence)` keeps the first copy.
@@ -70,6 +75,15 @@ pub fn create_statements(database: &str) -> Option<Vec<String>> {
                 precedence UInt64
             ) ENGINE = ReplacingMergeTree(precedence)
             ORDER BY session_id"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {database}.{LINKS} (
+                anonymous_id String,
+                user_id String,
+                linked_at UInt64,
+                arrival UInt64
+            ) ENGINE = ReplacingMergeTree(linked_at)
+            ORDER BY anonymous_id"
         ),
     ])
 }
