@@ -1,6 +1,7 @@
 //! One group commit on ClickHouse: read what is stored for the group's
-//! sessions (three queries at once), plan (`plan`), write the seals, then
-//! the events, and answer only when ClickHouse has acknowledged both.
+//! sessions (three queries at once), plan (`plan`), write the seals, the
+//! visitor -> user links, then the events, and answer only when ClickHouse
+//! has acknowledged all of them.
 //!
 //! Every collector does the same against the same tables, so sealing and
 //! duplicates are decided from ClickHouse, not from this process's memory.
@@ -44,36 +45,26 @@ impl Commit for ClickHouseCommit {
             self.stored(batches, &sessions).await?
         };
         let planned = plan(batches, stored);
-        if !planned.seals.is_empty() {
-            let mut lines = Vec::new();
-            for (session_id, sealed_at) in &planned.seals {
-                let row = serde_json::json!({
-                    "session_id": session_id,
-                    "sealed_at": sealed_at,
-                    "precedence": precedence(*sealed_at),
-                });
-                serde_json::to_writer(&mut lines, &row).map_err(encoding)?;
-                lines.push(b'\n');
-            }
-            let table = format!("{}.{SEALS}", self.database);
-            self.client.insert(&table, &lines).await?;
-        }
-        if !planned.links.is_empty() {
-            let mut lines = Vec::new();
-            for l in &planned.links {
-                let row = serde_json::json!({
-                    "anonymous_id": l.anonymous_id,
-                    "user_id": l.user_id,
-                    "linked_at": l.linked_at,
-                    // Among links of equal time the later arrival wins.
-                    "arrival": self.arrivals.next(batches_received_at(batches)),
-                });
-                serde_json::to_writer(&mut lines, &row).map_err(encoding)?;
-                lines.push(b'\n');
-            }
-            let table = format!("{}.{LINKS}", self.database);
-            self.client.insert(&table, &lines).await?;
-        }
+        let seals = json_lines(planned.seals.iter().map(|(session_id, sealed_at)| {
+            serde_json::json!({
+                "session_id": session_id,
+                "sealed_at": sealed_at,
+                "precedence": precedence(*sealed_at),
+            })
+        }))?;
+        self.insert(SEALS, &seals).await?;
+        let received_at = batches.iter().map(|b| b.received_at).max().unwrap_or(0);
+        let arrivals = &mut self.arrivals;
+        let links = json_lines(planned.links.iter().map(|l| {
+            serde_json::json!({
+                "anonymous_id": l.anonymous_id,
+                "user_id": l.user_id,
+                "linked_at": l.linked_at,
+                // Among links of equal time the later arrival wins.
+                "arrival": arrivals.next(received_at),
+            })
+        }))?;
+        self.insert(LINKS, &links).await?;
         // One insert per month: ClickHouse refuses an insert that touches
         // too many partitions (100 by default in current releases), and old
         // events replayed from an outbox may span several.
@@ -87,15 +78,24 @@ impl Commit for ClickHouseCommit {
                 .write_line(lines)
                 .map_err(encoding)?;
         }
-        let table = format!("{}.{EVENTS}", self.database);
         for lines in by_month.values() {
-            self.client.insert(&table, lines).await?;
+            self.insert(EVENTS, lines).await?;
         }
         Ok(planned.answers)
     }
 }
 
 impl ClickHouseCommit {
+    /// Inserts `JSONEachRow` lines into `table` of the database; nothing
+    /// when there are none.
+    async fn insert(&self, table: &str, lines: &[u8]) -> Result<(), StoreError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let table = format!("{}.{table}", self.database);
+        Ok(self.client.insert(&table, lines).await?)
+    }
+
     /// What ClickHouse holds for these sessions and the group's event ids.
     async fn stored(
         &self,
@@ -153,9 +153,14 @@ impl ClickHouseCommit {
     }
 }
 
-/// The latest arrival time of a group's batches.
-fn batches_received_at(batches: &[Batch]) -> u64 {
-    batches.iter().map(|b| b.received_at).max().unwrap_or(0)
+/// One `JSONEachRow` line per row.
+fn json_lines(rows: impl Iterator<Item = serde_json::Value>) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    for row in rows {
+        serde_json::to_writer(&mut out, &row).map_err(encoding)?;
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 fn encoding(e: serde_json::Error) -> StoreError {

@@ -124,10 +124,13 @@ impl GroupCommit {
         // The starter is taken whole or not at all: a poisoned lock holds
         // either state intact.
         let mut starter = self.starter.lock().unwrap_or_else(|p| p.into_inner());
+        if starter.is_none() {
+            return Ok(());
+        }
+        // Kept until there is a runtime to start it on.
+        let runtime = Handle::try_current()
+            .map_err(|_| StoreError::Failed("the store's writer needs a tokio runtime".into()))?;
         if let Some(start) = starter.take() {
-            let runtime = Handle::try_current().map_err(|_| {
-                StoreError::Failed("the store's writer needs a tokio runtime".into())
-            })?;
             start(&runtime);
         }
         Ok(())
