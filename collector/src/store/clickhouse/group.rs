@@ -243,6 +243,7 @@ mod tests {
             event: Event::default(),
             body: "{}".into(),
             source: Source::Browser,
+            referrer_host: String::new(),
         };
         Batch {
             events: vec![event; n],

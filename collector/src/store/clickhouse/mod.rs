@@ -9,7 +9,8 @@
 //! - [`group`]: group commit (concurrent batches in one insert, bounded);
 //!   [`plan`]: the store's rules applied to a group; [`commit`]: the
 //!   group's reads and writes; [`arrival`]: the listing order of arrivals.
-//! - [`read`]: the read API and sealing on request.
+//! - [`read`]: the read API and sealing on request; [`metrics`]: the site
+//!   owner's figures.
 //! - [`sql`]: values written into SQL text.
 
 pub mod address;
@@ -17,6 +18,7 @@ pub mod arrival;
 pub mod client;
 pub mod commit;
 pub mod group;
+pub mod metrics;
 pub mod plan;
 pub mod read;
 pub mod rows;
@@ -28,6 +30,7 @@ pub use client::{ClickHouseError, Client};
 pub use group::Limits;
 
 use super::{Batch, EventPage, EventQuery, Inserted, SessionRow, Store, StoreError};
+use crate::metrics::{Metrics, MetricsQuery, Site};
 use async_trait::async_trait;
 use commit::ClickHouseCommit;
 use group::GroupCommit;
@@ -141,5 +144,15 @@ impl Store for ClickHouseStore {
     async fn sessions(&self, limit: u32) -> Result<Vec<SessionRow>, StoreError> {
         let db = self.ready().await?;
         read::sessions(&self.client, db, limit).await
+    }
+
+    async fn metrics(&self, query: MetricsQuery) -> Result<Metrics, StoreError> {
+        let db = self.ready().await?;
+        metrics::metrics(&self.client, db, &query).await
+    }
+
+    async fn sites(&self) -> Result<Vec<Site>, StoreError> {
+        let db = self.ready().await?;
+        metrics::sites(&self.client, db).await
     }
 }

@@ -127,6 +127,7 @@ mod tests {
             },
             body: "{}".into(),
             source: Source::Browser,
+            referrer_host: String::new(),
         }
     }
 

@@ -3,8 +3,7 @@
 //! JSON as it arrived.
 
 use super::schema::precedence;
-use crate::store::NewEvent;
-use serde::Deserialize;
+use crate::store::{columns, NewEvent};
 
 /// The columns of `events` (see `schema`), borrowed from the event.
 #[derive(Debug, serde::Serialize)]
@@ -20,9 +19,8 @@ pub struct EventRow<'a> {
     /// `browser` or `server`.
     pub source: &'static str,
     pub path: &'a str,
-    /// The referrer's host, lowercase, without port or user info; empty
-    /// when there is no referrer or it is not a URL with a host.
-    pub referrer_host: String,
+    /// The referrer's host as the metrics count it (`NewEvent::referrer_host`).
+    pub referrer_host: &'a str,
     pub page_count: u64,
     pub engaged_time: u64,
     /// The numeric `amount` property (goal events), else 0.
@@ -50,10 +48,10 @@ impl<'a> EventRow<'a> {
             client_id: &e.client_id,
             source: new.source.as_str(),
             path: &e.path,
-            referrer_host: referrer_host(&e.referrer),
+            referrer_host: &new.referrer_host,
             page_count: e.page_count.unwrap_or(0),
             engaged_time: e.engaged_time.unwrap_or(0),
-            amount: amount_of(&e.properties.0),
+            amount: columns::amount(&e.properties.0).unwrap_or(0.0),
             navigation_type: e.navigation_type.as_deref().unwrap_or(""),
             received_at,
             arrival,
@@ -68,36 +66,6 @@ impl<'a> EventRow<'a> {
         out.push(b'\n');
         Ok(())
     }
-}
-
-/// The `amount` property when it is a finite JSON number, else 0.
-fn amount_of(properties: &str) -> f64 {
-    #[derive(Deserialize)]
-    struct WithAmount {
-        #[serde(default)]
-        amount: Option<serde_json::Value>,
-    }
-    serde_json::from_str::<WithAmount>(properties)
-        .ok()
-        .and_then(|w| w.amount)
-        .and_then(|v| v.as_f64())
-        .filter(|a| a.is_finite())
-        .unwrap_or(0.0)
-}
-
-/// `https://User@News.Example.com:8443/a?b` → `news.example.com`.
-pub fn referrer_host(referrer: &str) -> String {
-    let Some((_, rest)) = referrer.split_once("://") else {
-        return String::new();
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = hostport.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        hostport.split(':').next().unwrap_or("")
-    };
-    host.trim_end_matches('.').to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -122,13 +90,14 @@ mod tests {
             },
             body: body.into(),
             source: Source::Server,
+            referrer_host: referrer.into(),
         }
     }
 
     #[test]
     fn a_row_holds_the_typed_columns_and_the_body_as_it_arrived() {
         let body = r#"{"event_id":"x","user_id":"u-42","properties":{"amount":12.5}}"#;
-        let mut e = new_event(body, r#"{"amount":12.5}"#, "https://News.Example.com/a");
+        let mut e = new_event(body, r#"{"amount":12.5}"#, "news.example.com");
         e.event.user_id = Some("u-42".into());
         let row = EventRow::new(&e, 7, 9);
         let mut line = Vec::new();
@@ -146,35 +115,5 @@ mod tests {
         assert_eq!(v["arrival"], 9);
         assert_eq!(v["precedence"], u64::MAX - 9);
         assert_eq!(v["body"], body);
-    }
-
-    #[test]
-    fn an_amount_that_is_not_a_number_counts_as_zero() {
-        for props in [
-            r#"{}"#,
-            r#"{"amount":"12"}"#,
-            r#"{"amount":null}"#,
-            r#"{"amount":[1]}"#,
-            "not json",
-        ] {
-            assert_eq!(amount_of(props), 0.0, "{props}");
-        }
-        assert_eq!(amount_of(r#"{"items":[1,2],"amount":-3}"#), -3.0);
-    }
-
-    #[test]
-    fn the_referrer_host_drops_scheme_user_port_path_and_case() {
-        for (referrer, host) in [
-            ("https://www.Example.com/path?q=1#f", "www.example.com"),
-            ("http://user:pw@shop.example:8080/x", "shop.example"),
-            ("https://example.com.", "example.com"),
-            ("https://[2001:DB8::1]:443/", "2001:db8::1"),
-            ("https://example.com?x", "example.com"),
-            ("android-app://com.example.app/", "com.example.app"),
-            ("", ""),
-            ("example.com/path", ""),
-        ] {
-            assert_eq!(referrer_host(referrer), host, "{referrer}");
-        }
     }
 }
