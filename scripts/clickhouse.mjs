@@ -110,8 +110,9 @@ async function startOnce(dir, port) {
 
 /**
  * Starts a ClickHouse server on a free loopback port with a fresh data folder.
- * `stop()` kills it (the data is disposable) and removes the folder.
- * @returns {Promise<{ url: string, dir: string, pid: number, stop: () => Promise<void> }>}
+ * `stop()` kills it (the data is disposable) and removes the folder;
+ * `exited` resolves when the server process ends, however it ends.
+ * @returns {Promise<{ url: string, dir: string, pid: number, stop: () => Promise<void>, exited: Promise<void> }>}
  */
 export async function startClickHouse() {
   const dir = mkdtempSync(join(tmpdir(), 'sessionmark-clickhouse-'));
@@ -127,7 +128,7 @@ export async function startClickHouse() {
         await gone;
         rmSync(dir, { recursive: true, force: true });
       };
-      return { url, dir, pid: child.pid, stop };
+      return { url, dir, pid: child.pid, stop, exited: exited(child) };
     } catch (e) {
       last = e;
       if (!e.exitedEarly) break;
@@ -153,6 +154,13 @@ async function serve() {
     process.exit(code);
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(sig, () => stop(0));
+  // A server that dies on its own ends this helper too, so whoever waits on
+  // it sees the failure instead of a helper serving nothing.
+  ch.exited.then(() => {
+    if (stopping) return;
+    process.stderr.write('clickhouse-server exited on its own\n');
+    stop(1);
+  });
   process.stdin.on('end', () => stop(0));
   process.stdin.on('error', () => stop(0));
   process.stdin.resume();

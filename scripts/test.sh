@@ -34,6 +34,9 @@ if [[ -z "${SESSIONMARK_TEST_CLICKHOUSE:-}" ]]; then
   # server stops when this script ends, however it ends.
   coproc CLICKHOUSE { exec node scripts/clickhouse.mjs serve; }
   trap 'kill "$CLICKHOUSE_PID" 2>/dev/null || true' EXIT
+  # On a signal too: bash runs no EXIT trap when a signal ends it, and the
+  # commands below inherit the coprocess's pipe, so its end alone may come late.
+  trap 'exit 130' INT TERM HUP
   if ! read -r -t 60 -u "${CLICKHOUSE[0]}" ready_line || [[ "$ready_line" != "clickhouse listening on http://"* ]]; then
     echo "clickhouse did not start (${ready_line:-no output})" >&2
     exit 1
