@@ -12,4 +12,4 @@ export {
   getEngagedTime,
   getEngagedTimeSeconds,
   setConsent,
-} from './shim.js';
+} from './api.js';

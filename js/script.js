@@ -1,6 +1,7 @@
 // Script-tag entry: options from the tag's data- attributes, the API on
 // window.sessionmark, and calls queued on window.sessionmark.q replayed.
-import * as api from './shim.js';
+import * as api from './index.js';
+import { initFrom } from './api.js';
 
 const script = document.currentScript;
 const prior = window.sessionmark;
@@ -16,8 +17,6 @@ if (prior && prior.q && !Array.isArray(prior.q)) {
   if (script) {
     // dataset turns data-batch-size into batchSize: the option's own name.
     for (const key in script.dataset) options[key] = script.dataset[key];
-    // endpoint defaults to /v1/batch on the script's own origin.
-    if (!options.endpoint && script.src) options.endpoint = new URL('/v1/batch', script.src).href;
   }
 
   // Calls pushed after start-up run at once (a late init() warns).
@@ -32,6 +31,7 @@ if (prior && prior.q && !Array.isArray(prior.q)) {
   for (const call of queue) if (isInit(call)) Object.assign(options, call[1]);
 
   window.sessionmark = Object.assign({}, api, { q: { push: run } });
-  api.init(options);
+  // The core puts the default endpoint on the script's own origin.
+  initFrom(options, script && script.src);
   for (const call of queue) if (!isInit(call)) run(call);
 }

@@ -2,6 +2,7 @@
 //! strings, clamping, and the one warning each bad value earns.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::json::{parse_u64, u64_text};
 use crate::text::{cut, pieces};
@@ -11,8 +12,9 @@ use crate::time::Millis;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub client_id: String,
-    /// Where batches go (relative URLs resolve against the page). The
-    /// script tag sets it to `/v1/batch` on the script's own origin.
+    /// Where batches go (relative URLs resolve against the page). Empty
+    /// until `init` fills in the default: `/v1/batch` on the script tag's
+    /// origin, or on the page's for the npm import.
     pub endpoint: String,
     pub session_timeout: Millis,
     pub max_session_length: Millis,
@@ -28,8 +30,7 @@ pub struct Config {
     /// `fetch`/XHR requests get the `X-Session-ID` header. Kept as the text
     /// the shim reads: a `Vec<String>` and its join cost about 1 KB of wasm.
     pub tracing_headers: String,
-    /// Nothing stored or sent until `setConsent(true)` (enforced by the shim,
-    /// which starts the wasm only then).
+    /// Nothing stored or sent until `setConsent(true)`.
     pub require_consent: bool,
 }
 
@@ -37,7 +38,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             client_id: String::new(),
-            endpoint: "/v1/batch".into(),
+            endpoint: String::new(),
             session_timeout: Millis(30 * 60_000),
             max_session_length: Millis(24 * 3_600_000),
             enable_batching: true,
@@ -180,6 +181,19 @@ fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
 }
 
 impl Config {
+    /// The options from `name=value` lines (the shim writes `init({...})`
+    /// and the `data-` attributes so); each bad value or unknown name adds
+    /// its warning to `warnings`.
+    pub fn parse(text: &str, warnings: &mut Vec<String>) -> Config {
+        let mut cfg = Config::default();
+        for line in pieces(text, b'\n') {
+            if let Some((name, value)) = cut(line, b'=') {
+                warnings.extend(cfg.set(name, value));
+            }
+        }
+        cfg
+    }
+
     /// Sets one option from its text, written the way `data-` attributes
     /// are: `"true"`/`"false"`, digits, comma-separated lists (the shim turns
     /// `init({...})` values into the same text, so there is one parser and
@@ -315,6 +329,19 @@ mod tests {
         let w = c.set("tracingHeaders", "API.example.com,https://x/");
         assert!(w.unwrap().contains("tracingHeaders"));
         assert_eq!(c.tracing_headers, "api.example.com");
+    }
+
+    #[test]
+    fn options_are_read_from_lines_with_one_warning_per_bad_value() {
+        let mut warnings = Vec::new();
+        let c = Config::parse(
+            "clientId=site=1\nbatchSize=500\nbogus=1\n\nenableBatching=false",
+            &mut warnings,
+        );
+        assert_eq!(c.client_id, "site=1", "only the first = separates");
+        assert_eq!((c.batch_size, c.enable_batching), (50, false));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[1].contains("bogus"));
     }
 
     #[test]

@@ -15,19 +15,7 @@ use crate::wire::batch_body;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// How a request goes out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// `fetch` without keepalive: the page is alive and the keepalive
-    /// budget is taken.
-    Fetch = 0,
-    /// `fetch` with `keepalive`: survives the page; counts against the
-    /// browser's shared 64 KiB in-flight budget.
-    Keepalive = 1,
-    /// `navigator.sendBeacon` (page hidden); if the browser refuses it, the
-    /// shell tries `fetch` keepalive with the same body.
-    Beacon = 2,
-}
+pub use crate::command::Mode;
 
 /// One request to make.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,6 +217,20 @@ impl Delivery {
     /// in the outbox (put there by [`Delivery::hide`]) and leave memory.
     pub fn beacon_queued(&mut self, id: u32) {
         self.flights.retain(|f| f.id != id);
+    }
+
+    /// The browser refused beacon `id` (its queue was full, or the body too
+    /// large): the same body goes as a `fetch` with `keepalive`, under the
+    /// same id, whose answer then settles it.
+    pub fn beacon_refused(&mut self, id: u32) {
+        if let Some(f) = self.flights.iter().find(|f| f.id == id) {
+            let body = batch_body(f.events.iter().map(|e| e.json.as_str()));
+            self.ready.push(Send {
+                id,
+                mode: Mode::Keepalive,
+                body,
+            });
+        }
     }
 
     /// The answer to request `id`: HTTP status, or 0 for a network error

@@ -10,43 +10,71 @@
 //! other lengths) is not an id, so a hostile URL parameter or a tampered
 //! storage value is never adopted or echoed.
 
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 
 use crate::rand::Rng;
 use crate::time::Millis;
-use uuid::Builder;
 
 pub const SESSION_PREFIX: &str = "sess_";
 pub const VISITOR_PREFIX: &str = "anon_";
 const UUID_LEN: usize = 36;
 
-/// Writes a UUID as lowercase hyphenated text.
-fn uuid_text(u: uuid::Uuid) -> String {
-    let mut buf = [0u8; UUID_LEN];
-    u.hyphenated().encode_lower(&mut buf).to_owned()
+/// Appends 16 bytes as a lowercase hyphenated UUID (8-4-4-4-12 hex digits).
+/// By hand: the `uuid` crate's formatting cost more wasm than this loop.
+fn push_uuid(out: &mut String, bytes: [u8; 16]) {
+    for (i, b) in bytes.into_iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        for nibble in [b >> 4, b & 0xf] {
+            // Arithmetic, not a table: no bounds check to fail.
+            let digit = if nibble < 10 {
+                b'0' + nibble
+            } else {
+                b'a' - 10 + nibble
+            };
+            out.push(char::from(digit));
+        }
+    }
+}
+
+/// 16 random bytes with the RFC 9562 version nibble set to `version` and
+/// the variant bits to `10`.
+fn versioned(mut bytes: [u8; 16], version: u8) -> [u8; 16] {
+    bytes[6] = (bytes[6] & 0x0f) | (version << 4);
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    bytes
+}
+
+/// The bytes of a UUIDv7 at `now`: 48 bits of milliseconds, then random.
+fn v7_bytes(now: Millis, rng: &mut Rng) -> [u8; 16] {
+    let mut bytes = rng.bytes16();
+    let ms = now.0.to_be_bytes();
+    // The low 6 bytes of the big-endian u64 are the 48-bit timestamp.
+    for (slot, b) in bytes.iter_mut().zip(ms.into_iter().skip(2)) {
+        *slot = b;
+    }
+    versioned(bytes, 7)
 }
 
 /// A fresh UUIDv7 whose timestamp is `now`.
 pub fn uuid_v7(now: Millis, rng: &mut Rng) -> String {
-    let r = rng.bytes16();
-    let tail = r.first_chunk::<10>().copied().unwrap_or_default();
-    uuid_text(Builder::from_unix_timestamp_millis(now.0, &tail).into_uuid())
+    let mut s = String::with_capacity(UUID_LEN);
+    push_uuid(&mut s, v7_bytes(now, rng));
+    s
 }
 
 pub fn mint_session_id(now: Millis, rng: &mut Rng) -> String {
     let mut s = String::with_capacity(SESSION_PREFIX.len() + UUID_LEN);
     s.push_str(SESSION_PREFIX);
-    s.push_str(&uuid_v7(now, rng));
+    push_uuid(&mut s, v7_bytes(now, rng));
     s
 }
 
 pub fn mint_visitor_id(rng: &mut Rng) -> String {
     let mut s = String::with_capacity(VISITOR_PREFIX.len() + UUID_LEN);
     s.push_str(VISITOR_PREFIX);
-    s.push_str(&uuid_text(
-        Builder::from_random_bytes(rng.bytes16()).into_uuid(),
-    ));
+    push_uuid(&mut s, versioned(rng.bytes16(), 4));
     s
 }
 

@@ -1,55 +1,134 @@
-//! What the tracker keeps in the browser's storage, and the writes it asks
-//! the shell to make. The core never touches storage: it reads a
-//! [`Snapshot`] once at start-up and hands out [`Write`]s afterwards; the
-//! shell applies them and ignores failures (private mode, quota, disabled
-//! storage), so the tracker keeps working in memory.
+//! What the tracker keeps in the browser's storage (README "What is stored
+//! where"). The core never touches storage: it asks the shell to read keys
+//! ([`crate::command::Command::Read`]) and to set or remove them; the shell
+//! ignores failures (private mode, quota, disabled storage), so the tracker
+//! keeps working in memory.
 
 use alloc::string::String;
 
-/// sessionStorage: the session id.
-pub const SESSION: &str = "did_session";
-/// sessionStorage: last activity, ms since epoch, decimal.
-pub const SESSION_TIMESTAMP: &str = "did_session_timestamp";
-/// sessionStorage: session start, ms since epoch, decimal.
-pub const SESSION_START: &str = "did_session_start";
-/// sessionStorage: pages viewed in this session, decimal.
-pub const PAGE_COUNT: &str = "did_page_count";
-/// sessionStorage: `"1"` while a page of this tab is alive; removed on
-/// pagehide. Found at start-up, it means the browser copied the storage of a
-/// tab that is still open (a duplicate).
-pub const TAB_ALIVE: &str = "did_tab";
-/// localStorage: the visitor id.
-pub const VISITOR: &str = "did";
-/// localStorage: events not yet acknowledged, one JSON object per line.
-pub const OUTBOX: &str = crate::outbox::STORAGE_KEY;
-
-/// Every key the tracker writes, for `clear()` and the README.
-pub const SESSION_KEYS: &[&str] = &[
-    SESSION,
-    SESSION_TIMESTAMP,
-    SESSION_START,
-    PAGE_COUNT,
-    TAB_ALIVE,
-];
-
+/// One storage area of the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Area {
     Local,
     Session,
-    /// `document.cookie`: the value is the whole assignment (attributes
-    /// included); `key` is the cookie's name.
-    Cookie,
 }
 
-/// One storage change: set `key` to `value`, or remove it when `None`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Write {
-    pub area: Area,
-    pub key: &'static str,
-    pub value: Option<String>,
+impl Area {
+    /// The name the shim knows the area by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Area::Local => "local",
+            Area::Session => "session",
+        }
+    }
 }
 
-/// The stored values the tracker starts from (None: absent or unreadable).
+/// Every key the tracker stores, in the order the shell answers a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// sessionStorage `did_session`: the session id.
+    Session,
+    /// sessionStorage `did_session_timestamp`: last activity, ms since
+    /// epoch, decimal.
+    SessionTimestamp,
+    /// sessionStorage `did_session_start`: session start, ms, decimal.
+    SessionStart,
+    /// sessionStorage `did_page_count`: pages viewed in this session.
+    PageCount,
+    /// sessionStorage `did_tab`: the random token of the page of this tab
+    /// that is open; removed on pagehide. Found at start-up, it means the
+    /// browser copied the storage of a tab that is still open (a duplicate).
+    Tab,
+    /// localStorage `did`: the visitor id.
+    Visitor,
+    /// localStorage `did_outbox`: events not yet acknowledged, one JSON
+    /// object per line. Last, as it may hold line breaks.
+    Outbox,
+}
+
+impl Key {
+    pub const ALL: [Key; 7] = [
+        Key::Session,
+        Key::SessionTimestamp,
+        Key::SessionStart,
+        Key::PageCount,
+        Key::Tab,
+        Key::Visitor,
+        Key::Outbox,
+    ];
+
+    /// The sessionStorage keys (what `clear()` and withdrawn consent remove).
+    pub const SESSION_KEYS: [Key; 5] = [
+        Key::Session,
+        Key::SessionTimestamp,
+        Key::SessionStart,
+        Key::PageCount,
+        Key::Tab,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Session => "did_session",
+            Key::SessionTimestamp => "did_session_timestamp",
+            Key::SessionStart => "did_session_start",
+            Key::PageCount => "did_page_count",
+            Key::Tab => "did_tab",
+            Key::Visitor => "did",
+            Key::Outbox => crate::outbox::STORAGE_KEY,
+        }
+    }
+
+    pub fn area(self) -> Area {
+        match self {
+            Key::Visitor | Key::Outbox => Area::Local,
+            _ => Area::Session,
+        }
+    }
+
+    /// This key's bit in a [`Keys`] set.
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of keys to read, answered in [`Key::ALL`] order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Keys(u8);
+
+impl Keys {
+    /// What a page starts from: every key.
+    pub const START: Keys = Keys(0x7f);
+    /// What a restored page takes up: the session keys and the visitor.
+    pub const RESTORE: Keys = Keys(0x2f);
+
+    pub fn one(key: Key) -> Keys {
+        Keys(key.bit())
+    }
+
+    pub fn with(self, other: Keys) -> Keys {
+        Keys(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether every key of `other` is in the set.
+    pub fn covers(self, other: Keys) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn contains(self, key: Key) -> bool {
+        self.0 & key.bit() != 0
+    }
+
+    /// The keys of the set, in answer order.
+    pub fn iter(self) -> impl Iterator<Item = Key> {
+        Key::ALL.into_iter().filter(move |k| self.contains(*k))
+    }
+}
+
+/// The stored values the shell read (None: absent, empty or unreadable).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub session: Option<String>,
@@ -58,18 +137,83 @@ pub struct Snapshot {
     pub page_count: Option<String>,
     pub tab_alive: Option<String>,
     pub visitor: Option<String>,
+    pub outbox: Option<String>,
 }
 
 impl Snapshot {
-    /// Builds a snapshot from a lookup function over (area, key).
-    pub fn read(mut get: impl FnMut(Area, &str) -> Option<String>) -> Snapshot {
+    /// Builds a snapshot from a lookup of each key.
+    pub fn read(mut get: impl FnMut(Key) -> Option<String>) -> Snapshot {
         Snapshot {
-            session: get(Area::Session, SESSION),
-            session_timestamp: get(Area::Session, SESSION_TIMESTAMP),
-            session_start: get(Area::Session, SESSION_START),
-            page_count: get(Area::Session, PAGE_COUNT),
-            tab_alive: get(Area::Session, TAB_ALIVE),
-            visitor: get(Area::Local, VISITOR),
+            session: get(Key::Session),
+            session_timestamp: get(Key::SessionTimestamp),
+            session_start: get(Key::SessionStart),
+            page_count: get(Key::PageCount),
+            tab_alive: get(Key::Tab),
+            visitor: get(Key::Visitor),
+            outbox: get(Key::Outbox),
         }
+    }
+
+    /// The values of `keys` as the shell answers a read: one per key, in
+    /// order, separated by `'\n'`; the last one takes the rest (the outbox
+    /// has line breaks). An empty value is an absent one.
+    pub fn from_answer(keys: Keys, answer: &str) -> Snapshot {
+        let mut rest = Some(answer);
+        let mut values: [Option<String>; 7] = Default::default();
+        let count = keys.iter().count();
+        for (n, key) in keys.iter().enumerate() {
+            let Some(r) = rest else { break };
+            let (value, after) = if n + 1 == count {
+                (r, None)
+            } else {
+                match crate::text::cut(r, b'\n') {
+                    Some((v, after)) => (v, Some(after)),
+                    None => (r, None),
+                }
+            };
+            rest = after;
+            if let Some(slot) = values.get_mut(key as usize) {
+                *slot = (!value.is_empty()).then(|| value.into());
+            }
+        }
+        let [session, session_timestamp, session_start, page_count, tab_alive, visitor, outbox] =
+            values;
+        Snapshot {
+            session,
+            session_timestamp,
+            session_start,
+            page_count,
+            tab_alive,
+            visitor,
+            outbox,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_read_in_key_order_and_the_outbox_keeps_its_lines() {
+        let keys = Keys::one(Key::Tab).with(Keys::one(Key::Outbox));
+        let s = Snapshot::from_answer(keys, "tok\nline1\nline2\n");
+        assert_eq!(s.tab_alive.as_deref(), Some("tok"));
+        assert_eq!(s.outbox.as_deref(), Some("line1\nline2\n"));
+        assert_eq!(s.session, None);
+        let all = Snapshot::from_answer(Keys::START, "\n\n\n\n\nanon_x\n");
+        assert_eq!(all.visitor.as_deref(), Some("anon_x"));
+        assert_eq!((all.session, all.outbox), (None, None), "empty is absent");
+        assert_eq!(Keys::START.iter().count(), 7);
+        assert_eq!(
+            Keys::RESTORE.iter().collect::<alloc::vec::Vec<_>>(),
+            [
+                Key::Session,
+                Key::SessionTimestamp,
+                Key::SessionStart,
+                Key::PageCount,
+                Key::Visitor
+            ]
+        );
     }
 }

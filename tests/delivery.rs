@@ -1,31 +1,36 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! Delivery, driven through `Tracker` with a fake clock and a fake shell
-//! (a stored outbox text kept exactly as `src/web/mod.rs` keeps it): batch
-//! size and timeout, the event envelope, request modes and the keepalive
+//! Delivery, driven through the core with a fake clock and a fake shell
+//! that carries out its commands (`tests/support`: the stored outbox is
+//! whatever the core's storage commands left in localStorage): batch size
+//! and timeout, the event envelope, request modes and the keepalive
 //! budget, what each answer does, retries, page hide, beacons and the
 //! outbox resent on the next page.
+
+mod support;
 
 use proptest::prelude::*;
 use serde_json::Value;
 use sessionmark::batch::{Queued, BEACON_BUDGET};
+use sessionmark::command::Mode;
 use sessionmark::config::Config;
-use sessionmark::delivery::{Mode, Outcome, Send};
+use sessionmark::delivery::Outcome;
 use sessionmark::ids;
 use sessionmark::outbox;
-use sessionmark::rand::Rng;
-use sessionmark::store::{Snapshot, SESSION_TIMESTAMP};
 use sessionmark::time::Millis;
-use sessionmark::tracker::{Carried, Page, Refusal, Tracker};
+use sessionmark::tracker::{Page, Refusal};
 use sessionmark::wire;
 use std::collections::HashSet;
+use support::{Browser, PageShell, Request, Tab, T0};
 
-const T0: Millis = Millis(1_709_318_400_000);
 const MIN: u64 = 60_000;
 
 const PAGE: Page<'static> = Page {
     path: "/pricing?plan=pro",
     title: "Pricing \"Pro\" – ünï",
     referrer: "https://example.com/blog",
+    search: "",
+    hash: "",
+    href: "",
 };
 
 fn at(ms: u64) -> Millis {
@@ -42,24 +47,17 @@ fn config(batching: bool, size: usize) -> Config {
     }
 }
 
-/// A tracker started at `T0` on a first visit (nothing stored).
-fn start(cfg: Config, seed: u64) -> Tracker {
-    let mut t = Tracker::start(
-        cfg,
-        &Snapshot::default(),
-        &Carried::default(),
-        T0,
-        Rng::new(seed, 7),
-    );
-    t.take_writes();
-    t
+/// A page started at `T0` on a first visit (nothing stored), in its own
+/// browser.
+fn start(cfg: Config, _seed: u64) -> PageShell {
+    Browser::default().open(&Tab::new(), T0, &cfg, "")
 }
 
-fn batching(seed: u64) -> Tracker {
+fn batching(seed: u64) -> PageShell {
     start(config(true, 10), seed)
 }
 
-fn unbatched(seed: u64) -> Tracker {
+fn unbatched(seed: u64) -> PageShell {
     start(config(false, 10), seed)
 }
 
@@ -73,13 +71,38 @@ fn padded(i: usize, pad: usize) -> String {
     format!("{{\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(pad))
 }
 
-fn track(t: &mut Tracker, now: Millis, i: usize) {
-    t.track(now, "signup", &props(i), &PAGE).unwrap();
+fn track_with(t: &mut PageShell, now: Millis, name: &str, props: &str) -> Result<(), Refusal> {
+    t.at(now, |c| c.handle_track(now, name, props, &PAGE))
 }
 
-/// Every request ready now, in order.
-fn drain(t: &mut Tracker) -> Vec<Send> {
-    std::iter::from_fn(|| t.delivery().next_send()).collect()
+fn track(t: &mut PageShell, now: Millis, i: usize) {
+    track_with(t, now, "signup", &props(i)).unwrap();
+}
+
+/// Every request made so far and not yet taken, in order.
+fn drain(t: &mut PageShell) -> Vec<Request> {
+    t.take_requests(T0)
+}
+
+/// The batch timer fires at `now`.
+fn poll(t: &mut PageShell, now: Millis) {
+    t.tick(now);
+}
+
+fn deadline(t: &PageShell) -> Option<Millis> {
+    t.tracker.delivery().deadline()
+}
+
+fn pending(t: &PageShell) -> usize {
+    t.tracker.delivery().pending()
+}
+
+fn in_flight(t: &PageShell) -> usize {
+    t.tracker.delivery().in_flight()
+}
+
+fn unsettled(t: &PageShell) -> Vec<String> {
+    t.tracker.delivery().unsettled_ids()
 }
 
 /// The events of a request body, which must be exactly `{"events":[...]}`.
@@ -119,36 +142,9 @@ fn stored_ids(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// What the shell does to the stored outbox with an answer's outcome
-/// (`src/web/mod.rs` `on_result`).
-fn shell_apply(outbox_text: &mut String, outcome: &Outcome) {
-    match outcome {
-        Outcome::Delivered(ids) => {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            *outbox_text = outbox::remove(outbox_text, &ids);
-        }
-        Outcome::Retrying(events) => shell_add(outbox_text, events),
-        Outcome::Refused { outboxed, .. } => {
-            let ids: Vec<&str> = outboxed.iter().map(String::as_str).collect();
-            *outbox_text = outbox::remove(outbox_text, &ids);
-        }
-        Outcome::Unknown => {}
-    }
-}
-
-/// What the shell does with `hide()`'s result or retried events
-/// (`src/web/mod.rs` `outbox_add`).
-fn shell_add(outbox_text: &mut String, events: &[Queued]) {
-    if !events.is_empty() {
-        let (text, dropped) = outbox::merge(outbox_text, events);
-        assert_eq!(dropped, 0, "the outbox bound is not reached in these tests");
-        *outbox_text = text;
-    }
-}
-
 /// Checks each request's mode against the keepalive budget, starting from
 /// `in_flight` keepalive bytes; returns the bytes in flight after them.
-fn check_modes(sends: &[Send], mut in_flight: usize) -> usize {
+fn check_modes(sends: &[Request], mut in_flight: usize) -> usize {
     for s in sends {
         let fits = in_flight + s.body.len() <= BEACON_BUDGET;
         let want = if fits { Mode::Keepalive } else { Mode::Fetch };
@@ -176,7 +172,7 @@ fn retrying_ids(o: &Outcome) -> Vec<String> {
 #[test]
 fn twenty_five_events_go_out_as_ten_ten_and_five_exactly_at_the_batch_timeout() {
     let mut t = batching(1);
-    let mut sent: Vec<(usize, Send)> = Vec::new();
+    let mut sent: Vec<(usize, Request)> = Vec::new();
     for i in 0..25 {
         track(&mut t, at(100 * i as u64), i);
         sent.extend(drain(&mut t).into_iter().map(|s| (i, s)));
@@ -191,16 +187,16 @@ fn twenty_five_events_go_out_as_ten_ten_and_five_exactly_at_the_batch_timeout() 
         (10..20).collect::<Vec<_>>()
     );
     // The last five wait for 5 s after the first of them (tracked at 2000).
-    assert_eq!(t.delivery().deadline(), Some(at(7_000)));
-    t.delivery().poll(at(6_999), false);
+    assert_eq!(deadline(&t), Some(at(7_000)));
+    poll(&mut t, at(6_999));
     assert!(drain(&mut t).is_empty(), "not a millisecond early");
-    assert_eq!(t.delivery().pending(), 25);
-    t.delivery().poll(at(7_000), false);
+    assert_eq!(pending(&t), 25);
+    poll(&mut t, at(7_000));
     let last = drain(&mut t);
     assert_eq!(last.len(), 1);
     assert_eq!(body_positions(&last[0].body), (20..25).collect::<Vec<_>>());
-    assert_eq!(t.delivery().deadline(), None);
-    assert_eq!(t.delivery().in_flight(), 3);
+    assert_eq!(deadline(&t), None);
+    assert_eq!(in_flight(&t), 3);
     // Every event went exactly once.
     let mut all: Vec<String> = sent.iter().flat_map(|(_, s)| body_ids(&s.body)).collect();
     all.extend(body_ids(&last[0].body));
@@ -214,10 +210,10 @@ fn five_events_alone_go_exactly_five_seconds_after_the_first_one() {
         track(&mut t, at(1_000 + 700 * i as u64), i);
     }
     assert!(drain(&mut t).is_empty());
-    assert_eq!(t.delivery().deadline(), Some(at(6_000)));
-    t.delivery().poll(at(5_999), false);
+    assert_eq!(deadline(&t), Some(at(6_000)));
+    poll(&mut t, at(5_999));
     assert!(drain(&mut t).is_empty());
-    t.delivery().poll(at(6_000), false);
+    poll(&mut t, at(6_000));
     let sends = drain(&mut t);
     assert_eq!(sends.len(), 1);
     assert_eq!(body_positions(&sends[0].body), vec![0, 1, 2, 3, 4]);
@@ -232,9 +228,9 @@ fn without_batching_each_event_is_sent_at_once_on_its_own() {
         assert_eq!(sends.len(), 1, "event {i}");
         assert_eq!(body_positions(&sends[0].body), vec![i as u64]);
         assert_eq!(sends[0].mode, Mode::Keepalive);
-        assert_eq!(t.delivery().deadline(), None);
+        assert_eq!(deadline(&t), None);
     }
-    assert_eq!(t.delivery().in_flight(), 5);
+    assert_eq!(in_flight(&t), 5);
 }
 
 // ---------------------------------------------------------------- envelope
@@ -242,8 +238,8 @@ fn without_batching_each_event_is_sent_at_once_on_its_own() {
 #[test]
 fn every_event_carries_the_full_envelope_and_its_own_properties() {
     let mut t = unbatched(4);
-    let session = t.session_id(T0).to_owned();
-    let visitor = t.visitor_id().to_owned();
+    let session = t.sid(T0);
+    let visitor = t.tracker.visitor_id().to_owned();
     let given = [
         "{\"plan\":\"pro\",\"seats\":3,\"tags\":[\"a\",\"b\"],\"nested\":{\"ok\":true}}",
         "",
@@ -252,7 +248,7 @@ fn every_event_carries_the_full_envelope_and_its_own_properties() {
     let mut seen = HashSet::new();
     for (k, p) in given.iter().enumerate() {
         let now = at(1_000 * k as u64 + 17);
-        t.track(now, "plan_selected", p, &PAGE).unwrap();
+        track_with(&mut t, now, "plan_selected", p).unwrap();
         let sends = drain(&mut t);
         assert_eq!(sends.len(), 1);
         let evs = body_events(&sends[0].body);
@@ -313,9 +309,9 @@ fn a_name_longer_than_128_bytes_is_cut_on_a_character_boundary() {
     let mut t = unbatched(6);
     // 1 + 2 * 100 bytes: byte 128 falls inside an 'é'.
     let long = format!("a{}", "é".repeat(100));
-    t.track(at(1), &long, "", &PAGE).unwrap();
-    t.track(at(2), &"x".repeat(300), "", &PAGE).unwrap();
-    t.track(at(3), &"y".repeat(128), "", &PAGE).unwrap();
+    track_with(&mut t, at(1), &long, "").unwrap();
+    track_with(&mut t, at(2), &"x".repeat(300), "").unwrap();
+    track_with(&mut t, at(3), &"y".repeat(128), "").unwrap();
     let names: Vec<String> = drain(&mut t)
         .iter()
         .map(|s| body_events(&s.body)[0]["name"].as_str().unwrap().to_owned())
@@ -330,23 +326,27 @@ fn a_name_longer_than_128_bytes_is_cut_on_a_character_boundary() {
 fn an_empty_name_or_properties_over_16_kib_are_refused_and_nothing_is_queued() {
     let mut t = batching(7);
     for name in ["", " ", "  \t\n "] {
-        assert_eq!(t.track(at(1), name, "{}", &PAGE), Err(Refusal::EmptyName));
+        assert_eq!(
+            track_with(&mut t, at(1), name, "{}"),
+            Err(Refusal::EmptyName)
+        );
     }
     // `{"p":"…"}` is 8 bytes around the padding.
     let over = format!("{{\"p\":\"{}\"}}", "x".repeat(wire::MAX_PROPS_BYTES - 7));
     assert_eq!(over.len(), wire::MAX_PROPS_BYTES + 1);
     assert_eq!(
-        t.track(at(2), "ok", &over, &PAGE),
+        track_with(&mut t, at(2), "ok", &over),
         Err(Refusal::PropsTooLarge)
     );
-    assert_eq!(t.delivery().pending(), 0);
-    assert!(t.delivery().unsettled_ids().is_empty());
-    assert_eq!(t.delivery().deadline(), None);
-    t.delivery().poll(at(60_000), false);
+    assert_eq!(pending(&t), 0);
+    assert!(unsettled(&t).is_empty());
+    assert_eq!(deadline(&t), None);
+    poll(&mut t, at(60_000));
     assert!(drain(&mut t).is_empty());
-    assert!(t.delivery().hide().is_empty());
+    assert!(t.hide(at(60_000)).is_empty());
     assert!(drain(&mut t).is_empty());
     assert!(!Refusal::EmptyName.message().is_empty());
+    assert_eq!(t.warnings.len(), 4, "one warning per refused event");
 }
 
 #[test]
@@ -354,7 +354,7 @@ fn properties_of_exactly_16_kib_are_accepted() {
     let mut t = unbatched(8);
     let max = format!("{{\"p\":\"{}\"}}", "x".repeat(wire::MAX_PROPS_BYTES - 8));
     assert_eq!(max.len(), wire::MAX_PROPS_BYTES);
-    t.track(at(1), "ok", &max, &PAGE).unwrap();
+    track_with(&mut t, at(1), "ok", &max).unwrap();
     let sends = drain(&mut t);
     assert_eq!(sends.len(), 1);
     assert_eq!(
@@ -369,25 +369,23 @@ fn properties_of_exactly_16_kib_are_accepted() {
 #[test]
 fn tracking_an_event_counts_as_activity_and_moves_the_session_timestamp() {
     let mut t = batching(9);
-    let id = t.session_id(T0).to_owned();
+    let id = t.sid(T0);
     track(&mut t, at(25 * MIN), 0);
-    let writes = t.take_writes();
-    assert!(
-        writes.iter().any(|w| w.key == SESSION_TIMESTAMP
-            && w.value.as_deref() == Some(&*at(25 * MIN).0.to_string())),
-        "{writes:?}"
+    assert_eq!(
+        t.session.get("did_session_timestamp"),
+        Some(at(25 * MIN).0.to_string())
     );
     // 50 minutes after start, but only 25 after the event: same session.
-    assert_eq!(t.session_id(at(50 * MIN)), id);
-    assert_ne!(t.session_id(at(55 * MIN)), id);
+    assert_eq!(t.sid(at(50 * MIN)), id);
+    assert_ne!(t.sid(at(55 * MIN)), id);
 }
 
 #[test]
 fn an_event_tracked_after_30_idle_minutes_carries_the_new_session() {
     let mut t = unbatched(10);
-    let old = t.session_id(T0).to_owned();
+    let old = t.sid(T0);
     track(&mut t, at(31 * MIN), 0);
-    let new = t.session_id(at(31 * MIN)).to_owned();
+    let new = t.sid(at(31 * MIN)).to_owned();
     assert_ne!(new, old);
     let sends = drain(&mut t);
     assert_eq!(body_events(&sends[0].body)[0]["session_id"], new.as_str());
@@ -401,8 +399,7 @@ fn requests_use_keepalive_while_the_64_kib_budget_allows_and_plain_fetch_beyond(
     // About 10 KiB per request: six fit the budget, the seventh does not.
     let mut sends = Vec::new();
     for i in 0..9 {
-        t.track(at(i as u64), "big", &padded(i, 10_000), &PAGE)
-            .unwrap();
+        track_with(&mut t, at(i as u64), "big", &padded(i, 10_000)).unwrap();
         sends.extend(drain(&mut t));
     }
     let in_flight = check_modes(&sends, 0);
@@ -412,34 +409,32 @@ fn requests_use_keepalive_while_the_64_kib_budget_allows_and_plain_fetch_beyond(
     assert!(in_flight <= BEACON_BUDGET);
 
     // A plain fetch's answer frees no keepalive budget.
-    let o = t.on_result(sends[6].id, 200, at(100));
+    let o = t.reply(sends[6].id, 200, at(100));
     assert_eq!(o, Outcome::Delivered(vec![]));
-    t.track(at(101), "big", &padded(9, 10_000), &PAGE).unwrap();
+    track_with(&mut t, at(101), "big", &padded(9, 10_000)).unwrap();
     assert_eq!(drain(&mut t)[0].mode, Mode::Fetch);
 
     // A keepalive request's answer frees its bytes.
-    t.on_result(sends[0].id, 200, at(102));
-    t.track(at(103), "big", &padded(10, 10_000), &PAGE).unwrap();
+    t.reply(sends[0].id, 200, at(102));
+    track_with(&mut t, at(103), "big", &padded(10, 10_000)).unwrap();
     let next = drain(&mut t);
     assert_eq!(next[0].mode, Mode::Keepalive);
     check_modes(&next, in_flight - sends[0].body.len());
     // A failed one frees them too.
-    t.on_result(sends[1].id, 503, at(104));
-    t.track(at(105), "big", &padded(11, 10_000), &PAGE).unwrap();
+    t.reply(sends[1].id, 503, at(104));
+    track_with(&mut t, at(105), "big", &padded(11, 10_000)).unwrap();
     assert_eq!(drain(&mut t)[0].mode, Mode::Keepalive);
 }
 
 #[test]
 fn on_hide_every_queued_and_retry_waiting_event_goes_by_beacon() {
     let mut t = batching(12);
-    let mut outbox_text = String::new();
     // Request A fails and waits for its retry.
     for i in 0..10 {
         track(&mut t, at(0), i);
     }
     let a = drain(&mut t).remove(0);
-    let o = t.on_result(a.id, 500, at(10));
-    shell_apply(&mut outbox_text, &o);
+    t.reply(a.id, 500, at(10));
     // Request B is in flight.
     for i in 10..20 {
         track(&mut t, at(20), i);
@@ -450,10 +445,9 @@ fn on_hide_every_queued_and_retry_waiting_event_goes_by_beacon() {
     for i in 20..23 {
         track(&mut t, at(30), i);
     }
-    assert!(t.delivery().deadline().is_some());
+    assert!(deadline(&t).is_some());
 
-    let hidden = t.delivery().hide();
-    shell_add(&mut outbox_text, &hidden);
+    t.hide(at(30));
     let beacons = drain(&mut t);
     assert!(!beacons.is_empty());
     assert!(
@@ -468,14 +462,27 @@ fn on_hide_every_queued_and_retry_waiting_event_goes_by_beacon() {
     let mut want: Vec<u64> = (0..10).chain(20..23).collect();
     want.sort_unstable();
     assert_eq!(beaconed, want, "B is in flight and is not sent again");
-    assert_eq!(t.delivery().deadline(), None, "nothing left waiting");
-    // Everything unacknowledged is in the outbox.
-    let mut stored = stored_ids(&outbox_text);
+    assert_eq!(deadline(&t), None, "nothing left waiting");
+    // Everything unacknowledged is in the outbox; the beacons the browser
+    // took left memory, B (in flight) did not.
+    let mut stored = stored_ids(&t.outbox_text());
     stored.sort();
-    let mut unsettled = t.delivery().unsettled_ids();
-    unsettled.sort();
-    assert_eq!(stored, unsettled);
+    let mut want = body_ids(&a.body);
+    want.extend(body_ids(&b.body));
+    for s in &beacons {
+        want.extend(body_ids(&s.body));
+    }
+    want.sort();
+    want.dedup();
+    assert_eq!(stored, want);
     assert_eq!(stored.len(), 23);
+    let mut unsettled = unsettled(&t);
+    unsettled.sort();
+    assert_eq!(unsettled, {
+        let mut b = body_ids(&b.body);
+        b.sort();
+        b
+    });
 }
 
 #[test]
@@ -484,8 +491,7 @@ fn three_hundred_events_of_a_kilobyte_never_make_a_body_over_64_kib_or_100_event
     let mut t = start(config(true, 50), 13);
     let mut sends = Vec::new();
     for i in 0..300 {
-        t.track(at(i as u64), "big", &padded(i, 1_000), &PAGE)
-            .unwrap();
+        track_with(&mut t, at(i as u64), "big", &padded(i, 1_000)).unwrap();
         sends.extend(drain(&mut t));
     }
     assert!(sends.len() > 6, "full batches were split: {}", sends.len());
@@ -505,10 +511,12 @@ fn three_hundred_events_of_a_kilobyte_never_make_a_body_over_64_kib_or_100_event
 }
 
 /// `n` encoded events, as an earlier page left them in the outbox.
-fn outbox_events(t: &mut Tracker, n: usize, pad: usize) -> Vec<Queued> {
+fn outbox_events(t: &mut PageShell, n: usize, pad: usize) -> Vec<Queued> {
     (0..n)
         .map(|i| {
-            let ev = t.event(at(i as u64), "stored", &padded(i, pad), &PAGE);
+            let ev = t
+                .tracker
+                .event(at(i as u64), "stored", &padded(i, pad), &PAGE);
             let mut json = String::new();
             ev.write_json(&mut json);
             Queued {
@@ -525,8 +533,10 @@ fn a_large_outbox_resent_at_start_is_split_by_bytes_and_by_event_count() {
         let mut page1 = batching(seed);
         let events = outbox_events(&mut page1, 300, pad);
         let (text, _) = outbox::merge("", &events);
-        let mut t = batching(seed + 100);
-        t.delivery().resend(outbox::parse(&text));
+        // The next page starts with it in localStorage.
+        let mut b = Browser::default();
+        b.local.set("did_outbox", &text);
+        let mut t = b.open(&Tab::new(), T0, &config(true, 10), "");
         let sends = drain(&mut t);
         check_modes(&sends, 0);
         let mut ids = Vec::new();
@@ -547,13 +557,14 @@ fn a_large_outbox_resent_at_start_is_split_by_bytes_and_by_event_count() {
 fn three_hundred_retry_waiting_events_go_by_beacon_within_the_limits_on_hide() {
     let mut t = start(config(true, 50), 16);
     for i in 0..300 {
-        t.track(at(0), "big", &padded(i, 1_000), &PAGE).unwrap();
+        track_with(&mut t, at(0), "big", &padded(i, 1_000)).unwrap();
     }
     for s in drain(&mut t) {
-        t.on_result(s.id, 0, at(1));
+        t.reply(s.id, 0, at(1));
     }
-    assert_eq!(t.delivery().in_flight(), 0);
-    t.delivery().hide();
+    assert_eq!(in_flight(&t), 0);
+    t.beacons = None;
+    t.hide(at(1));
     let beacons = drain(&mut t);
     let mut positions = Vec::new();
     for s in &beacons {
@@ -574,29 +585,29 @@ fn a_2xx_reports_as_delivered_only_the_ids_that_were_outboxed() {
     // Never outboxed: nothing to remove.
     track(&mut t, at(0), 0);
     let s = drain(&mut t).remove(0);
-    assert_eq!(t.on_result(s.id, 200, at(1)), Outcome::Delivered(vec![]));
+    assert_eq!(t.reply(s.id, 200, at(1)), Outcome::Delivered(vec![]));
 
     // Outboxed by a failure, then delivered by the retry.
     track(&mut t, at(2), 1);
     let s = drain(&mut t).remove(0);
     let ids = body_ids(&s.body);
-    assert_eq!(retrying_ids(&t.on_result(s.id, 500, at(3))), ids);
-    let due = t.delivery().deadline().unwrap();
-    t.delivery().poll(due, false);
+    assert_eq!(retrying_ids(&t.reply(s.id, 500, at(3))), ids);
+    let due = deadline(&t).unwrap();
+    poll(&mut t, due);
     let retry = drain(&mut t).remove(0);
     assert_eq!(body_ids(&retry.body), ids);
-    assert_eq!(t.on_result(retry.id, 204, due), Outcome::Delivered(ids));
+    assert_eq!(t.reply(retry.id, 204, due), Outcome::Delivered(ids));
 
     // Outboxed by hide() while in flight.
     track(&mut t, at(MIN), 2);
     let s = drain(&mut t).remove(0);
-    let hidden = t.delivery().hide();
-    assert_eq!(queued_ids(&hidden), body_ids(&s.body));
+    let hidden = t.hide(at(MIN));
+    assert_eq!(hidden, body_ids(&s.body));
     assert_eq!(
-        t.on_result(s.id, 299, at(MIN + 1)),
+        t.reply(s.id, 299, at(MIN + 1)),
         Outcome::Delivered(body_ids(&s.body))
     );
-    assert_eq!(t.delivery().pending(), 0);
+    assert_eq!(pending(&t), 0);
 }
 
 #[test]
@@ -606,19 +617,19 @@ fn after_a_hide_only_the_requests_it_outboxed_report_delivered_ids() {
         track(&mut t, at(0), i);
     }
     let first = drain(&mut t).remove(0);
-    let hidden = t.delivery().hide();
-    assert_eq!(queued_ids(&hidden), body_ids(&first.body));
+    let hidden = t.hide(at(0));
+    assert_eq!(hidden, body_ids(&first.body));
     for i in 10..20 {
         track(&mut t, at(1), i);
     }
     let second = drain(&mut t).remove(0);
     assert_eq!(
-        t.on_result(second.id, 200, at(2)),
+        t.reply(second.id, 200, at(2)),
         Outcome::Delivered(vec![]),
         "tracked after the hide: never outboxed"
     );
     assert_eq!(
-        t.on_result(first.id, 200, at(2)),
+        t.reply(first.id, 200, at(2)),
         Outcome::Delivered(body_ids(&first.body))
     );
 }
@@ -630,19 +641,19 @@ fn server_errors_timeouts_rate_limits_and_network_errors_are_retried_after_a_bac
         track(&mut t, at(0), 0);
         let s = drain(&mut t).remove(0);
         let now = at(40);
-        let o = t.on_result(s.id, status, now);
+        let o = t.reply(s.id, status, now);
         assert_eq!(retrying_ids(&o), body_ids(&s.body), "status {status}");
-        assert_eq!(t.delivery().pending(), 1);
-        assert_eq!(t.delivery().in_flight(), 0);
-        let due = t.delivery().deadline().unwrap();
+        assert_eq!(pending(&t), 1);
+        assert_eq!(in_flight(&t), 0);
+        let due = deadline(&t).unwrap();
         let wait = due.since(now).0;
         assert!(
             (500..=1_000).contains(&wait),
             "{status}: first retry after {wait} ms"
         );
-        t.delivery().poll(Millis(due.0 - 1), false);
+        poll(&mut t, Millis(due.0 - 1));
         assert!(drain(&mut t).is_empty(), "{status}: not before the backoff");
-        t.delivery().poll(due, false);
+        poll(&mut t, due);
         let retry = drain(&mut t);
         assert_eq!(retry.len(), 1);
         assert_eq!(retry[0].body, s.body, "{status}: the same events again");
@@ -660,13 +671,13 @@ fn retry_delays_double_from_about_a_second_and_are_capped_at_a_minute() {
         let mut now = at(10);
         let mut delays = Vec::new();
         for attempt in 1..=12u32 {
-            let o = t.on_result(s.id, 503, now);
+            let o = t.reply(s.id, 503, now);
             if attempt == 1 {
                 assert_eq!(retrying_ids(&o).len(), 1);
             } else {
                 assert_eq!(o, Outcome::Retrying(vec![]), "already in the outbox");
             }
-            let due = t.delivery().deadline().unwrap();
+            let due = deadline(&t).unwrap();
             let cap = (1_000u64 << (attempt - 1).min(16)).min(60_000);
             let d = due.since(now).0;
             assert!(
@@ -675,9 +686,9 @@ fn retry_delays_double_from_about_a_second_and_are_capped_at_a_minute() {
                 cap / 2
             );
             delays.push(d);
-            t.delivery().poll(Millis(due.0 - 1), false);
+            poll(&mut t, Millis(due.0 - 1));
             assert!(drain(&mut t).is_empty());
-            t.delivery().poll(due, false);
+            poll(&mut t, due);
             s = drain(&mut t).remove(0);
             now = due.plus(Millis(5));
         }
@@ -700,19 +711,19 @@ fn other_4xx_answers_drop_the_events_for_good() {
         }
         let s = drain(&mut t).remove(0);
         assert_eq!(
-            t.on_result(s.id, status, at(1)),
+            t.reply(s.id, status, at(1)),
             Outcome::Refused {
                 n: 10,
                 status,
                 outboxed: vec![]
             }
         );
-        assert_eq!(t.delivery().pending(), 0);
-        assert_eq!(t.delivery().in_flight(), 0);
-        assert_eq!(t.delivery().deadline(), None);
-        t.delivery().poll(at(10 * MIN), false);
+        assert_eq!(pending(&t), 0);
+        assert_eq!(in_flight(&t), 0);
+        assert_eq!(deadline(&t), None);
+        poll(&mut t, at(10 * MIN));
         assert!(drain(&mut t).is_empty());
-        assert!(t.delivery().hide().is_empty(), "not kept for the outbox");
+        assert!(t.hide(at(10 * MIN)).is_empty(), "not kept for the outbox");
         assert!(drain(&mut t).is_empty());
     }
 }
@@ -720,16 +731,16 @@ fn other_4xx_answers_drop_the_events_for_good() {
 #[test]
 fn an_unknown_or_already_answered_request_id_is_unknown() {
     let mut t = unbatched(50);
-    assert_eq!(t.on_result(12_345, 200, at(0)), Outcome::Unknown);
+    assert_eq!(t.reply(12_345, 200, at(0)), Outcome::Unknown);
     track(&mut t, at(0), 0);
     let s = drain(&mut t).remove(0);
-    assert_eq!(t.on_result(s.id + 1, 500, at(1)), Outcome::Unknown);
-    assert_eq!(t.delivery().pending(), 1);
-    assert_eq!(t.on_result(s.id, 200, at(1)), Outcome::Delivered(vec![]));
-    assert_eq!(t.on_result(s.id, 200, at(2)), Outcome::Unknown);
-    assert_eq!(t.on_result(s.id, 500, at(2)), Outcome::Unknown);
-    assert_eq!(t.delivery().pending(), 0);
-    assert_eq!(t.delivery().deadline(), None);
+    assert_eq!(t.reply(s.id + 1, 500, at(1)), Outcome::Unknown);
+    assert_eq!(pending(&t), 1);
+    assert_eq!(t.reply(s.id, 200, at(1)), Outcome::Delivered(vec![]));
+    assert_eq!(t.reply(s.id, 200, at(2)), Outcome::Unknown);
+    assert_eq!(t.reply(s.id, 500, at(2)), Outcome::Unknown);
+    assert_eq!(pending(&t), 0);
+    assert_eq!(deadline(&t), None);
 }
 
 // ------------------------------------------------------------- outbox flow
@@ -737,33 +748,32 @@ fn an_unknown_or_already_answered_request_id_is_unknown() {
 #[test]
 fn hide_hands_over_every_unacknowledged_event_once_even_when_called_twice() {
     let mut t = batching(60);
-    let mut outbox_text = String::new();
+    // The browser's verdict on the beacons comes later (never, here).
+    t.beacons = None;
     let mut to_outbox: Vec<String> = Vec::new();
     // 10 acknowledged.
     for i in 0..10 {
         track(&mut t, at(0), i);
     }
     let acked = drain(&mut t).remove(0);
-    shell_apply(&mut outbox_text, &t.on_result(acked.id, 200, at(1)));
+    t.reply(acked.id, 200, at(1));
     // 10 waiting for a retry (handed over by their Retrying outcome).
     for i in 10..20 {
         track(&mut t, at(2), i);
     }
     let failed = drain(&mut t).remove(0);
-    let o = t.on_result(failed.id, 503, at(3));
+    let o = t.reply(failed.id, 503, at(3));
     to_outbox.extend(retrying_ids(&o));
-    shell_apply(&mut outbox_text, &o);
     // 10 in flight, 4 queued.
     for i in 20..34 {
         track(&mut t, at(4), i);
     }
     let flying = drain(&mut t).remove(0);
-    assert_eq!(t.delivery().pending(), 24);
+    assert_eq!(pending(&t), 24);
 
-    let first = t.delivery().hide();
-    to_outbox.extend(queued_ids(&first));
-    shell_add(&mut outbox_text, &first);
-    let second = t.delivery().hide();
+    let first = t.hide(at(4));
+    to_outbox.extend(first);
+    let second = t.hide(at(4));
     assert!(second.is_empty(), "a second hide hands over nothing again");
     assert!(drain(&mut t).iter().all(|s| s.mode == Mode::Beacon));
 
@@ -775,125 +785,129 @@ fn hide_hands_over_every_unacknowledged_event_once_even_when_called_twice() {
     assert_eq!(to_outbox.len(), 24);
     let acked_ids: HashSet<String> = body_ids(&acked.body).into_iter().collect();
     assert!(to_outbox.iter().all(|id| !acked_ids.contains(id)));
-    let mut unsettled = t.delivery().unsettled_ids();
+    let mut unsettled = unsettled(&t);
     unsettled.sort();
     assert_eq!(once, unsettled);
     assert!(body_ids(&flying.body).iter().all(|id| once.contains(id)));
-    let mut stored = stored_ids(&outbox_text);
+    let mut stored = stored_ids(&t.outbox_text());
     stored.sort();
     assert_eq!(stored, once);
 
     // An event tracked after the first hide is handed over by the next.
     track(&mut t, at(5), 99);
-    let third = t.delivery().hide();
+    let third = t.hide(at(5));
     assert_eq!(third.len(), 1);
-    assert!(t.delivery().hide().is_empty());
+    assert!(t.hide(at(5)).is_empty());
 }
 
 #[test]
 fn a_beacon_the_browser_took_is_forgotten_in_memory_but_stays_in_the_outbox() {
     let mut t = batching(61);
-    let mut outbox_text = String::new();
+    t.beacons = None;
     for i in 0..7 {
         track(&mut t, at(0), i);
     }
-    shell_add(&mut outbox_text, &t.delivery().hide());
+    t.hide(at(0));
     let beacons = drain(&mut t);
     assert_eq!(beacons.len(), 1);
     assert_eq!(beacons[0].mode, Mode::Beacon);
-    assert_eq!(t.delivery().in_flight(), 1);
-    t.delivery().beacon_queued(beacons[0].id);
-    assert_eq!(t.delivery().in_flight(), 0);
-    assert_eq!(t.delivery().pending(), 0);
-    assert!(t.delivery().unsettled_ids().is_empty());
-    assert_eq!(t.on_result(beacons[0].id, 200, at(1)), Outcome::Unknown);
-    assert_eq!(stored_ids(&outbox_text), body_ids(&beacons[0].body));
+    assert_eq!(in_flight(&t), 1);
+    t.beacon(beacons[0].id, true, at(0));
+    assert_eq!(in_flight(&t), 0);
+    assert_eq!(pending(&t), 0);
+    assert!(unsettled(&t).is_empty());
+    assert_eq!(t.reply(beacons[0].id, 200, at(1)), Outcome::Unknown);
+    assert_eq!(stored_ids(&t.outbox_text()), body_ids(&beacons[0].body));
     // Forgetting an unknown beacon changes nothing.
     track(&mut t, at(2), 7);
-    t.delivery().beacon_queued(9_999);
-    assert_eq!(t.delivery().pending(), 1);
+    t.beacon(9_999, true, at(2));
+    assert_eq!(pending(&t), 1);
 }
 
 #[test]
 fn a_refused_beacon_falls_back_and_a_later_failure_retries_it() {
     let mut t = batching(62);
-    let mut outbox_text = String::new();
+    t.beacons = Some(false);
     for i in 0..3 {
         track(&mut t, at(0), i);
     }
-    shell_add(&mut outbox_text, &t.delivery().hide());
-    let b = drain(&mut t).remove(0);
-    // sendBeacon refused, fetch fallback failed: status 0.
-    let o = t.on_result(b.id, 0, at(1));
+    t.hide(at(0));
+    let sent = drain(&mut t);
+    let (b, fallback) = (&sent[0], &sent[1]);
+    assert_eq!(b.mode, Mode::Beacon);
+    // sendBeacon refused: the same body as a keepalive fetch, same id.
+    assert_eq!(
+        (fallback.id, fallback.mode, &fallback.body),
+        (b.id, Mode::Keepalive, &b.body)
+    );
+    // The fetch fallback failed: status 0.
+    let o = t.reply(b.id, 0, at(1));
     assert_eq!(o, Outcome::Retrying(vec![]), "already in the outbox");
-    let due = t.delivery().deadline().unwrap();
-    t.delivery().poll(due, false);
+    let due = deadline(&t).unwrap();
+    poll(&mut t, due);
     let retry = drain(&mut t).remove(0);
     assert_eq!(retry.body, b.body);
-    let o = t.on_result(retry.id, 200, due);
+    let o = t.reply(retry.id, 200, due);
     assert_eq!(o, Outcome::Delivered(body_ids(&b.body)));
-    shell_apply(&mut outbox_text, &o);
-    assert_eq!(outbox_text, "");
+    assert_eq!(t.outbox_text(), "");
 }
 
 #[test]
 fn the_outbox_resent_on_the_next_page_goes_at_once_and_a_2xx_empties_it() {
     // Page 1: three queued events, then the page is hidden for good.
-    let mut page1 = batching(63);
+    let mut b = Browser::default();
+    let mut page1 = b.open(&Tab::new(), T0, &config(true, 10), "");
     for i in 0..3 {
         track(&mut page1, at(0), i);
     }
-    let mut outbox_text = String::new();
-    let hidden = page1.delivery().hide();
-    shell_add(&mut outbox_text, &hidden);
+    let hidden = page1.hide(at(0));
     let beacon = drain(&mut page1).remove(0);
-    page1.delivery().beacon_queued(beacon.id);
-    assert_eq!(outbox::parse(&outbox_text), hidden);
+    assert_eq!(page1.outbox_ids(), hidden);
+    assert_eq!(hidden, body_ids(&beacon.body));
 
-    // Page 2: the shell resends the parsed outbox at start-up.
-    let mut page2 = batching(64);
-    page2.delivery().resend(outbox::parse(&outbox_text));
+    // Page 2: the outbox is resent at start-up.
+    let mut page2 = b.open(&Tab::new(), at(MIN), &config(true, 10), "");
     let sends = drain(&mut page2);
     assert_eq!(sends.len(), 1, "sent at once, without waiting for a timer");
     assert_eq!(sends[0].mode, Mode::Keepalive);
     assert_eq!(sends[0].body, beacon.body, "the same events, byte for byte");
     // A failure keeps them (already stored: nothing new to add) ...
-    let o = page2.on_result(sends[0].id, 503, at(MIN));
+    let o = page2.reply(sends[0].id, 503, at(MIN));
     assert_eq!(o, Outcome::Retrying(vec![]));
-    let due = page2.delivery().deadline().unwrap();
-    page2.delivery().poll(due, false);
+    let due = page2.tracker.delivery().deadline().unwrap();
+    page2.tick(due);
     let retry = drain(&mut page2).remove(0);
-    // ... and the 2xx names them all, so the shell empties the outbox.
-    let o = page2.on_result(retry.id, 200, due);
-    assert_eq!(o, Outcome::Delivered(queued_ids(&hidden)));
-    shell_apply(&mut outbox_text, &o);
-    assert_eq!(outbox_text, "");
-    assert_eq!(page2.delivery().pending(), 0);
+    // ... and the 2xx names them all, so the outbox is emptied.
+    let o = page2.reply(retry.id, 200, due);
+    assert_eq!(o, Outcome::Delivered(hidden));
+    assert_eq!(page2.outbox_text(), "");
+    assert!(!b.local.contains("did_outbox"));
+    assert_eq!(page2.tracker.delivery().pending(), 0);
 }
 
 #[test]
 fn resending_an_empty_outbox_sends_nothing() {
-    let mut t = batching(65);
-    t.delivery().resend(outbox::parse(""));
+    let mut b = Browser::default();
+    b.local.set("did_outbox", "garbage\n");
+    let mut t = b.open(&Tab::new(), T0, &config(true, 10), "");
     assert!(drain(&mut t).is_empty());
-    assert_eq!(t.delivery().pending(), 0);
+    assert_eq!(pending(&t), 0);
 }
 
 #[test]
 fn a_refused_event_that_was_outboxed_leaves_the_stored_outbox() {
     let mut t = unbatched(66);
-    let mut outbox_text = String::new();
     track(&mut t, at(0), 0);
     let s = drain(&mut t).remove(0);
     let id = body_ids(&s.body).remove(0);
     // 503: retried, and kept in the outbox meanwhile.
-    shell_apply(&mut outbox_text, &t.on_result(s.id, 503, at(1)));
-    assert_eq!(stored_ids(&outbox_text), vec![id.clone()]);
-    let due = t.delivery().deadline().unwrap();
-    t.delivery().poll(due, false);
+    t.reply(s.id, 503, at(1));
+    assert_eq!(stored_ids(&t.outbox_text()), vec![id.clone()]);
+    let due = deadline(&t).unwrap();
+    poll(&mut t, due);
     let retry = drain(&mut t).remove(0);
     // 400: refused for good; the outcome names the outboxed id to remove.
-    let o = t.on_result(retry.id, 400, due);
+    let o = t.reply(retry.id, 400, due);
     assert!(matches!(
         o,
         Outcome::Refused {
@@ -902,12 +916,13 @@ fn a_refused_event_that_was_outboxed_leaves_the_stored_outbox() {
             ..
         }
     ));
-    shell_apply(&mut outbox_text, &o);
-    assert_eq!(t.delivery().pending(), 0);
+    assert_eq!(pending(&t), 0);
     assert!(
-        !stored_ids(&outbox_text).contains(&id),
-        "a refused event is dropped, yet the outbox still holds it: {outbox_text}"
+        !stored_ids(&t.outbox_text()).contains(&id),
+        "a refused event is dropped, yet the outbox still holds it: {}",
+        t.outbox_text()
     );
+    assert!(t.warnings.iter().any(|w| w.contains("refused a batch")));
 }
 
 // -------------------------------------------------------- property test
@@ -938,12 +953,11 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// A fake page: the tracker, the clock, the stored outbox text, and what
-/// happened to every event.
+/// A fake page (the tracker and its shell, whose localStorage holds the
+/// outbox), the clock, and what happened to every event.
 struct World {
-    t: Tracker,
+    t: PageShell,
     now: Millis,
-    outbox: String,
     accepted: Vec<String>,
     acked: HashSet<String>,
     refused: HashSet<String>,
@@ -956,14 +970,10 @@ impl World {
     fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
         match op {
             Op::Track => {
-                let before: HashSet<String> =
-                    self.t.delivery().unsettled_ids().into_iter().collect();
+                let before: HashSet<String> = unsettled(&self.t).into_iter().collect();
                 let i = self.accepted.len();
-                self.t.track(self.now, "step", &props(i), &PAGE).unwrap();
-                let new: Vec<String> = self
-                    .t
-                    .delivery()
-                    .unsettled_ids()
+                track_with(&mut self.t, self.now, "step", &props(i)).unwrap();
+                let new: Vec<String> = unsettled(&self.t)
                     .into_iter()
                     .filter(|id| !before.contains(id))
                     .collect();
@@ -973,10 +983,11 @@ impl World {
             }
             Op::Advance(ms) => {
                 self.now = self.now.plus(Millis(*ms));
-                self.t.delivery().poll(self.now, false);
+                poll(&mut self.t, self.now);
             }
             Op::TakeSend => {
-                if let Some(s) = self.t.delivery().next_send() {
+                if !self.t.requests.is_empty() {
+                    let s = self.t.requests.remove(0);
                     prop_assert!(s.body.len() <= BEACON_BUDGET);
                     let ids = body_ids(&s.body);
                     prop_assert!(!ids.is_empty() && ids.len() <= wire::MAX_BATCH_EVENTS);
@@ -988,7 +999,7 @@ impl World {
                     return Ok(());
                 }
                 let (id, _, ids) = self.taken.remove(i % self.taken.len());
-                let o = self.t.on_result(id, *status, self.now);
+                let o = self.t.reply(id, *status, self.now);
                 match (&o, status) {
                     (Outcome::Delivered(d), 200) => {
                         prop_assert!(d.iter().all(|x| ids.contains(x)));
@@ -1003,17 +1014,14 @@ impl World {
                     }
                     _ => prop_assert!(false, "status {} gave {:?}", status, o),
                 }
-                shell_apply(&mut self.outbox, &o);
             }
             Op::Hide => {
-                let hidden = self.t.delivery().hide();
-                let ids = queued_ids(&hidden);
+                let ids = self.t.hide(self.now);
                 let unique: HashSet<&String> = ids.iter().collect();
                 prop_assert_eq!(unique.len(), ids.len());
-                shell_add(&mut self.outbox, &hidden);
                 // Whatever the page may lose now is stored.
-                let stored = stored_ids(&self.outbox);
-                for id in self.t.delivery().unsettled_ids() {
+                let stored = self.t.outbox_ids();
+                for id in unsettled(&self.t) {
                     prop_assert!(stored.contains(&id), "{} not kept on hide", id);
                 }
             }
@@ -1025,7 +1033,7 @@ impl World {
                     return Ok(());
                 }
                 let (id, _, ids) = self.taken.remove(beacons[i % beacons.len()]);
-                self.t.delivery().beacon_queued(id);
+                self.t.beacon(id, true, self.now);
                 self.beaconed.extend(ids);
             }
         }
@@ -1033,14 +1041,15 @@ impl World {
     }
 
     fn check(&mut self) -> Result<(), TestCaseError> {
-        let unsettled = self.t.delivery().unsettled_ids();
+        let unsettled = unsettled(&self.t);
         let unsettled_set: HashSet<&String> = unsettled.iter().collect();
         prop_assert_eq!(unsettled_set.len(), unsettled.len(), "unsettled twice");
-        prop_assert_eq!(self.t.delivery().pending(), unsettled.len());
-        let stored = stored_ids(&self.outbox);
+        prop_assert_eq!(pending(&self.t), unsettled.len());
+        let text = self.t.outbox_text();
+        let stored = stored_ids(&text);
         let stored_set: HashSet<&String> = stored.iter().collect();
         prop_assert_eq!(stored_set.len(), stored.len(), "an id twice in the outbox");
-        prop_assert_eq!(outbox::parse(&self.outbox).len(), stored.len());
+        prop_assert_eq!(outbox::parse(&text).len(), stored.len());
         for id in &self.accepted {
             let only_outboxed = self.beaconed.contains(id)
                 && stored_set.contains(id)
@@ -1090,10 +1099,12 @@ proptest! {
             batch_timeout: Millis(1_000),
             ..config(batching, size)
         };
+        let mut t = start(cfg, seed);
+        // The test decides when the browser takes a beacon.
+        t.beacons = None;
         let mut w = World {
-            t: start(cfg, seed),
+            t,
             now: T0,
-            outbox: String::new(),
             accepted: Vec::new(),
             acked: HashSet::new(),
             refused: HashSet::new(),

@@ -1,22 +1,23 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! Page views and engagement (SPEC "Page views and engagement", "Session
-//! rules"), driven through `Tracker` with a fake clock: the screen_view /
-//! page_exit sequence and its counts, exactly one exit per view, engaged
-//! time, scroll depth and interactions, session rotation with the page
-//! open, back/forward cache restores, prerendering, and clear().
+//! Page views and engagement (README "Page views and engagement",
+//! "Sessions"), driven through the core with a fake clock and a fake shell
+//! that carries out its commands: the screen_view / page_exit sequence and
+//! its counts, exactly one exit per view, engaged time, scroll depth and
+//! interactions, session rotation with the page open, back/forward cache
+//! restores, prerendering, and clear().
 //!
-//! What was sent is read off the wire: flush, drain every request, parse
+//! What was sent is read off the wire: flush, take every request, parse
 //! each `{"events":[...]}` body, in order.
+
+mod support;
 
 use proptest::prelude::*;
 use serde_json::Value;
 use sessionmark::config::Config;
-use sessionmark::rand::Rng;
-use sessionmark::store::Snapshot;
 use sessionmark::time::Millis;
-use sessionmark::tracker::{Carried, Page, Tracker};
+use sessionmark::tracker::Page;
+use support::{Browser, PageShell, Tab, T0};
 
-const T0: Millis = Millis(1_709_318_400_000);
 const SEC: u64 = 1_000;
 const MIN: u64 = 60_000;
 
@@ -29,42 +30,82 @@ fn page(path: &str) -> Page<'_> {
         path,
         title: "Title",
         referrer: "https://example.com/",
+        ..Page::default()
     }
 }
 
-/// A tracker started at `T0` on a first visit (nothing stored), its page
-/// not yet viewed, the window neither visible nor focused (as at start).
-fn fresh(seed: u64) -> Tracker {
-    let mut t = Tracker::start(
-        Config::default(),
-        &Snapshot::default(),
-        &Carried::default(),
-        T0,
-        Rng::new(seed, 11),
-    );
-    t.take_writes();
-    t
+/// A page started at `T0` on a first visit (nothing stored), not yet
+/// viewed, the window neither visible nor focused (as at start).
+fn fresh(_seed: u64) -> PageShell {
+    Browser::default().open(&Tab::new(), T0, &Config::default(), "")
 }
 
-/// A tracker whose page is visible and focused from `T0`.
-fn attentive(seed: u64) -> Tracker {
+/// A page that is visible and focused from `T0`.
+fn attentive(seed: u64) -> PageShell {
     let mut t = fresh(seed);
-    t.set_visible(T0, true);
-    t.set_focused(T0, true);
+    visible(&mut t, T0, true);
+    focus(&mut t, T0, true);
     t
 }
 
-/// An automatic page view (load, SPA navigation) of `path`, keyed by it.
-fn view(t: &mut Tracker, now: Millis, path: &str) -> bool {
-    t.page_view(now, &page(path), path, "{}", false)
+/// An automatic page view (load, SPA navigation) of `path`.
+fn view(t: &mut PageShell, now: Millis, path: &str) -> bool {
+    t.at(now, |c| {
+        c.handle_page_view(now, &page(path), "{}", false, None)
+    })
+}
+
+fn manual_view(t: &mut PageShell, now: Millis, path: &str, props: &str) -> bool {
+    t.at(now, |c| {
+        c.handle_page_view(now, &page(path), props, true, None)
+    })
+}
+
+fn scrolled(t: &mut PageShell, now: Millis, depth: u64) {
+    t.at(now, |c| c.handle_scroll(now, Some(depth), true));
+}
+
+/// A depth the page measures itself (not activity).
+fn measured(t: &mut PageShell, depth: u64) {
+    t.at(T0, |c| c.handle_scroll(T0, Some(depth), false));
+}
+
+fn interaction(t: &mut PageShell, now: Millis) {
+    t.at(now, |c| c.handle_interaction(now));
+}
+
+fn focus(t: &mut PageShell, now: Millis, focused: bool) {
+    t.at(now, |c| c.handle_focus(now, focused));
+}
+
+fn visible(t: &mut PageShell, now: Millis, visible: bool) {
+    t.at(now, |c| c.handle_visibility(now, visible));
+}
+
+/// `pagehide`.
+fn hide(t: &mut PageShell, now: Millis) {
+    t.leave(now);
+}
+
+/// A restore from the back/forward cache, visible and focused.
+fn restore(t: &mut PageShell, now: Millis) {
+    t.at(now, |c| c.handle_page_restore(now, true, true, None));
+}
+
+fn clear(t: &mut PageShell, now: Millis) {
+    t.at(now, |c| c.handle_clear(now, None));
+}
+
+fn engaged(t: &PageShell, now: Millis) -> Millis {
+    t.tracker.engaged_time(now).unwrap()
 }
 
 /// Every event sent since the last call, in order.
-fn sent(t: &mut Tracker) -> Vec<Value> {
-    t.delivery().flush(false);
+fn sent(t: &mut PageShell) -> Vec<Value> {
+    t.flush(T0);
     let mut out = Vec::new();
-    while let Some(s) = t.delivery().next_send() {
-        let v: Value = serde_json::from_str(&s.body).unwrap();
+    for r in t.take_requests(T0) {
+        let v: Value = serde_json::from_str(&r.body).unwrap();
         out.extend(v["events"].as_array().unwrap().iter().cloned());
     }
     out
@@ -111,13 +152,13 @@ fn engagement(e: &Value) -> (u64, u64, u64, u64) {
 fn a_load_two_spa_navigations_and_back_alternate_screen_views_and_page_exits_with_counts() {
     let mut t = attentive(1);
     assert!(view(&mut t, T0, "/"));
-    t.scrolled(at(5 * SEC), 40);
-    t.interaction(at(6 * SEC));
-    t.interaction(at(7 * SEC));
+    scrolled(&mut t, at(5 * SEC), 40);
+    interaction(&mut t, at(6 * SEC));
+    interaction(&mut t, at(7 * SEC));
     assert!(view(&mut t, at(30 * SEC), "/a"));
     // 10 s with the window unfocused: wall clock, not engaged.
-    t.set_focused(at(40 * SEC), false);
-    t.set_focused(at(50 * SEC), true);
+    focus(&mut t, at(40 * SEC), false);
+    focus(&mut t, at(50 * SEC), true);
     assert!(view(&mut t, at(75_400), "/b"));
     // Back (popstate) to /a: a new page view.
     assert!(view(&mut t, at(80 * SEC), "/a"));
@@ -161,12 +202,12 @@ fn a_load_two_spa_navigations_and_back_alternate_screen_views_and_page_exits_wit
     );
     assert_eq!(num(&evs[5], "timestamp"), at(80 * SEC).0);
 
-    t.page_hide(at(90 * SEC), None);
+    hide(&mut t, at(90 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 4)]);
     assert_eq!(evs[0]["path"], "/a");
     assert_eq!(engagement(&evs[0]), (10, 10_000, 0, 0));
-    assert_eq!(t.page_count(), 4);
+    assert_eq!(t.tracker.page_count(), 4);
 }
 
 // 2. Exactly one page_exit per page view.
@@ -175,8 +216,8 @@ fn a_load_two_spa_navigations_and_back_alternate_screen_views_and_page_exits_wit
 fn hiding_a_page_twice_sends_one_page_exit() {
     let mut t = attentive(2);
     view(&mut t, T0, "/");
-    t.page_hide(at(3 * SEC), None);
-    t.page_hide(at(4 * SEC), None);
+    hide(&mut t, at(3 * SEC));
+    hide(&mut t, at(4 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
     assert_eq!(num(&evs[1], "time_on_page"), 3);
@@ -186,8 +227,8 @@ fn hiding_a_page_twice_sends_one_page_exit() {
 fn an_exit_then_a_page_hide_sends_one_page_exit() {
     let mut t = attentive(3);
     view(&mut t, T0, "/");
-    t.exit(at(2 * SEC));
-    t.page_hide(at(9 * SEC), None);
+    t.at(at(2 * SEC), |c| c.end_page_view(at(2 * SEC)));
+    hide(&mut t, at(9 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
     assert_eq!(num(&evs[1], "engaged_time"), 2_000, "the first exit counts");
@@ -197,9 +238,9 @@ fn an_exit_then_a_page_hide_sends_one_page_exit() {
 fn clear_after_an_exit_sends_no_second_page_exit() {
     let mut t = attentive(4);
     view(&mut t, T0, "/");
-    t.page_hide(at(2 * SEC), None);
-    t.clear(at(3 * SEC));
-    t.page_hide(at(4 * SEC), None);
+    hide(&mut t, at(2 * SEC));
+    clear(&mut t, at(3 * SEC));
+    hide(&mut t, at(4 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
 }
@@ -209,16 +250,16 @@ fn an_automatic_view_of_the_url_in_view_is_not_a_new_page_view() {
     let mut t = attentive(5);
     assert!(view(&mut t, T0, "/docs?q=1"));
     sent(&mut t);
-    t.interaction(at(SEC));
+    interaction(&mut t, at(SEC));
     assert!(!view(&mut t, at(2 * SEC), "/docs?q=1"));
     assert!(sent(&mut t).is_empty(), "no events for a repeated URL");
-    assert_eq!(t.page_count(), 1);
+    assert_eq!(t.tracker.page_count(), 1);
     assert_eq!(
-        t.engaged_time(at(3 * SEC)),
+        engaged(&t, at(3 * SEC)),
         Millis(3_000),
         "the page view goes on"
     );
-    t.page_hide(at(5 * SEC), None);
+    hide(&mut t, at(5 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 1)]);
     assert_eq!(engagement(&evs[0]), (5, 5_000, 0, 1));
@@ -228,7 +269,7 @@ fn an_automatic_view_of_the_url_in_view_is_not_a_new_page_view() {
 fn a_manual_view_of_the_url_in_view_is_a_new_page_view() {
     let mut t = attentive(6);
     assert!(view(&mut t, T0, "/app"));
-    assert!(t.page_view(at(4 * SEC), &page("/app"), "/app", "{\"step\":2}", true));
+    assert!(manual_view(&mut t, at(4 * SEC), "/app", "{\"step\":2}"));
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),
@@ -245,10 +286,10 @@ fn a_manual_view_of_the_url_in_view_is_a_new_page_view() {
 fn a_hidden_span_is_not_engaged_time() {
     let mut t = attentive(7);
     view(&mut t, T0, "/");
-    t.set_visible(at(10 * SEC), false);
-    assert_eq!(t.engaged_time(at(40 * SEC)), Millis(10_000));
-    t.set_visible(at(70 * SEC), true);
-    t.page_hide(at(75 * SEC), None);
+    visible(&mut t, at(10 * SEC), false);
+    assert_eq!(engaged(&t, at(40 * SEC)), Millis(10_000));
+    visible(&mut t, at(70 * SEC), true);
+    hide(&mut t, at(75 * SEC));
     let evs = sent(&mut t);
     assert_eq!(engagement(exits(&evs)[0]), (75, 15_000, 0, 0));
 }
@@ -257,10 +298,10 @@ fn a_hidden_span_is_not_engaged_time() {
 fn an_unfocused_span_is_not_engaged_time_even_while_visible() {
     let mut t = attentive(8);
     view(&mut t, T0, "/");
-    t.set_focused(at(2 * SEC), false);
-    t.set_focused(at(32 * SEC), true);
-    t.set_focused(at(33 * SEC), false);
-    t.page_hide(at(50 * SEC), None);
+    focus(&mut t, at(2 * SEC), false);
+    focus(&mut t, at(32 * SEC), true);
+    focus(&mut t, at(33 * SEC), false);
+    hide(&mut t, at(50 * SEC));
     let evs = sent(&mut t);
     assert_eq!(engagement(exits(&evs)[0]), (50, 3_000, 0, 0));
 }
@@ -269,8 +310,8 @@ fn an_unfocused_span_is_not_engaged_time_even_while_visible() {
 fn a_page_never_visible_and_focused_has_no_engaged_time() {
     let mut t = fresh(9);
     view(&mut t, T0, "/");
-    t.set_visible(at(SEC), true);
-    t.page_hide(at(20 * SEC), None);
+    visible(&mut t, at(SEC), true);
+    hide(&mut t, at(20 * SEC));
     let evs = sent(&mut t);
     assert_eq!(engagement(exits(&evs)[0]), (20, 0, 0, 0));
 }
@@ -312,8 +353,8 @@ proptest! {
     ) {
         let mut t = fresh(10);
         view(&mut t, T0, "/");
-        t.set_visible(T0, start_visible);
-        t.set_focused(T0, start_focused);
+        visible(&mut t, T0, start_visible);
+        focus(&mut t, T0, start_focused);
         let (mut vis, mut foc) = (start_visible, start_focused);
         let (mut now, mut view_start, mut last, mut session_start) = (T0, T0, T0, T0);
         let mut expected = 0u64;
@@ -325,11 +366,11 @@ proptest! {
             }
             match step {
                 Step::Visible(v) => {
-                    t.set_visible(now, v);
+                    visible(&mut t, now, v);
                     vis = v;
                 }
                 Step::Focused(f) => {
-                    t.set_focused(now, f);
+                    focus(&mut t, now, f);
                     foc = f;
                 }
                 Step::Interaction | Step::Scroll(_) => {
@@ -342,19 +383,19 @@ proptest! {
                     }
                     last = now;
                     match step {
-                        Step::Scroll(d) => t.scrolled(now, d),
-                        _ => t.interaction(now),
+                        Step::Scroll(d) => scrolled(&mut t, now, d),
+                        _ => interaction(&mut t, now),
                     }
                 }
             }
-            prop_assert_eq!(t.engaged_time(now), Millis(expected));
+            prop_assert_eq!(engaged(&t, now), Millis(expected));
             prop_assert!(expected <= now.since(view_start).0);
         }
         let end = now.plus(Millis(tail));
         if vis && foc {
             expected += tail;
         }
-        t.page_hide(end, None);
+        hide(&mut t, end);
         closed.push(expected);
 
         let evs = sent(&mut t);
@@ -377,15 +418,15 @@ proptest! {
 fn the_page_exit_carries_the_deepest_scroll_and_the_interaction_count() {
     let mut t = attentive(11);
     view(&mut t, T0, "/long");
-    t.scrolled(at(SEC), 35);
-    t.scrolled(at(2 * SEC), 80);
-    t.scrolled(at(3 * SEC), 20);
+    scrolled(&mut t, at(SEC), 35);
+    scrolled(&mut t, at(2 * SEC), 80);
+    scrolled(&mut t, at(3 * SEC), 20);
     for i in 0..5 {
-        t.interaction(at(4 * SEC + i));
+        interaction(&mut t, at(4 * SEC + i));
     }
     view(&mut t, at(10 * SEC), "/next");
-    t.scrolled(at(11 * SEC), 250);
-    t.page_hide(at(12 * SEC), None);
+    scrolled(&mut t, at(11 * SEC), 250);
+    hide(&mut t, at(12 * SEC));
     let evs = sent(&mut t);
     let got: Vec<_> = exits(&evs).into_iter().map(engagement).collect();
     assert_eq!(
@@ -399,12 +440,12 @@ fn the_page_exit_carries_the_deepest_scroll_and_the_interaction_count() {
 fn a_depth_the_page_measures_itself_after_thirty_idle_minutes_is_not_activity() {
     let mut t = attentive(13);
     view(&mut t, T0, "/article");
-    let old = t.session_id(T0).to_owned();
+    let old = t.sid(T0);
     sent(&mut t);
     // The shell measures the depth as the tab closes: the visit ended
     // 31 minutes ago and must not start a session of its own.
-    t.measured(60);
-    t.page_hide(at(31 * MIN), None);
+    measured(&mut t, 60);
+    hide(&mut t, at(31 * MIN));
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),
@@ -422,12 +463,12 @@ fn an_interaction_after_thirty_idle_minutes_closes_the_old_session_and_reenters_
     let mut t = attentive(12);
     view(&mut t, T0, "/docs");
     view(&mut t, at(MIN), "/docs/b");
-    let old = t.session_id(at(MIN)).to_owned();
+    let old = t.sid(at(MIN));
     sent(&mut t);
 
     let back = at(31 * MIN);
-    t.interaction(back);
-    let new = t.session_id(back).to_owned();
+    interaction(&mut t, back);
+    let new = t.sid(back);
     assert_ne!(new, old);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 2), ("screen_view", 1)]);
@@ -440,11 +481,11 @@ fn an_interaction_after_thirty_idle_minutes_closes_the_old_session_and_reenters_
     );
     assert_eq!(evs[1]["path"], "/docs/b");
     assert_eq!(num(&evs[1], "timestamp"), back.0);
-    assert_eq!(t.page_count(), 1);
+    assert_eq!(t.tracker.page_count(), 1);
 
     // The interaction was activity of the new session, counted on its view.
-    assert_eq!(t.session_id(back.plus(Millis(29 * MIN))), new);
-    t.page_hide(back.plus(Millis(29 * MIN)), None);
+    assert_eq!(t.sid(back.plus(Millis(29 * MIN))), new);
+    hide(&mut t, back.plus(Millis(29 * MIN)));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 1)]);
     assert_eq!(sid(&evs[0]), new);
@@ -455,10 +496,12 @@ fn an_interaction_after_thirty_idle_minutes_closes_the_old_session_and_reenters_
 fn a_tracked_event_after_thirty_idle_minutes_follows_the_new_sessions_screen_view() {
     let mut t = attentive(13);
     view(&mut t, T0, "/shop");
-    let old = t.session_id(T0).to_owned();
+    let old = t.sid(T0);
     sent(&mut t);
-    t.track(at(30 * MIN), "add_to_cart", "{}", &page("/shop"))
-        .unwrap();
+    t.at(at(30 * MIN), |c| {
+        c.handle_track(at(30 * MIN), "add_to_cart", "{}", &page("/shop"))
+    })
+    .unwrap();
     let evs = sent(&mut t);
     let names: Vec<&str> = evs.iter().map(name).collect();
     assert_eq!(names, ["page_exit", "screen_view", "add_to_cart"]);
@@ -473,9 +516,9 @@ fn a_tracked_event_after_thirty_idle_minutes_follows_the_new_sessions_screen_vie
 fn reading_the_session_id_after_thirty_idle_minutes_closes_the_old_session_and_reenters_the_page() {
     let mut t = attentive(14);
     view(&mut t, T0, "/home");
-    let old = t.session_id(T0).to_owned();
+    let old = t.sid(T0);
     sent(&mut t);
-    let new = t.session_id(at(30 * MIN)).to_owned();
+    let new = t.sid(at(30 * MIN));
     assert_ne!(new, old);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 1), ("screen_view", 1)]);
@@ -483,7 +526,7 @@ fn reading_the_session_id_after_thirty_idle_minutes_closes_the_old_session_and_r
     assert_eq!(sid(&evs[1]), new);
     assert_eq!(evs[1]["path"], "/home");
     // A second read rotates nothing more.
-    assert_eq!(t.session_id(at(31 * MIN)), new);
+    assert_eq!(t.sid(at(31 * MIN)), new);
     assert!(sent(&mut t).is_empty());
 }
 
@@ -492,7 +535,7 @@ fn a_page_view_after_thirty_idle_minutes_exits_in_the_old_session_and_views_in_t
     let mut t = attentive(15);
     view(&mut t, T0, "/");
     view(&mut t, at(MIN), "/two");
-    let old = t.session_id(at(MIN)).to_owned();
+    let old = t.sid(at(MIN));
     sent(&mut t);
     assert!(view(&mut t, at(31 * MIN), "/three"));
     let evs = sent(&mut t);
@@ -505,23 +548,25 @@ fn a_page_view_after_thirty_idle_minutes_exits_in_the_old_session_and_views_in_t
     assert_eq!(evs[0]["path"], "/two");
     assert_ne!(sid(&evs[1]), old);
     assert_eq!(evs[1]["path"], "/three");
-    assert_eq!(sid(&evs[1]), t.session_id(at(31 * MIN)));
+    assert_eq!(sid(&evs[1]), t.sid(at(31 * MIN)));
 }
 
 #[test]
 fn global_properties_ride_on_the_exits_and_views_the_tracker_makes_itself() {
     let mut t = attentive(14);
-    t.set_globals(r#"{"plan":"pro"}"#);
+    t.at(T0, |c| c.handle_globals(r#"{"plan":"pro"}"#));
     view(&mut t, T0, "/a");
     // The shell merges the globals into the props of the views it asks for.
-    t.page_view(
-        at(SEC),
-        &page("/b"),
-        "/b",
-        r#"{"plan":"pro","tab":2}"#,
-        false,
-    );
-    t.interaction(at(40 * MIN));
+    t.at(at(SEC), |c| {
+        c.handle_page_view(
+            at(SEC),
+            &page("/b"),
+            r#"{"plan":"pro","tab":2}"#,
+            false,
+            None,
+        )
+    });
+    interaction(&mut t, at(40 * MIN));
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),
@@ -546,18 +591,20 @@ fn global_properties_ride_on_the_exits_and_views_the_tracker_makes_itself() {
         "page_exit and the rotation's screen_view carry the globals"
     );
 
-    t.clear(at(41 * MIN));
-    t.page_hide(at(42 * MIN), None);
-    t.set_globals("{}");
+    clear(&mut t, at(41 * MIN));
+    hide(&mut t, at(42 * MIN));
+    t.at(T0, |c| c.handle_globals("{}"));
     let evs = sent(&mut t);
     assert_eq!(
         evs[0]["properties"].to_string(),
         r#"{"plan":"pro"}"#,
         "the exit before clear()"
     );
-    t.set_globals(&format!("{{\"x\":\"{}\"}}", "y".repeat(17 * 1024)));
+    t.at(T0, |c| {
+        c.handle_globals(&format!("{{\"x\":\"{}\"}}", "y".repeat(17 * 1024)))
+    });
     view(&mut t, at(43 * MIN), "/c");
-    t.page_hide(at(44 * MIN), None);
+    hide(&mut t, at(44 * MIN));
     let evs = sent(&mut t);
     assert_eq!(
         exits(&evs)[0]["properties"].to_string(),
@@ -572,9 +619,9 @@ fn global_properties_ride_on_the_exits_and_views_the_tracker_makes_itself() {
 fn a_restore_ten_minutes_later_is_a_new_page_view_of_the_same_session() {
     let mut t = attentive(16);
     view(&mut t, T0, "/article");
-    t.scrolled(at(5 * SEC), 70);
-    t.interaction(at(6 * SEC));
-    t.page_hide(at(20 * SEC), None);
+    scrolled(&mut t, at(5 * SEC), 70);
+    interaction(&mut t, at(6 * SEC));
+    hide(&mut t, at(20 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
     let old = sid(&evs[0]).to_owned();
@@ -582,15 +629,15 @@ fn a_restore_ten_minutes_later_is_a_new_page_view_of_the_same_session() {
     // Still "visible and focused" as far as the core knows: only the reset
     // keeps the 10 minutes in the cache out of the restored view.
     let back = at(20 * SEC + 10 * MIN);
-    t.page_restore(back, &Snapshot::default());
+    restore(&mut t, back);
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 2)]);
     assert_eq!(evs[0]["navigation_type"], "back_forward_cache");
     assert_eq!(evs[0]["path"], "/article");
     assert_eq!(sid(&evs[0]), old, "same session");
-    assert_eq!(t.engaged_time(back), Millis(0));
+    assert_eq!(engaged(&t, back), Millis(0));
 
-    t.page_hide(back.plus(Millis(7 * SEC)), None);
+    hide(&mut t, back.plus(Millis(7 * SEC)));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 2)]);
     assert_eq!(
@@ -606,14 +653,14 @@ fn a_restore_after_the_shells_hidden_and_shown_events_counts_only_after_restore(
     let mut t = attentive(17);
     view(&mut t, T0, "/");
     // visibilitychange hidden, pagehide; pageshow: visibility, focus, restore.
-    t.set_visible(at(10 * SEC), false);
-    t.page_hide(at(10 * SEC), None);
+    visible(&mut t, at(10 * SEC), false);
+    hide(&mut t, at(10 * SEC));
     let back = at(10 * SEC + 10 * MIN);
-    t.set_visible(back, true);
-    t.set_focused(back, true);
-    t.page_restore(back, &Snapshot::default());
-    t.set_focused(back.plus(Millis(3 * SEC)), false);
-    t.page_hide(back.plus(Millis(4 * SEC)), None);
+    visible(&mut t, back, true);
+    focus(&mut t, back, true);
+    restore(&mut t, back);
+    focus(&mut t, back.plus(Millis(3 * SEC)), false);
+    hide(&mut t, back.plus(Millis(4 * SEC)));
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),
@@ -633,12 +680,12 @@ fn a_restore_thirty_one_minutes_later_starts_a_new_session_at_page_one() {
     let mut t = attentive(18);
     view(&mut t, T0, "/");
     view(&mut t, at(MIN), "/two");
-    t.page_hide(at(2 * MIN), None);
+    hide(&mut t, at(2 * MIN));
     let evs = sent(&mut t);
     let old = sid(&evs[0]).to_owned();
     assert_eq!(kinds(&evs).last(), Some(&("page_exit", 2)));
 
-    t.page_restore(at(33 * MIN), &Snapshot::default());
+    restore(&mut t, at(33 * MIN));
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),
@@ -648,7 +695,7 @@ fn a_restore_thirty_one_minutes_later_starts_a_new_session_at_page_one() {
     assert_eq!(evs[0]["navigation_type"], "back_forward_cache");
     assert_eq!(evs[0]["path"], "/two");
     assert_ne!(sid(&evs[0]), old);
-    assert_eq!(sid(&evs[0]), t.session_id(at(33 * MIN)));
+    assert_eq!(sid(&evs[0]), t.sid(at(33 * MIN)));
 }
 
 // 7. Prerendering.
@@ -656,23 +703,23 @@ fn a_restore_thirty_one_minutes_later_starts_a_new_session_at_page_one() {
 #[test]
 fn a_prerendered_page_with_no_page_view_sends_nothing_even_when_hidden() {
     let mut t = attentive(19);
-    t.interaction(at(SEC));
-    t.scrolled(at(2 * SEC), 50);
+    interaction(&mut t, at(SEC));
+    scrolled(&mut t, at(2 * SEC), 50);
     // Idle past the timeout while prerendered: no page to exit or reenter.
-    let _ = t.session_id(at(40 * MIN));
-    t.page_hide(at(41 * MIN), None);
+    let _ = t.sid(at(40 * MIN));
+    hide(&mut t, at(41 * MIN));
     assert!(sent(&mut t).is_empty());
-    assert_eq!(t.page_count(), 0);
+    assert_eq!(t.tracker.page_count(), 0);
 }
 
 #[test]
 fn the_first_page_view_after_prerendering_is_page_one() {
     let mut t = attentive(20);
-    t.interaction(at(SEC));
-    t.scrolled(at(2 * SEC), 50);
+    interaction(&mut t, at(SEC));
+    scrolled(&mut t, at(2 * SEC), 50);
     // prerenderingchange: the load's page view.
     assert!(view(&mut t, at(5 * SEC), "/landing"));
-    t.page_hide(at(8 * SEC), None);
+    hide(&mut t, at(8 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
     assert_eq!(evs[0]["path"], "/landing");
@@ -690,23 +737,23 @@ fn clear_sends_the_exit_with_the_old_ids_and_the_next_view_is_page_one_with_the_
     let mut t = attentive(21);
     view(&mut t, T0, "/account");
     view(&mut t, at(SEC), "/account/settings");
-    let (old_sid, old_vid) = (t.session_id(at(SEC)).to_owned(), t.visitor_id().to_owned());
+    let (old_sid, old_vid) = (t.sid(at(SEC)), t.tracker.visitor_id().to_owned());
     sent(&mut t);
 
-    t.clear(at(5 * SEC));
+    clear(&mut t, at(5 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("page_exit", 2)]);
     assert_eq!(sid(&evs[0]), old_sid);
     assert_eq!(evs[0]["anonymous_id"], old_vid.as_str());
     assert_eq!(num(&evs[0], "time_on_page"), 4);
-    assert_eq!(t.page_count(), 0);
-    let new_sid = t.session_id(at(5 * SEC)).to_owned();
-    let new_vid = t.visitor_id().to_owned();
+    assert_eq!(t.tracker.page_count(), 0);
+    let new_sid = t.sid(at(5 * SEC));
+    let new_vid = t.tracker.visitor_id().to_owned();
     assert_ne!(new_sid, old_sid);
     assert_ne!(new_vid, old_vid);
 
     assert!(view(&mut t, at(6 * SEC), "/login"));
-    t.page_hide(at(9 * SEC), None);
+    hide(&mut t, at(9 * SEC));
     let evs = sent(&mut t);
     assert_eq!(
         kinds(&evs),

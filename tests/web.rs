@@ -1,6 +1,9 @@
 //! Browser tests of the shell glue (wasm-bindgen-test in headless Chromium):
-//! storage reads and writes, and the in-memory fallback when storage is
-//! disabled or throws. The rules themselves are proven natively.
+//! the one export, as the JS shim calls it, compiled to wasm32 and run in
+//! a real browser: the start's read and its answer, the listen, the API
+//! answers, and the tracker in memory when storage gives nothing back (the
+//! shim answers an unreadable key with an empty value). The rules
+//! themselves are proven natively.
 //!
 //! Run: `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target
 //! wasm32-unknown-unknown -p sessionmark --no-default-features --test web`
@@ -8,112 +11,89 @@
 //! bundle runtime is switched off).
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Function, Object, Reflect};
+use serde_json::Value;
 use sessionmark::ids;
-use sessionmark::store::{Area, Write, SESSION, VISITOR};
-use sessionmark::web::{self, Store};
-use wasm_bindgen::{JsCast, JsValue};
+use sessionmark::web::input;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn session_storage() -> web_sys::Storage {
-    web_sys::window()
+const T0: f64 = 1_709_318_400_000.0;
+
+/// Input `code` as the shim sends it: fields joined by line breaks.
+fn call(code: u32, now: f64, fields: &[&str]) -> Vec<Value> {
+    let text = input(code, now, &fields.join("\n"));
+    serde_json::from_str::<Value>(&text)
         .unwrap()
-        .session_storage()
+        .as_array()
         .unwrap()
-        .unwrap()
+        .clone()
 }
 
-fn write(area: Area, key: &'static str, value: Option<&str>) -> Write {
-    Write {
-        area,
-        key,
-        value: value.map(str::to_owned),
-    }
+fn named<'a>(out: &'a [Value], name: &str) -> Vec<&'a Value> {
+    out.iter().skip(1).filter(|c| c[0] == name).collect()
 }
 
 #[wasm_bindgen_test]
-fn writes_land_in_the_real_storage_areas_and_read_back() {
-    let store = Store::open();
-    store.apply(vec![
-        write(Area::Session, "did_test_a", Some("1")),
-        write(Area::Local, "did_test_b", Some("2")),
-    ]);
-    assert_eq!(
-        session_storage().get_item("did_test_a").unwrap().as_deref(),
-        Some("1")
+fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
+    // Before init: null answers, nothing to do.
+    assert_eq!(call(15, T0, &[""]), [Value::Null]);
+    let out = call(
+        0,
+        T0,
+        &[
+            "",
+            "example.com",
+            "https:",
+            "",
+            "1",
+            "2",
+            "3",
+            "4",
+            "clientId=web-test\nbatchSize=5",
+        ],
     );
-    let local = web_sys::window().unwrap().local_storage().unwrap().unwrap();
-    assert_eq!(local.get_item("did_test_b").unwrap().as_deref(), Some("2"));
-    assert_eq!(store.get(Area::Local, "did_test_b").as_deref(), Some("2"));
-    store.apply(vec![write(Area::Session, "did_test_a", None)]);
-    assert_eq!(session_storage().get_item("did_test_a").unwrap(), None);
-    assert_eq!(store.get(Area::Session, "did_test_a"), None);
-}
-
-#[wasm_bindgen_test]
-fn a_snapshot_reads_what_a_previous_page_stored() {
-    let s = session_storage();
-    s.set_item(SESSION, "sess_018e0e5c-5a00-7abc-8def-0123456789ab")
-        .unwrap();
-    let snap = Store::open().snapshot();
+    let read = named(&out, "read");
+    assert_eq!(read.len(), 1, "{out:?}");
     assert_eq!(
-        snap.session.as_deref(),
-        Some("sess_018e0e5c-5a00-7abc-8def-0123456789ab")
+        read[0].as_array().unwrap().len(),
+        15,
+        "7 keys: area and name each"
     );
-    s.remove_item(SESSION).unwrap();
-}
-
-/// Replaces `Storage.prototype[name]` with a function that throws, runs
-/// `f`, then puts the original back.
-fn with_throwing_storage(names: &[&str], f: impl FnOnce()) {
-    let ctor = Reflect::get(&js_sys::global(), &"Storage".into()).unwrap();
-    let proto: Object = Reflect::get(&ctor, &"prototype".into())
-        .unwrap()
-        .unchecked_into();
-    let thrower = Function::new_no_args("throw new DOMException('denied', 'SecurityError')");
-    let saved: Vec<JsValue> = names
-        .iter()
-        .map(|n| Reflect::get(&proto, &(*n).into()).unwrap())
-        .collect();
-    for n in names {
-        Reflect::set(&proto, &(*n).into(), &thrower).unwrap();
-    }
-    f();
-    for (n, v) in names.iter().zip(saved) {
-        Reflect::set(&proto, &(*n).into(), &v).unwrap();
-    }
-}
-
-#[wasm_bindgen_test]
-fn failing_storage_calls_are_swallowed() {
-    with_throwing_storage(&["getItem", "setItem", "removeItem"], || {
-        let store = Store::open();
-        store.apply(vec![
-            write(Area::Local, VISITOR, Some("x")),
-            write(Area::Session, SESSION, None),
-        ]);
-        assert_eq!(store.get(Area::Local, VISITOR), None);
-    });
-}
-
-#[wasm_bindgen_test]
-fn the_tracker_runs_in_memory_when_storage_throws() {
-    with_throwing_storage(&["getItem", "setItem", "removeItem"], || {
-        web::init("clientId=web-test\nbatchSize=5", None);
-        let a = web::get_session_id(None).expect("a session id without storage");
-        assert!(ids::is_session_id(&a), "{a}");
-        assert_eq!(
-            web::get_session_id(None).as_deref(),
-            Some(a.as_str()),
-            "stable in memory"
-        );
-        let v = web::get_anonymous_id(None).unwrap();
-        assert!(ids::is_visitor_id(&v));
-        web::clear();
-        assert_ne!(web::get_session_id(None).unwrap(), a);
-        assert_ne!(web::get_anonymous_id(None).unwrap(), v);
-        assert_eq!(web::page_count(), 0.0);
-    });
+    // The shim found nothing it could read.
+    let out = call(2, T0, &[""; 7]);
+    assert_eq!(named(&out, "listen").len(), 1, "{out:?}");
+    let cookie = named(&out, "cookie")[0][1].as_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("ss_vid=anon_") && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
+    let sid = call(15, T0, &[""])[0].as_str().unwrap().to_owned();
+    assert!(ids::is_session_id(&sid), "{sid}");
+    assert_eq!(
+        call(15, T0 + 1000.0, &[""])[0],
+        sid.as_str(),
+        "stable in memory"
+    );
+    let vid = call(16, T0, &[""])[0].as_str().unwrap().to_owned();
+    assert!(ids::is_visitor_id(&vid), "{vid}");
+    // clear(): new ids; the page count starts again.
+    call(14, T0 + 2000.0, &["0", "800", "800", "false"]);
+    assert_ne!(call(15, T0 + 2000.0, &[""])[0], sid.as_str());
+    assert_ne!(call(16, T0 + 2000.0, &[""])[0], vid.as_str());
+    assert_eq!(call(17, T0 + 2000.0, &[])[0][0], 0);
+    // A track() then flush() gives one keepalive request to the endpoint.
+    call(
+        11,
+        T0 + 3000.0,
+        &["/p", "", "", "", "t", "", "", "{}", "signup"],
+    );
+    let out = call(13, T0 + 3000.0, &[]);
+    let send = named(&out, "send");
+    assert_eq!(send.len(), 1, "{out:?}");
+    assert_eq!(send[0][2], "keepalive");
+    assert_eq!(send[0][3], "/v1/batch");
+    let body: Value = serde_json::from_str(send[0][4].as_str().unwrap()).unwrap();
+    assert_eq!(body["events"][0]["name"], "signup");
+    assert_eq!(body["events"][0]["client_id"], "web-test");
 }

@@ -1,0 +1,94 @@
+// The public API: each call is one input to the core (js/inputs.js), whose
+// answer it returns. Before init(), and while consent is pending, the
+// getters return null.
+import { guard, input } from './wasm.js';
+import * as Input from './inputs.js';
+import { page, scroll } from './inputs.js';
+import { propsFields, resetGlobals, setGlobals } from './props.js';
+import { settled, start } from './transport.js';
+
+// URLSearchParams, a query string or a plain object -> a query string.
+const query = (p) => (p == null ? '' : new URLSearchParams(p).toString());
+
+// Options as the core reads them: `name=value` lines, values written the
+// way data- attributes are (arrays comma-joined, no line breaks).
+const optionLines = (o) =>
+  Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .map((k) => k + '=' + String(Array.isArray(o[k]) ? o[k].join(',') : o[k]).replace(/\n/g, ' '))
+    .join('\n');
+
+function random() {
+  try {
+    return [...crypto.getRandomValues(new Uint32Array(4))];
+  } catch (e) {
+    return [0, 0, 0, 0].map(() => (Math.random() * 2 ** 32) >>> 0);
+  }
+}
+
+/** init() for the script tag, whose `src` gives the default endpoint's origin. */
+export const initFrom = guard((options, scriptSrc) => {
+  const l = location;
+  input(Input.Init, [l.search, l.hostname, l.protocol, scriptSrc || '', ...random(), optionLines(options || {})]);
+});
+
+/** Starts the tracker (once per page). */
+export const init = (options) => initFrom(options);
+
+/**
+ * With requireConsent: true starts the tracker and runs the held calls;
+ * false drops them, and after a grant stops tracking, sending and the
+ * tracing headers on this page and removes what the tracker stored.
+ */
+export const setConsent = guard((granted) => {
+  input(Input.Consent, [!!granted]);
+});
+
+/** A page view of the current URL, with optional properties (SPA routers that do not use history). */
+export const screenView = guard((props) => {
+  input(Input.PageView, [...page(), ...scroll(), true, ...propsFields(props)]);
+});
+
+/** Engaged time of the current page view (visible and focused), ms; null before init(). */
+export const getEngagedTime = guard(() => input(Input.EngagedTimeRead, []), null);
+
+/** getEngagedTime() in whole seconds. */
+export const getEngagedTimeSeconds = guard(() => {
+  const ms = input(Input.EngagedTimeRead, []);
+  return ms == null ? null : Math.floor(ms / 1000);
+}, null);
+
+/** Tracks an event with optional properties (a JSON-able object). */
+export const track = guard((name, props) => {
+  input(Input.Track, [...page(), ...propsFields(props), String(name)]);
+});
+
+/** Properties merged into every later event (replaces earlier ones). */
+export const setGlobalProperties = guard((props) => {
+  input(Input.Globals, setGlobals(props));
+});
+
+/** Sends everything queued now; resolves when it was delivered or kept for a later retry. */
+export const flush = guard(() => {
+  input(Input.Flush, []);
+  start();
+  return settled();
+}, Promise.resolve());
+
+/** The session id to forward as X-Session-ID; null before init(). */
+export const getSessionId = guard((params) => input(Input.SessionIdRead, [query(params)]), null);
+
+/** The visitor id; null before init(). */
+export const getAnonymousId = guard((params) => input(Input.VisitorIdRead, [query(params)]), null);
+
+/** Logout: new visitor and session ids; the ids, session keys, cookies and global properties are replaced. */
+export const clear = guard(() => {
+  resetGlobals();
+  input(Input.Clear, scroll());
+});
+
+/** Page count and session start of this tab; null before init(). */
+export const getTracker = guard(() => {
+  const answer = input(Input.TrackerRead, []);
+  return answer && { pageCount: answer[0], sessionStartTime: answer[1], getEngagedTime, getEngagedTimeSeconds };
+}, null);

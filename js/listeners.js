@@ -1,0 +1,56 @@
+// The page's listeners: each turns a DOM event into an input. One
+// AbortController signal is on all of them, so withdrawn consent removes
+// them all; the History API wrappers are put back too.
+import { guard, input } from './wasm.js';
+import * as Input from './inputs.js';
+import { page, presence, scroll } from './inputs.js';
+import { keepFetch } from './transport.js';
+
+let controller;
+let unwrap = [];
+
+const visible = () => document.visibilityState === 'visible';
+// An automatic page view of the current URL (the core drops one of the
+// URL already in view, and takes the global properties itself).
+const view = () => input(Input.PageView, [...page(), ...scroll(), false, '', '']);
+
+export function listen() {
+  if (controller) return;
+  keepFetch();
+  controller = new AbortController();
+  const on = (target, type, f) =>
+    target.addEventListener(type, guard(f), { capture: true, passive: true, signal: controller.signal });
+  // pagehide, not unload: an unload listener blocks the back/forward cache.
+  on(window, 'pagehide', () => input(Input.PageHide, scroll()));
+  on(window, 'pageshow', (e) => e.persisted && input(Input.PageRestore, [...presence(), ...scroll()]));
+  on(document, 'visibilitychange', () => input(Input.Visibility, [visible()]));
+  on(window, 'focus', (e) => e.target === window && input(Input.Focus, [true]));
+  on(window, 'blur', (e) => e.target === window && input(Input.Focus, [false]));
+  for (const type of ['pointerdown', 'keydown', 'touchstart']) on(window, type, () => input(Input.Interaction, []));
+  on(window, 'scroll', () => input(Input.Scroll, [...scroll(), true]));
+  // The load's depth once laid out: a measurement, not activity.
+  on(window, 'load', () => input(Input.Scroll, [...scroll(), false]));
+  // SPA navigation: back/forward, hash changes (the core counts those only
+  // with trackHashChanges), the end of prerendering, and the History API.
+  on(window, 'popstate', view);
+  on(window, 'hashchange', view);
+  on(document, 'prerenderingchange', view);
+  for (const method of ['pushState', 'replaceState']) {
+    const original = history[method];
+    const ours = function () {
+      const result = original.apply(this, arguments);
+      guard(view)();
+      return result;
+    };
+    history[method] = ours;
+    // Puts back the original, unless another script wrapped ours since.
+    unwrap.push(() => history[method] === ours && (history[method] = original));
+  }
+  input(Input.PageShown, [...presence(), ...page()]);
+}
+
+export function unlisten() {
+  if (controller) controller.abort();
+  for (const f of unwrap) f();
+  unwrap = [];
+}

@@ -1,0 +1,226 @@
+//! The core's outputs: what the shell must do, in order, after an input.
+//!
+//! The shell receives them as one JSON text per input (see [`encode`]): an
+//! array whose first element is the input's answer (`null` for inputs that
+//! answer nothing) and whose other elements are the commands, each an array
+//! that starts with its name.
+
+use alloc::string::String;
+
+use crate::json::{push_str, push_u64};
+use crate::store::{Key, Keys};
+use crate::time::Millis;
+
+/// How a request goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `fetch` without keepalive: the page is alive and the keepalive
+    /// budget is taken.
+    Fetch,
+    /// `fetch` with `keepalive`: survives the page; counts against the
+    /// browser's shared 64 KiB in-flight budget.
+    Keepalive,
+    /// `navigator.sendBeacon` (page hidden). The shell reports whether the
+    /// browser took it; if not, the core asks for a keepalive fetch.
+    Beacon,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Fetch => "fetch",
+            Mode::Keepalive => "keepalive",
+            Mode::Beacon => "beacon",
+        }
+    }
+}
+
+/// One thing for the shell to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `["set", area, key, value]`: store `value` under `key`.
+    Set(Key, String),
+    /// `["remove", area, key]`.
+    Remove(Key),
+    /// `["cookie", assignment]`: one `document.cookie = ...` assignment.
+    Cookie(String),
+    /// `["send", id, mode, url, body]`: make request `id`, then report its
+    /// answer (or, for a beacon, whether the browser took it).
+    Send {
+        id: u32,
+        mode: Mode,
+        url: String,
+        body: String,
+    },
+    /// `["warn", text]`: one `console.warn`.
+    Warn(String),
+    /// `["timer", ms]`: (re)arm the one timer to fire in `ms`; `["timer"]`
+    /// disarms it.
+    Timer(Option<Millis>),
+    /// `["read", area, key, ...]`: read these keys now and answer with
+    /// their values (the core waits for them before it goes on).
+    Read(Keys),
+    /// `["listen"]`: tracking starts: attach the page's listeners, then
+    /// report the page as shown.
+    Listen,
+    /// `["trace", host, ...]`: add `X-Session-ID` to `fetch`/XHR requests
+    /// to these hosts (README "Backend pairing").
+    Trace(String),
+    /// `["stop"]`: consent was withdrawn: remove every listener, the
+    /// tracing headers and the timer.
+    Stop,
+}
+
+/// What an input answers to the page's API call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// `null`: nothing, or not started (the API then returns null).
+    None,
+    Text(String),
+    Number(u64),
+    /// `[a, b]`: two numbers (`getTracker()`: page count, session start).
+    Pair(u64, u64),
+}
+
+fn push_key(out: &mut String, key: Key) {
+    push_str(out, key.area().name());
+    out.push(',');
+    push_str(out, key.name());
+}
+
+/// Appends `command` as a JSON array.
+fn push_command(out: &mut String, command: &Command) {
+    out.push('[');
+    match command {
+        Command::Set(key, value) => {
+            push_str(out, "set");
+            out.push(',');
+            push_key(out, *key);
+            out.push(',');
+            push_str(out, value);
+        }
+        Command::Remove(key) => {
+            push_str(out, "remove");
+            out.push(',');
+            push_key(out, *key);
+        }
+        Command::Cookie(c) => {
+            push_str(out, "cookie");
+            out.push(',');
+            push_str(out, c);
+        }
+        Command::Send {
+            id,
+            mode,
+            url,
+            body,
+        } => {
+            push_str(out, "send");
+            out.push(',');
+            push_u64(out, u64::from(*id));
+            out.push(',');
+            push_str(out, mode.name());
+            out.push(',');
+            push_str(out, url);
+            out.push(',');
+            push_str(out, body);
+        }
+        Command::Warn(text) => {
+            push_str(out, "warn");
+            out.push(',');
+            push_str(out, text);
+        }
+        Command::Timer(delay) => {
+            push_str(out, "timer");
+            if let Some(d) = delay {
+                out.push(',');
+                push_u64(out, d.0);
+            }
+        }
+        Command::Read(keys) => {
+            push_str(out, "read");
+            for key in keys.iter() {
+                out.push(',');
+                push_key(out, key);
+            }
+        }
+        Command::Listen => push_str(out, "listen"),
+        Command::Trace(hosts) => {
+            push_str(out, "trace");
+            for host in crate::text::pieces(hosts, b',') {
+                out.push(',');
+                push_str(out, host);
+            }
+        }
+        Command::Stop => push_str(out, "stop"),
+    }
+    out.push(']');
+}
+
+/// The shell's text for one input: `[answer, command, ...]`.
+pub fn encode(answer: &Answer, commands: &[Command]) -> String {
+    let mut out = String::from("[");
+    match answer {
+        Answer::None => out.push_str("null"),
+        Answer::Text(t) => push_str(&mut out, t),
+        Answer::Number(n) => push_u64(&mut out, *n),
+        Answer::Pair(a, b) => {
+            out.push('[');
+            push_u64(&mut out, *a);
+            out.push(',');
+            push_u64(&mut out, *b);
+            out.push(']');
+        }
+    }
+    for c in commands {
+        out.push(',');
+        push_command(&mut out, c);
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn commands_are_one_json_array_led_by_the_answer() {
+        let text = encode(
+            &Answer::Text("sess_x".into()),
+            &[
+                Command::Set(Key::Session, "a\"b".into()),
+                Command::Remove(Key::Outbox),
+                Command::Send {
+                    id: 7,
+                    mode: Mode::Beacon,
+                    url: "/v1/batch".into(),
+                    body: "{\"events\":[]}".into(),
+                },
+                Command::Timer(Some(Millis(5000))),
+                Command::Timer(None),
+                Command::Read(Keys::one(Key::Tab).with(Keys::one(Key::Outbox))),
+                Command::Trace("a.example,b.example:3000".into()),
+                Command::Listen,
+            ],
+        );
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v,
+            json!([
+                "sess_x",
+                ["set", "session", "did_session", "a\"b"],
+                ["remove", "local", "did_outbox"],
+                ["send", 7, "beacon", "/v1/batch", "{\"events\":[]}"],
+                ["timer", 5000],
+                ["timer"],
+                ["read", "session", "did_tab", "local", "did_outbox"],
+                ["trace", "a.example", "b.example:3000"],
+                ["listen"]
+            ])
+        );
+        assert_eq!(encode(&Answer::None, &[]), "[null]");
+        assert_eq!(encode(&Answer::Pair(2, 9), &[]), "[[2,9]]");
+    }
+}

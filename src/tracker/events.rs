@@ -1,0 +1,151 @@
+//! The event envelope (README "Wire protocol"), `track()`, and handing
+//! events to delivery.
+
+use alloc::string::String;
+
+use super::{Page, Tracker};
+use crate::batch::Queued;
+use crate::ids;
+use crate::json::truncate;
+use crate::time::Millis;
+use crate::wire::{self, Event, Props};
+
+/// Why `track` refused an event (it warns once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    EmptyName,
+    PropsTooLarge,
+    /// `track()` before `init()`.
+    NotStarted,
+    /// Consent was refused or withdrawn: nothing is tracked (silently).
+    NoConsent,
+}
+
+impl Refusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::EmptyName => {
+                "sessionmark: track() needs a non-empty event name; event refused"
+            }
+            Refusal::PropsTooLarge => "sessionmark: event properties exceed 16 KiB; event refused",
+            Refusal::NotStarted => "sessionmark: track() called before init(); event dropped",
+            Refusal::NoConsent => "sessionmark: no consent; event dropped",
+        }
+    }
+}
+
+/// What the shim found wrong with properties it was given (it converts
+/// them to JSON; the core words the warning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PropsProblem {
+    /// Not a plain object: ignored.
+    NotAnObject,
+    /// Values JSON cannot hold (functions, symbols, BigInt, cycles) were
+    /// dropped.
+    DroppedValues,
+}
+
+impl Tracker {
+    /// What the shim found wrong with properties: one warning.
+    pub fn handle_props_problem(&mut self, problem: PropsProblem) {
+        self.warn(match problem {
+            PropsProblem::NotAnObject => "sessionmark: properties must be a plain object; ignored",
+            PropsProblem::DroppedValues => {
+                "sessionmark: dropped property values JSON cannot hold (functions, symbols, BigInt, cycles)"
+            }
+        });
+    }
+    /// Tracks event `name` with `props` (a JSON object's text) on `page`
+    /// at `now`. The event counts as activity. A refused event earns one
+    /// warning (but none for want of consent); while consent is pending the
+    /// call is held, with its time and page (Ok).
+    pub fn handle_track(
+        &mut self,
+        now: Millis,
+        name: &str,
+        props: &str,
+        page: &Page,
+    ) -> Result<(), Refusal> {
+        if !self.is_running() {
+            return self.hold_track(now, name, props, page);
+        }
+        let r = self.track_at(now, now, name, props, page);
+        if let Err(refusal) = r {
+            self.warn(refusal.message());
+        }
+        r
+    }
+
+    /// Tracks an event that happened at `at` (a call held until consent):
+    /// the event carries `at`, activity counts at `now`.
+    pub(super) fn track_at(
+        &mut self,
+        now: Millis,
+        at: Millis,
+        name: &str,
+        props: &str,
+        page: &Page,
+    ) -> Result<(), Refusal> {
+        let name = name.trim_ascii();
+        if name.is_empty() {
+            return Err(Refusal::EmptyName);
+        }
+        if props.len() > wire::MAX_PROPS_BYTES {
+            return Err(Refusal::PropsTooLarge);
+        }
+        self.activity(now);
+        let ev = self.event(at.min(now), name, props, page);
+        self.queue(&ev, now);
+        Ok(())
+    }
+
+    /// The envelope of an event of this page at `now`. Long strings are
+    /// cut to the wire limits.
+    pub fn event(&mut self, now: Millis, name: &str, props: &str, page: &Page) -> Event {
+        Event {
+            event_id: ids::uuid_v7(now, &mut self.rng),
+            name: truncate(name, wire::MAX_NAME_BYTES).into(),
+            session_id: self.session.id.clone(),
+            anonymous_id: self.visitor.clone(),
+            timestamp: now.0,
+            path: truncate(page.path, wire::MAX_URL_BYTES).into(),
+            title: truncate(page.title, wire::MAX_TITLE_BYTES).into(),
+            referrer: truncate(page.referrer, wire::MAX_URL_BYTES).into(),
+            client_id: self.cfg.client_id.clone(),
+            properties: Props(match (props, self.globals.as_str()) {
+                ("", "") => "{}".into(),
+                ("", globals) => globals.into(),
+                (props, _) => props.into(),
+            }),
+            ..Event::default()
+        }
+    }
+
+    /// Hands an event to delivery.
+    pub(super) fn queue(&mut self, ev: &Event, now: Millis) {
+        let mut json = String::new();
+        ev.write_json(&mut json);
+        self.delivery.push(
+            Queued {
+                id: ev.event_id.clone(),
+                json,
+            },
+            now,
+        );
+    }
+
+    /// `setGlobalProperties` (JSON object text): the properties of the
+    /// events the tracker makes itself; an empty text or one over the props
+    /// limit means none. (The shim merges them into the events it is
+    /// given.)
+    pub fn handle_globals(&mut self, props: &str) {
+        if !self.is_running() {
+            self.hold_globals(props);
+            return;
+        }
+        self.globals.clear();
+        if props.len() <= wire::MAX_PROPS_BYTES && props != "{}" {
+            self.globals.push_str(props);
+        }
+    }
+}

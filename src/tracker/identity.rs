@@ -1,0 +1,281 @@
+//! The visitor and the session of the page (README "Sessions", "Backend
+//! pairing"): the start from what storage held, rotation, cross-domain ids,
+//! taking up what other pages of the tab stored, `clear()`, withdrawn
+//! consent, and the `ss_sid`/`ss_vid` cookies.
+
+use alloc::string::String;
+
+use super::Tracker;
+use crate::command::Command;
+use crate::cookies::{SESSION_COOKIE, VISITOR_COOKIE, VISITOR_MAX_AGE};
+use crate::ids;
+use crate::json::{parse_u64, u64_text};
+use crate::session::{Reason, Rules, Session};
+use crate::store::{Key, Snapshot};
+use crate::text::{cut, pieces};
+use crate::time::Millis;
+
+/// Ids carried over from another domain (`sessionId` / `anonId` URL
+/// parameters). Anything not in the exact formats is ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Carried {
+    pub session: Option<String>,
+    pub visitor: Option<String>,
+}
+
+impl Carried {
+    /// Reads `sessionId` and `anonId` from a query string (`?a=b&c=d`, the
+    /// leading `?` optional). Values are taken as they are: a valid id needs
+    /// no percent-encoding, so an encoded one is not valid.
+    pub fn from_query(query: &str) -> Carried {
+        let mut c = Carried::default();
+        let query = query.strip_prefix('?').unwrap_or(query);
+        for pair in pieces(query, b'&') {
+            let (k, v) = cut(pair, b'=').unwrap_or((pair, ""));
+            match k {
+                "sessionId" => c.session = Some(v.into()),
+                "anonId" => c.visitor = Some(v.into()),
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+impl Tracker {
+    /// Takes up what storage held at the start. Applies every session
+    /// rule: a missing, malformed, idle, too old or duplicated-tab session
+    /// is replaced.
+    pub(super) fn start_identity(&mut self, now: Millis, snap: &Snapshot) {
+        let visitor = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v));
+        match visitor {
+            Some(v) => {
+                self.visitor = v.into();
+                self.write_visitor_cookie();
+            }
+            None => {
+                self.visitor = ids::mint_visitor_id(&mut self.rng);
+                self.write_visitor();
+            }
+        }
+        let stored = if snap.tab_alive.is_some() {
+            Err(Reason::DuplicateTab)
+        } else {
+            Session::from_stored(
+                snap.session.as_deref(),
+                snap.session_timestamp.as_deref(),
+                snap.session_start.as_deref(),
+            )
+        };
+        match stored.and_then(|s| s.expiry(now, self.rules()).map_or(Ok(s), Err)) {
+            Ok(s) => {
+                self.page_count = snap.page_count.as_deref().and_then(parse_u64).unwrap_or(0);
+                self.written_activity = s.last_activity;
+                self.session = s;
+            }
+            Err(_) => self.new_session(now),
+        }
+        let carried = core::mem::take(&mut self.carried);
+        self.adopt(&carried, now);
+        self.page_token = u64_text(self.rng.next_u64());
+        self.mark_alive();
+    }
+
+    pub(super) fn rules(&self) -> Rules {
+        Rules {
+            timeout: self.cfg.session_timeout,
+            max_length: self.cfg.max_session_length,
+        }
+    }
+
+    pub(super) fn set(&mut self, key: Key, value: String) {
+        self.push(Command::Set(key, value));
+    }
+
+    pub(super) fn mark_alive(&mut self) {
+        self.set(Key::Tab, self.page_token.clone());
+    }
+
+    fn write_visitor(&mut self) {
+        self.set(Key::Visitor, self.visitor.clone());
+        self.write_visitor_cookie();
+    }
+
+    /// `ss_vid`, refreshed for a year.
+    fn write_visitor_cookie(&mut self) {
+        if let Some(rule) = &self.cookies {
+            let c = rule.cookie(VISITOR_COOKIE, &self.visitor, Some(VISITOR_MAX_AGE));
+            self.push(Command::Cookie(c));
+        }
+    }
+
+    /// Writes `ss_sid`: this tab is the one the user is using.
+    pub(super) fn claim_session_cookie(&mut self) {
+        if let Some(rule) = &self.cookies {
+            let c = rule.cookie(SESSION_COOKIE, &self.session.id, None);
+            self.push(Command::Cookie(c));
+        }
+    }
+
+    fn write_session(&mut self) {
+        self.set(Key::Session, self.session.id.clone());
+        self.set(Key::SessionStart, u64_text(self.session.start.0));
+        self.write_activity();
+        self.write_page_count();
+    }
+
+    pub(super) fn write_activity(&mut self) {
+        self.written_activity = self.session.last_activity;
+        self.set(
+            Key::SessionTimestamp,
+            u64_text(self.session.last_activity.0),
+        );
+    }
+
+    pub(super) fn write_page_count(&mut self) {
+        self.set(Key::PageCount, u64_text(self.page_count));
+    }
+
+    fn new_session(&mut self, now: Millis) {
+        self.session = Session::mint(now, &mut self.rng);
+        self.page_count = 0;
+        self.write_session();
+    }
+
+    /// Replaces the session because of `why` (the page stays open). The
+    /// focused tab's new session takes over `ss_sid`; after `clear()` any
+    /// tab's does (the old session must not stay paired after a logout).
+    pub(super) fn rotate(&mut self, now: Millis, why: Reason) {
+        self.new_session(now);
+        if self.view.engagement.is_focused() || why == Reason::Cleared {
+            self.claim_session_cookie();
+        }
+    }
+
+    /// Ends the session for `why` with the page open: the old session gets
+    /// the open page view's `page_exit`, the new one begins with a
+    /// `screen_view` of the same page.
+    pub(super) fn rotate_with_page_open(&mut self, now: Millis, why: Reason) {
+        self.end_page_view(now);
+        self.rotate(now, why);
+        self.reenter(now);
+    }
+
+    /// Applies the session rules at `now` without counting as activity: a
+    /// session idle for `sessionTimeout` or older than `maxSessionLength`
+    /// rotates, with the page open.
+    pub(super) fn expire_if_due(&mut self, now: Millis) {
+        if let Some(why) = self.session.expiry(now, self.rules()) {
+            self.rotate_with_page_open(now, why);
+        }
+    }
+
+    /// Adopts carried ids that are in the exact formats (and, for a session,
+    /// still within the rules); ignores everything else.
+    pub(super) fn adopt(&mut self, carried: &Carried, now: Millis) {
+        if let Some(v) = carried.visitor.as_deref().filter(|v| ids::is_visitor_id(v)) {
+            if v != self.visitor {
+                self.visitor = v.into();
+                self.write_visitor();
+            }
+        }
+        let Some(id) = carried.session.as_deref() else {
+            return;
+        };
+        if id == self.session.id {
+            return;
+        }
+        if let Some(s) = Session::adopt(id, now).filter(|s| s.expiry(now, self.rules()).is_none()) {
+            self.session = s;
+            self.page_count = 0;
+            self.write_session();
+            if self.view.engagement.is_focused() {
+                self.claim_session_cookie();
+            }
+        }
+    }
+
+    /// User interaction or a tracked event at `now`: applies the rules, then
+    /// moves last activity forward (throttled storage write).
+    pub(super) fn activity(&mut self, now: Millis) {
+        self.expire_if_due(now);
+        self.touch(now);
+    }
+
+    /// Moves last activity to `now`. Storage is written at most every
+    /// [`super::ACTIVITY_WRITE_INTERVAL`].
+    pub(super) fn touch(&mut self, now: Millis) {
+        self.session.last_activity = now;
+        // `since` is zero when the clock went backwards: write then too, so
+        // storage never keeps a time from the future.
+        let elapsed = now.since(self.written_activity);
+        if elapsed >= super::ACTIVITY_WRITE_INTERVAL || now < self.written_activity {
+            self.write_activity();
+        }
+    }
+
+    /// Takes up what the tab's other pages stored while this one sat in the
+    /// back/forward cache: a newer session or activity, more pages, a new
+    /// visitor after their `clear()`. Unreadable or malformed storage leaves
+    /// memory as it is.
+    pub(super) fn resync(&mut self, snap: &Snapshot) {
+        if let Some(v) = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v)) {
+            if v != self.visitor {
+                self.visitor = v.into();
+            }
+        }
+        let stored = Session::from_stored(
+            snap.session.as_deref(),
+            snap.session_timestamp.as_deref(),
+            snap.session_start.as_deref(),
+        );
+        let Ok(s) = stored else { return };
+        let count = snap.page_count.as_deref().and_then(parse_u64).unwrap_or(0);
+        if s.id == self.session.id {
+            self.session.last_activity = self.session.last_activity.max(s.last_activity);
+            self.page_count = self.page_count.max(count);
+        } else {
+            self.written_activity = s.last_activity;
+            self.session = s;
+            self.page_count = count;
+        }
+    }
+
+    /// `clear()`: sends the current page view's `page_exit` (old ids),
+    /// removes all stored state, new visitor and session ids, page count
+    /// and engagement back to zero.
+    pub(super) fn clear(&mut self, now: Millis) {
+        self.end_page_view(now);
+        for key in Key::SESSION_KEYS {
+            self.push(Command::Remove(key));
+        }
+        self.push(Command::Remove(Key::Visitor));
+        self.visitor = ids::mint_visitor_id(&mut self.rng);
+        self.write_visitor();
+        self.rotate(now, Reason::Cleared);
+        self.mark_alive();
+        // The page view ended with its page_exit above; the next page view
+        // (navigation, screenView) is the new session's page 1.
+        self.view.engagement.restart(now);
+        self.view.engagement.exited = true;
+        // Forget the URL too: the next view, even of this same URL, is the
+        // new session's entry page.
+        self.view.key.clear();
+        self.globals.clear();
+    }
+
+    /// Consent withdrawn: every stored key and both cookies are removed,
+    /// and nothing is written or sent any more.
+    pub(super) fn forget(&mut self) {
+        for key in Key::ALL {
+            self.push(Command::Remove(key));
+        }
+        if let Some(rule) = self.cookies.take() {
+            for name in [SESSION_COOKIE, VISITOR_COOKIE] {
+                // An empty value that expires at once deletes the cookie.
+                let c = rule.cookie(name, "", Some(0));
+                self.push(Command::Cookie(c));
+            }
+        }
+    }
+}

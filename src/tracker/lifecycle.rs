@@ -1,0 +1,192 @@
+//! From `init()` to running, and consent (README "Consent"): the options,
+//! waiting for consent, the start once storage is read, and the stop when
+//! consent is withdrawn.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::{batch_rule, Carried, Tracker};
+use crate::command::Command;
+use crate::config::Config;
+use crate::cookies::{checked_domain, CookieRule};
+use crate::outbox;
+use crate::rand::Rng;
+use crate::store::{Keys, Snapshot};
+use crate::text::find;
+use crate::time::Millis;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// Before `init()`.
+    New,
+    /// `init()` was called; waiting for consent or for the start's read.
+    Waiting,
+    Running,
+    /// Consent was withdrawn: nothing more for this page.
+    Stopped,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Consent {
+    Unasked,
+    Granted,
+    Refused,
+}
+
+/// What `init()` starts from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Init<'a> {
+    /// The options as `name=value` lines, values written the way `data-`
+    /// attributes are (README "Options").
+    pub options: &'a str,
+    /// `location.search`: may carry a cross-domain `sessionId`/`anonId`.
+    pub query: &'a str,
+    /// `location.hostname`: what `cookieDomain` must be or be a parent of.
+    pub host: &'a str,
+    /// The page is https: cookies get `Secure`.
+    pub https: bool,
+    /// The script tag's `src` (empty for the npm import): the default
+    /// endpoint is `/v1/batch` on its origin.
+    pub script: &'a str,
+    /// Random bytes (`crypto.getRandomValues`) that seed the ids.
+    pub random: [u8; 16],
+}
+
+/// `/v1/batch` on the origin of `script` (`scheme://host[:port]`), or on
+/// the page's own origin when there is no script URL.
+fn default_endpoint(script: &str) -> String {
+    let origin = find(script, b"://")
+        .and_then(|i| {
+            // The host ends at the first `/`, `?` or `#` after `://`.
+            let mut end = i + 3;
+            while script
+                .as_bytes()
+                .get(end)
+                .is_some_and(|b| !matches!(b, b'/' | b'?' | b'#'))
+            {
+                end += 1;
+            }
+            script.get(..end)
+        })
+        .unwrap_or("");
+    let mut url = String::from(origin);
+    url.push_str("/v1/batch");
+    url
+}
+
+impl Tracker {
+    /// `init(options)`: reads and checks the options (one warning per bad
+    /// value), then starts, or waits for consent with `requireConsent` (or
+    /// after `setConsent(false)`). A second call warns and does nothing.
+    pub fn handle_init(&mut self, now: Millis, init: &Init) {
+        if self.stage != Stage::New {
+            self.warn("sessionmark: init() was already called; ignored");
+            return;
+        }
+        let (lo, hi) = (
+            init.random.first_chunk::<8>(),
+            init.random.last_chunk::<8>(),
+        );
+        let word = |c: Option<&[u8; 8]>| u64::from_le_bytes(c.copied().unwrap_or_default());
+        self.rng = Rng::new(word(lo) ^ now.0, word(hi));
+        let mut warnings = Vec::new();
+        let mut cfg = Config::parse(init.options, &mut warnings);
+        for w in warnings {
+            self.push(Command::Warn(w));
+        }
+        if cfg.endpoint.is_empty() {
+            cfg.endpoint = default_endpoint(init.script);
+        }
+        let domain = if cfg.cookie_domain.is_empty() {
+            None
+        } else {
+            let d = checked_domain(&cfg.cookie_domain, init.host);
+            if d.is_none() {
+                self.warn("sessionmark: option cookieDomain is not this page's host or a parent of it; ignored");
+            }
+            d
+        };
+        self.cookies = Some(CookieRule {
+            secure: init.https,
+            domain,
+        });
+        self.carried = Carried::from_query(init.query);
+        self.delivery.set_rule(batch_rule(&cfg));
+        self.cfg = cfg;
+        self.stage = Stage::Waiting;
+        self.start_if_allowed();
+    }
+
+    /// `setConsent(granted)`. Granted: a tracker waiting for it starts.
+    /// Refused: the held calls are dropped (a later grant still starts);
+    /// once running, everything stored is removed and the tracker stops
+    /// for the rest of the page.
+    pub fn handle_consent(&mut self, _now: Millis, granted: bool) {
+        if granted {
+            self.consent = Consent::Granted;
+            self.start_if_allowed();
+            return;
+        }
+        self.consent = Consent::Refused;
+        self.held.clear();
+        if self.stage == Stage::Running {
+            self.forget();
+            self.stage = Stage::Stopped;
+            self.push(Command::Stop);
+        }
+    }
+
+    fn may_start(&self) -> bool {
+        match self.consent {
+            Consent::Granted => true,
+            Consent::Refused => false,
+            Consent::Unasked => !self.cfg.require_consent,
+        }
+    }
+
+    /// Asks for what storage holds; the start goes on in
+    /// [`Tracker::start`] once the shell answered.
+    fn start_if_allowed(&mut self) {
+        if self.stage == Stage::Waiting && self.may_start() && !self.reads.starting {
+            self.reads.starting = true;
+            self.reads.need(Keys::START);
+        }
+    }
+
+    /// The start, from what storage held: identity and cookies, the
+    /// tracing headers, the listeners, and the events an earlier page could
+    /// not deliver (sent first).
+    pub(super) fn start(&mut self, now: Millis, snap: &Snapshot) {
+        if self.stage != Stage::Waiting || !self.may_start() {
+            return;
+        }
+        self.stage = Stage::Running;
+        self.view = super::View::new(now);
+        self.start_identity(now, snap);
+        if !self.cfg.tracing_headers.is_empty() {
+            self.push(Command::Trace(self.cfg.tracing_headers.clone()));
+        }
+        self.push(Command::Listen);
+        if let Some(text) = &snap.outbox {
+            self.delivery.resend(outbox::parse(text));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_endpoint;
+
+    #[test]
+    fn the_default_endpoint_is_on_the_scripts_origin() {
+        assert_eq!(
+            default_endpoint("https://cdn.example:8443/dist/sessionmark.js?v=1"),
+            "https://cdn.example:8443/v1/batch"
+        );
+        assert_eq!(
+            default_endpoint("http://[::1]:3000"),
+            "http://[::1]:3000/v1/batch"
+        );
+        assert_eq!(default_endpoint(""), "/v1/batch");
+    }
+}
