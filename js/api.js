@@ -63,6 +63,11 @@ export const track = guard((name, props) => {
   input(Input.Track, [...page(), ...propsFields(props), String(name)]);
 });
 
+/** Links later events to the site's own user id (a string of 1..256 bytes), kept across reloads until clear(). */
+export const identify = guard((userId) => {
+  input(Input.Identify, [typeof userId, typeof userId === 'string' ? userId : '']);
+});
+
 /** Properties merged into every later event (replaces earlier ones). */
 export const setGlobalProperties = guard((props) => {
   input(Input.Globals, setGlobals(props));

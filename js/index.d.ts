@@ -64,6 +64,11 @@ export function getAnonymousId(urlParams?: UrlParams): string | null;
  * `false` drops them, or, once granted, stops tracking and removes what the tracker stored.
  */
 export function setConsent(granted: boolean): void;
+/**
+ * Links every later event to your own user id (`user_id`, 1..256 bytes; anything else is refused
+ * with a warning). Kept across reloads (localStorage `did_user`) until `clear()`.
+ */
+export function identify(userId: string): void;
 /** Logout: new visitor and session ids; the stored ids and page count are replaced (undelivered events are kept). */
 export function clear(): void;
 /** Page count and session start; null before `init()`. */

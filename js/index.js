@@ -12,4 +12,5 @@ export {
   getEngagedTime,
   getEngagedTimeSeconds,
   setConsent,
+  identify,
 } from './api.js';

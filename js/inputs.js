@@ -22,6 +22,7 @@ export const EngagedTimeRead = 18;
 export const Sent = 19;
 export const Beacon = 20;
 export const Timer = 21;
+export const Identify = 22;
 
 /** Where the page is. */
 export function page() {

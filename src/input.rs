@@ -69,11 +69,13 @@ pub enum Code {
     /// request id, taken.
     Beacon,
     Timer,
+    /// type (`typeof`), the user id (if a string).
+    Identify,
 }
 
 impl Code {
     /// In the order of the variants above: the shim's numbers.
-    const ALL: [Code; 22] = [
+    const ALL: [Code; 23] = [
         Code::Init,
         Code::Consent,
         Code::Stored,
@@ -96,6 +98,7 @@ impl Code {
         Code::Sent,
         Code::Beacon,
         Code::Timer,
+        Code::Identify,
     ];
 
     pub fn from_number(n: u32) -> Option<Code> {
@@ -270,6 +273,10 @@ pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Stri
             tracker.handle_beacon(now, id, f.flag());
         }
         Code::Timer => tracker.handle_timer(now),
+        Code::Identify => {
+            let kind = f.text();
+            tracker.handle_identify((kind == "string").then(|| f.rest()));
+        }
     }
     encode(&answer, &tracker.poll_commands(now))
 }

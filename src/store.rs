@@ -41,19 +41,22 @@ pub enum Key {
     Tab,
     /// localStorage `did`: the visitor id.
     Visitor,
+    /// localStorage `did_user`: the user id given to `identify()`.
+    User,
     /// localStorage `did_outbox`: events not yet acknowledged, one JSON
     /// object per line. Last, as it may hold line breaks.
     Outbox,
 }
 
 impl Key {
-    pub const ALL: [Key; 7] = [
+    pub const ALL: [Key; 8] = [
         Key::Session,
         Key::SessionTimestamp,
         Key::SessionStart,
         Key::PageCount,
         Key::Tab,
         Key::Visitor,
+        Key::User,
         Key::Outbox,
     ];
 
@@ -74,13 +77,14 @@ impl Key {
             Key::PageCount => "did_page_count",
             Key::Tab => "did_tab",
             Key::Visitor => "did",
+            Key::User => "did_user",
             Key::Outbox => crate::outbox::STORAGE_KEY,
         }
     }
 
     pub fn area(self) -> Area {
         match self {
-            Key::Visitor | Key::Outbox => Area::Local,
+            Key::Visitor | Key::User | Key::Outbox => Area::Local,
             _ => Area::Session,
         }
     }
@@ -97,9 +101,10 @@ pub struct Keys(u8);
 
 impl Keys {
     /// What a page starts from: every key.
-    pub const START: Keys = Keys(0x7f);
-    /// What a restored page takes up: the session keys and the visitor.
-    pub const RESTORE: Keys = Keys(0x2f);
+    pub const START: Keys = Keys(0xff);
+    /// What a restored page takes up: the session keys, the visitor and
+    /// the user.
+    pub const RESTORE: Keys = Keys(0x6f);
 
     pub fn one(key: Key) -> Keys {
         Keys(key.bit())
@@ -137,6 +142,7 @@ pub struct Snapshot {
     pub page_count: Option<String>,
     pub tab_alive: Option<String>,
     pub visitor: Option<String>,
+    pub user: Option<String>,
     pub outbox: Option<String>,
 }
 
@@ -150,6 +156,7 @@ impl Snapshot {
             page_count: get(Key::PageCount),
             tab_alive: get(Key::Tab),
             visitor: get(Key::Visitor),
+            user: get(Key::User),
             outbox: get(Key::Outbox),
         }
     }
@@ -159,7 +166,7 @@ impl Snapshot {
     /// has line breaks). An empty value is an absent one.
     pub fn from_answer(keys: Keys, answer: &str) -> Snapshot {
         let mut rest = Some(answer);
-        let mut values: [Option<String>; 7] = Default::default();
+        let mut values: [Option<String>; 8] = Default::default();
         let count = keys.iter().count();
         for (n, key) in keys.iter().enumerate() {
             let Some(r) = rest else { break };
@@ -176,7 +183,7 @@ impl Snapshot {
                 *slot = (!value.is_empty()).then(|| value.into());
             }
         }
-        let [session, session_timestamp, session_start, page_count, tab_alive, visitor, outbox] =
+        let [session, session_timestamp, session_start, page_count, tab_alive, visitor, user, outbox] =
             values;
         Snapshot {
             session,
@@ -185,6 +192,7 @@ impl Snapshot {
             page_count,
             tab_alive,
             visitor,
+            user,
             outbox,
         }
     }
@@ -201,10 +209,11 @@ mod tests {
         assert_eq!(s.tab_alive.as_deref(), Some("tok"));
         assert_eq!(s.outbox.as_deref(), Some("line1\nline2\n"));
         assert_eq!(s.session, None);
-        let all = Snapshot::from_answer(Keys::START, "\n\n\n\n\nanon_x\n");
+        let all = Snapshot::from_answer(Keys::START, "\n\n\n\n\nanon_x\nu1\n");
         assert_eq!(all.visitor.as_deref(), Some("anon_x"));
+        assert_eq!(all.user.as_deref(), Some("u1"));
         assert_eq!((all.session, all.outbox), (None, None), "empty is absent");
-        assert_eq!(Keys::START.iter().count(), 7);
+        assert_eq!(Keys::START.iter().count(), 8);
         assert_eq!(
             Keys::RESTORE.iter().collect::<alloc::vec::Vec<_>>(),
             [
@@ -212,7 +221,8 @@ mod tests {
                 Key::SessionTimestamp,
                 Key::SessionStart,
                 Key::PageCount,
-                Key::Visitor
+                Key::Visitor,
+                Key::User
             ]
         );
     }

@@ -137,6 +137,10 @@ impl Event {
             push_field(out, "navigation_type");
             push_str(out, v);
         }
+        if let Some(v) = &self.user_id {
+            push_field(out, "user_id");
+            push_str(out, v);
+        }
         for (k, v) in [
             ("page_count", self.page_count),
             ("time_on_page", self.time_on_page),
@@ -300,7 +304,7 @@ mod tests {
             scroll_depth: None,
             interaction_count: None,
             properties: Props("{\"plan\":\"pro\",\"n\":[1,2]}".into()),
-            user_id: None,
+            user_id: Some("user-42 \"ü\"".into()),
         }
     }
 

@@ -27,12 +27,12 @@ fn shim_codes() -> Vec<(String, u32)> {
 #[test]
 fn the_shims_input_numbers_are_the_cores() {
     let codes = shim_codes();
-    assert_eq!(codes.len(), 22);
+    assert_eq!(codes.len(), 23);
     for (name, n) in codes {
         let code = Code::from_number(n).unwrap_or_else(|| panic!("{name} = {n} unknown"));
         assert_eq!(format!("{code:?}"), name, "js/inputs.js {name} = {n}");
     }
-    assert_eq!(Code::from_number(22), None);
+    assert_eq!(Code::from_number(23), None);
 }
 
 /// A fake shim: inputs as text, storage in two maps, reads answered.
@@ -191,6 +191,11 @@ fn every_input_decodes_the_fields_the_shim_writes() {
         .iter()
         .any(|w| w[1].as_str().unwrap().contains("dropped property values")));
     s.input(Code::Globals, &["", "{\"plan\":\"pro\"}"]);
+    // identify(): the value counts only when `typeof` says string.
+    s.input(Code::Identify, &["object", "u"]);
+    assert!(!s.local.contains_key("did_user"));
+    s.input(Code::Identify, &["string", "u\n1"]);
+    assert_eq!(s.local["did_user"], "u\n1");
     s.input(Code::Flush, &[]);
     let sends = s.named("send");
     assert_eq!(sends.len(), 1);

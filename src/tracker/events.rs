@@ -117,6 +117,7 @@ impl Tracker {
                 ("", globals) => globals.into(),
                 (props, _) => props.into(),
             }),
+            user_id: (!self.user.is_empty()).then(|| self.user.clone()),
             ..Event::default()
         }
     }

@@ -57,6 +57,7 @@ pub(super) enum Held {
         page: OwnedPage,
     },
     Globals(String),
+    Identify(String),
     Clear,
 }
 
@@ -106,6 +107,10 @@ impl Tracker {
         self.hold(|| Held::Globals(props.into()));
     }
 
+    pub(super) fn hold_identify(&mut self, user: &str) {
+        self.hold(|| Held::Identify(user.into()));
+    }
+
     pub(super) fn hold_clear(&mut self) {
         self.hold(|| Held::Clear);
     }
@@ -128,6 +133,7 @@ impl Tracker {
                     self.handle_page_view(now, &page.page(), &props, true, None);
                 }
                 Held::Globals(props) => self.handle_globals(&props),
+                Held::Identify(user) => self.handle_identify(Some(&user)),
                 Held::Clear => self.handle_clear(now, None),
             }
         }

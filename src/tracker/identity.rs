@@ -42,6 +42,11 @@ impl Carried {
     }
 }
 
+/// A user id as `identify()` takes it: 1..256 bytes.
+fn valid_user(user: Option<&str>) -> Option<&str> {
+    user.filter(|u| (1..=crate::wire::MAX_USER_ID_BYTES).contains(&u.len()))
+}
+
 impl Tracker {
     /// Takes up what storage held at the start. Applies every session
     /// rule: a missing, malformed, idle, too old or duplicated-tab session
@@ -75,6 +80,7 @@ impl Tracker {
             }
             Err(_) => self.new_session(now),
         }
+        self.user = valid_user(snap.user.as_deref()).unwrap_or_default().into();
         let carried = core::mem::take(&mut self.carried);
         self.adopt(&carried, now);
         self.page_token = u64_text(self.rng.next_u64());
@@ -220,9 +226,10 @@ impl Tracker {
     /// memory as it is.
     pub(super) fn resync(&mut self, snap: &Snapshot) {
         if let Some(v) = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v)) {
-            if v != self.visitor {
-                self.visitor = v.into();
-            }
+            self.visitor = v.into();
+            // Readable storage: the user is whoever the tab's other pages
+            // identified (or nobody, after their `clear()`).
+            self.user = valid_user(snap.user.as_deref()).unwrap_or_default().into();
         }
         let stored = Session::from_stored(
             snap.session.as_deref(),
@@ -250,6 +257,8 @@ impl Tracker {
             self.push(Command::Remove(key));
         }
         self.push(Command::Remove(Key::Visitor));
+        self.push(Command::Remove(Key::User));
+        self.user.clear();
         self.visitor = ids::mint_visitor_id(&mut self.rng);
         self.write_visitor();
         self.rotate(now, Reason::Cleared);
@@ -262,6 +271,23 @@ impl Tracker {
         // new session's entry page.
         self.view.key.clear();
         self.globals.clear();
+    }
+
+    /// `identify(userId)`: `user` is the id if it was a string (None
+    /// otherwise). Later events carry it as `user_id`, and it is stored
+    /// for the next pages; anything but 1..256 bytes is refused with one
+    /// warning. Held while consent is pending.
+    pub fn handle_identify(&mut self, user: Option<&str>) {
+        let Some(user) = valid_user(user) else {
+            self.warn("sessionmark: identify() needs a string of 1 to 256 bytes; ignored");
+            return;
+        };
+        if !self.is_running() {
+            self.hold_identify(user);
+        } else if user != self.user {
+            self.user = user.into();
+            self.set(Key::User, self.user.clone());
+        }
     }
 
     /// Consent withdrawn: every stored key and both cookies are removed,

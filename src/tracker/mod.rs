@@ -81,6 +81,7 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///   cache).
 /// - The API: [`handle_track`](Tracker::handle_track),
 ///   [`handle_globals`](Tracker::handle_globals),
+///   [`handle_identify`](Tracker::handle_identify),
 ///   [`handle_flush`](Tracker::handle_flush),
 ///   [`handle_clear`](Tracker::handle_clear), and the reads that apply the
 ///   session rules before they answer (so they may rotate the session and
@@ -129,6 +130,8 @@ pub struct Tracker {
     cookies: Option<CookieRule>,
     session: Session,
     visitor: String,
+    /// The user id of `identify()`; empty when none.
+    user: String,
     page_count: u64,
     /// The last-activity time most recently written to storage.
     written_activity: Millis,
@@ -169,6 +172,7 @@ impl Tracker {
                 last_activity: Millis(0),
             },
             visitor: String::new(),
+            user: String::new(),
             page_count: 0,
             written_activity: Millis(0),
             page_token: String::new(),

@@ -84,11 +84,10 @@
     ev.preventDefault();
     post('/api/login', { user: input.value })
       .then(function (answer) {
-        // The browser side of the link: later events carry user_id. The
-        // tracker has identify() from the release that adds it; the
-        // backend above links the session on its side either way.
+        // The browser side of the link: later events carry user_id (the
+        // backend above links the session on its side too).
         var sm = tracker();
-        if (sm && typeof sm.identify === 'function') sm.identify(answer.user_id);
+        if (sm) sm.identify(answer.user_id);
         try {
           localStorage.setItem(USER_KEY, answer.user_id);
         } catch (e) {
