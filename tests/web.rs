@@ -57,11 +57,11 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
     assert_eq!(read.len(), 1, "{out:?}");
     assert_eq!(
         read[0].as_array().unwrap().len(),
-        15,
-        "7 keys: area and name each"
+        17,
+        "8 keys: area and name each"
     );
     // The shim found nothing it could read.
-    let out = call(2, T0, &[""; 7]);
+    let out = call(2, T0, &[""; 8]);
     assert_eq!(named(&out, "listen").len(), 1, "{out:?}");
     let cookie = named(&out, "cookie")[0][1].as_str().unwrap().to_owned();
     assert!(
