@@ -136,7 +136,11 @@ describe('e2e harness: browser', () => {
           throw new Error('boom from the page');
         }, 0);
       });
-      await page.waitForTimeout(200);
+      // Polled, bounded: the error reaches the harness when the page's task runs.
+      const end = Date.now() + 5_000;
+      while (!t.errors.some((e) => e.includes('boom from the page')) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       assert.ok(t.errors.some((e) => e.includes('boom from the page')), JSON.stringify(t.errors));
     });
   });
