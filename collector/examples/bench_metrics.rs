@@ -1,21 +1,23 @@
-//! `npm run bench:metrics`: how long the metrics take on SQLite with
-//! 1,000,000 stored events.
+//! `npm run bench:metrics`: how long the metrics take with 1,000,000 stored
+//! events, on SQLite and (scripts/bench-metrics.mjs, when ClickHouse is
+//! installed) on ClickHouse.
 //!
-//! Seeds a database (kept in `.cache/bench-metrics/`, reused while its event
-//! count matches; `--fresh` seeds again) through the store's own write path:
+//! Seeds a database (SQLite: kept in `.cache/bench-metrics/`, reused while
+//! its event count matches; `--fresh` seeds again; ClickHouse: the database
+//! of `--store=clickhouse://...`) through the store's own write path:
 //! 30 days of three sites, visits of 3-5 page views with their exits,
 //! clicks, identifications and purchases (some from the server), 60
 //! visitors in 100 coming back. Then times each query 5 times and prints the
 //! median, with the figures it found so they can be checked for sense.
 //!
-//! Options: `--events=N` (default 1000000), `--fresh`.
+//! Options: `--events=N` (default 1000000), `--fresh`, `--store=URL` (a
+//! `clickhouse://` URL; default: SQLite).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sessionmark::rand::Rng;
 use sessionmark::wire::{Event, Props};
 use sessionmark_collector::metrics::{Interval, MetricsQuery};
-use sessionmark_collector::store::sqlite::SqliteStore;
-use sessionmark_collector::store::{Batch, NewEvent, Source, Store};
+use sessionmark_collector::store::{self, Batch, NewEvent, Source, Store, StoreConfig};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -186,24 +188,36 @@ async fn main() {
         .find_map(|a| a.strip_prefix("--events="))
         .map_or(1_000_000, |v| v.parse().unwrap());
     let fresh = args.iter().any(|a| a == "--fresh");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/bench-metrics");
-    std::fs::create_dir_all(&dir).unwrap();
-    let dir = dir.canonicalize().unwrap();
-    let path = dir.join(format!("metrics-{want}.db"));
-    if fresh {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    let url = args.iter().find_map(|a| a.strip_prefix("--store="));
+    let (store, place): (Arc<dyn Store>, String) = match url {
+        Some(url) => {
+            let config = StoreConfig::ClickHouse(url.to_owned());
+            (
+                store::open(&config).await.unwrap(),
+                format!("ClickHouse {url}"),
+            )
         }
-    }
-    let sqlite = SqliteStore::open(&path).unwrap();
-    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+        None => {
+            let dir =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/bench-metrics");
+            std::fs::create_dir_all(&dir).unwrap();
+            let dir = dir.canonicalize().unwrap();
+            let path = dir.join(format!("metrics-{want}.db"));
+            if fresh {
+                for ext in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+                }
+            }
+            let config = StoreConfig::Sqlite(path.clone());
+            (
+                store::open(&config).await.unwrap(),
+                format!("SQLite {}", path.display()),
+            )
+        }
+    };
     let have = count(&store).await;
     if have < want {
-        eprintln!(
-            "bench:metrics: seeding {} ({} events there)",
-            path.display(),
-            have
-        );
+        eprintln!("bench:metrics: seeding {place} ({have} events there)");
         let t0 = Instant::now();
         let mut rng = Rng::new(42, have);
         let mut visitors = Vec::new();
@@ -243,10 +257,7 @@ async fn main() {
         );
     }
     let total = count(&store).await;
-    println!(
-        "SQLite metrics on {total} events ({}), median of 5 runs:",
-        path.display()
-    );
+    println!("metrics on {total} events ({place}), median of 5 runs:");
     let q = |client: Option<&str>, days: u64| MetricsQuery {
         client_id: client.map(str::to_owned),
         from: END - days * DAY,
