@@ -6,29 +6,47 @@ import wasmText from 'sessionmark:wasm';
 import { input as coreInput, initSync } from '../pkg/sessionmark.js';
 import { perform } from './commands.js';
 
-let state = 0; // 0: not loaded, 1: ready, 2: failed for good
+// The code that asks the core for room for an input's text (src/web/mod.rs).
+const BUFFER = 255;
+
+let memory; // the wasm's memory; undefined: not loaded yet; null: failed for good
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 function loaded() {
-  if (!state) {
+  if (memory === undefined) {
     try {
       // The wasm is inlined one character per byte (scripts/build.mjs says
       // why); compiling it synchronously lets the API answer at once.
       const bytes = new Uint8Array(wasmText.length);
       for (let i = 0; i < bytes.length; i++) bytes[i] = wasmText.charCodeAt(i);
-      initSync({ module: bytes });
-      state = 1;
+      // The exports' names are minified by the build: the memory is the one export of its kind.
+      memory = Object.values(initSync({ module: bytes })).find((e) => e instanceof WebAssembly.Memory);
     } catch (e) {
-      state = 2;
+      memory = null;
       console.warn('sessionmark: could not start', e);
     }
   }
-  return state === 1;
+  return !!memory;
+}
+
+// The text crosses through the core's buffer in its memory: the input's
+// UTF-8 is written where the core says, and the reply is read where it
+// says (a 4-byte little-endian length, then its UTF-8).
+function call(code, text) {
+  const bytes = encoder.encode(text);
+  // A call may grow the memory, which detaches views made before it.
+  const room = coreInput(BUFFER, 0, bytes.length);
+  new Uint8Array(memory.buffer).set(bytes, room);
+  const at = coreInput(code, Date.now(), bytes.length);
+  const view = new DataView(memory.buffer);
+  return decoder.decode(new Uint8Array(memory.buffer, at + 4, view.getUint32(at, true)));
 }
 
 /** Input `code` (js/inputs.js) with its fields; returns the core's answer (null for none). */
 export function input(code, fields) {
   if (!loaded()) return null;
-  const [answer, ...commands] = JSON.parse(coreInput(code, Date.now(), fields.join('\n')));
+  const [answer, ...commands] = JSON.parse(call(code, fields.join('\n')));
   for (const command of commands) {
     try {
       perform(command);

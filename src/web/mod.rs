@@ -2,32 +2,70 @@
 //! is [`crate::input::handle`] on the page's one tracker; the shim reads
 //! the page, the clock, storage and random bytes, and carries out the
 //! commands that come back. The wasm imports nothing from the browser.
+//!
+//! Text crosses through one buffer in the wasm's memory instead of
+//! wasm-bindgen's string glue (its allocator exports, the multivalue return
+//! and the glue's UTF-8 helpers: 330 B brotli of the script tag; README
+//! "Size"):
+//! 1. `input(BUFFER, 0, n)` makes the buffer hold at least `n` bytes and
+//!    answers where it starts; the shim writes the input's UTF-8 there;
+//! 2. `input(code, now, n)` handles input `code` with those `n` bytes as its
+//!    text, and answers where its reply stands: a 4-byte little-endian
+//!    length, then that many bytes of UTF-8 (`[answer, command, ...]` as
+//!    JSON, see `crate::command`). The reply stays until the next call.
 
+pub mod allocator;
 #[cfg(feature = "bundle")]
 mod runtime;
 
 use crate::time::Millis;
 use crate::tracker::Tracker;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-/// The one tracker of the page. wasm32 without threads: a plain static.
-struct Global(RefCell<Option<Tracker>>);
+/// The code of the buffer request (step 1 above); any other code is an
+/// input of `crate::input::Code`.
+pub const BUFFER: u32 = 255;
+
+/// The page's tracker and the text buffer. wasm32 without threads: a plain
+/// static.
+struct Global(RefCell<Option<(Tracker, Vec<u8>)>>);
 // SAFETY: this wasm has one thread (no atomics), so nothing is shared.
 unsafe impl Sync for Global {}
-static TRACKER: Global = Global(RefCell::new(None));
+static STATE: Global = Global(RefCell::new(None));
 
-/// Input `code` at `now` (`Date.now()`) with its fields in `text` (see
-/// `crate::input`); answers `[answer, command, ...]` as JSON text.
+/// Input `code` at `now` (`Date.now()`) whose text is the buffer's first
+/// `len` bytes; answers the reply's address (see the module's doc). Code
+/// [`BUFFER`] makes room for `len` bytes and answers the buffer's address.
 #[wasm_bindgen]
-pub fn input(code: u32, now: f64, text: &str) -> String {
-    match TRACKER.0.try_borrow_mut() {
-        Ok(mut slot) => {
-            let tracker = slot.get_or_insert_with(Tracker::new);
-            crate::input::handle(tracker, code, Millis::from_f64(now), text)
-        }
+pub fn input(code: u32, now: f64, len: u32) -> u32 {
+    let Ok(mut slot) = STATE.0.try_borrow_mut() else {
         // Only if re-entered, which the shim never does.
-        Err(_) => String::from("[null]"),
+        return 0;
+    };
+    let (tracker, buffer) = slot.get_or_insert_with(|| (Tracker::new(), Vec::new()));
+    let len = usize::try_from(len).unwrap_or(0);
+    if code == BUFFER {
+        buffer.clear();
+        buffer.resize(len, 0);
+    } else {
+        let bytes = buffer.get(..len).unwrap_or_default();
+        // SAFETY: the shim writes TextEncoder's output there, which is
+        // always UTF-8 (wasm-bindgen's own string glue relies on the same).
+        let text = unsafe { core::str::from_utf8_unchecked(bytes) };
+        let reply = crate::input::handle(tracker, code, Millis::from_f64(now), text);
+        *buffer = framed(reply);
     }
+    buffer.as_ptr() as u32
+}
+
+/// `text` after its length, 4 bytes little-endian.
+fn framed(text: String) -> Vec<u8> {
+    let n = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    let mut out = Vec::with_capacity(text.len().saturating_add(4));
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out
 }

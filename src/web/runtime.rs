@@ -4,9 +4,8 @@
 //! unwrap/expect/indexing); if something ever does, the wasm traps, the JS
 //! shim catches the error, and the host page never sees it.
 
-// talc: made for wasm; measured several KB smaller than dlmalloc here.
 #[global_allocator]
-static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOC: super::allocator::SizeClasses = super::allocator::SizeClasses::new();
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
