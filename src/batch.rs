@@ -109,8 +109,10 @@ impl Batcher {
     }
 
     fn take(&mut self, n: usize, now: Millis) -> Vec<Queued> {
-        let n = n.min(self.queue.len());
-        let out: Vec<Queued> = self.queue.drain(..n).collect();
+        // Not `drain(..n)`: its range check is a panic path with formatting.
+        let mut rest = core::mem::take(&mut self.queue).into_iter();
+        let out: Vec<Queued> = rest.by_ref().take(n).collect();
+        self.queue = rest.collect();
         self.first_at = if self.queue.is_empty() {
             None
         } else {
@@ -136,7 +138,7 @@ impl Batcher {
     /// `flush()`). Leaves the queue empty and the clock stopped.
     pub fn take_all(&mut self) -> Vec<Queued> {
         self.first_at = None;
-        self.queue.drain(..).collect()
+        core::mem::take(&mut self.queue)
     }
 
     pub fn len(&self) -> usize {

@@ -144,20 +144,19 @@ impl Delivery {
         while let Some(batch) = self.batcher.take_due(now) {
             self.dispatch(batch, 0, hidden);
         }
-        let mut i = 0;
-        while i < self.waiting.len() {
-            if self.waiting.get(i).is_some_and(|w| w.due <= now) {
-                let w = self.waiting.swap_remove(i);
+        // Not `swap_remove`: its index check is a panic path with formatting.
+        for w in core::mem::take(&mut self.waiting) {
+            if w.due <= now {
                 self.dispatch(w.events, w.attempt, hidden);
             } else {
-                i += 1;
+                self.waiting.push(w);
             }
         }
     }
 
-    /// The next request to make, if any.
-    pub fn next_send(&mut self) -> Option<Send> {
-        (!self.ready.is_empty()).then(|| self.ready.remove(0))
+    /// The requests to make, in order.
+    pub fn take_sends(&mut self) -> Vec<Send> {
+        core::mem::take(&mut self.ready)
     }
 
     /// Records `id` as outboxed; false when it already was.
@@ -236,10 +235,18 @@ impl Delivery {
     /// The answer to request `id`: HTTP status, or 0 for a network error
     /// (or a refused beacon whose fetch fallback failed).
     pub fn on_result(&mut self, id: u32, status: u16, now: Millis, rng: &mut Rng) -> Outcome {
-        let Some(pos) = self.flights.iter().position(|f| f.id == id) else {
+        // Not `swap_remove`: its index check is a panic path with formatting.
+        let mut found = None;
+        for f in core::mem::take(&mut self.flights) {
+            if f.id == id && found.is_none() {
+                found = Some(f);
+            } else {
+                self.flights.push(f);
+            }
+        }
+        let Some(f) = found else {
             return Outcome::Unknown;
         };
-        let f = self.flights.swap_remove(pos);
         if (200..300).contains(&status) {
             let acked: Vec<String> = f
                 .events

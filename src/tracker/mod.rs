@@ -234,7 +234,7 @@ impl Tracker {
     /// deadline moved, and last a read the core waits for.
     pub fn poll_commands(&mut self, now: Millis) -> Vec<Command> {
         if self.is_running() {
-            while let Some(send) = self.delivery.next_send() {
+            for send in self.delivery.take_sends() {
                 let url = self.cfg.endpoint.clone();
                 self.push(Command::Send {
                     id: send.id,
