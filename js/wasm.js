@@ -3,7 +3,7 @@
 // out at once, in order. Every entry point is guarded: the tracker never
 // throws into the host page.
 import wasmText from 'sessionmark:wasm';
-import { input as coreInput, initSync } from '../pkg/sessionmark.js';
+import { input as coreInput, __wbg_get_imports as imports, __wbg_finalize_init as finish } from '../pkg/sessionmark.js';
 import { perform } from './commands.js';
 
 // The code that asks the core for room for an input's text (src/web/mod.rs).
@@ -21,7 +21,9 @@ function loaded() {
       const bytes = new Uint8Array(wasmText.length);
       for (let i = 0; i < bytes.length; i++) bytes[i] = wasmText.charCodeAt(i);
       // The exports' names are minified by the build: the memory is the one export of its kind.
-      memory = Object.values(initSync({ module: bytes })).find((e) => e instanceof WebAssembly.Memory);
+      const module = new WebAssembly.Module(bytes);
+      const exports = finish(new WebAssembly.Instance(module, imports()), module);
+      memory = Object.values(exports).find((e) => e instanceof WebAssembly.Memory);
     } catch (e) {
       memory = null;
       console.warn('sessionmark: could not start', e);

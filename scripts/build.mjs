@@ -5,8 +5,8 @@
 //              js/index.js  → dist/sessionmark.mjs (ESM, the npm import)
 // Both bundles inline the optimized wasm through the virtual module
 // `sessionmark:wasm` (default export: a string, one character per byte,
-// U+0000..U+00FF), so one request loads everything and the shim can call
-// initSync() without fetching (and without a CSP connect-src for the wasm).
+// U+0000..U+00FF), so one request loads everything and the shim can
+// compile it synchronously without fetching (and without a CSP connect-src for the wasm).
 // Measured on a 26.8 KB wasm, brotli of the inlined form: base64 15.2 KB,
 // hex 12.35 KB, this Latin-1 literal 11.6 KB (raw wasm 11.3 KB): one char
 // per byte keeps the bytes aligned, so brotli finds the wasm's repeats.
@@ -139,6 +139,18 @@ if (!existsSync(rawWasm)) die(`missing ${rawWasm}`);
 step('wasm-bindgen');
 run('wasm-bindgen', ['--target', 'web', '--out-dir', pkgDir, rawWasm]);
 const bgWasm = join(pkgDir, 'sessionmark_bg.wasm');
+// The shim compiles the inlined module itself (js/wasm.js): it needs the
+// glue's import object and its finishing step, not initSync (whose checks
+// and deprecation warning would ship otherwise). wasm-bindgen does not
+// export them, so the glue does now.
+{
+  const glueFile = join(pkgDir, 'sessionmark.js');
+  const glue = readFileSync(glueFile, 'utf8');
+  for (const name of ['__wbg_get_imports', '__wbg_finalize_init']) {
+    if (!new RegExp(`function ${name}\\(`).test(glue)) die(`the wasm-bindgen glue has no ${name}`);
+  }
+  writeFileSync(glueFile, glue + '\nexport { __wbg_get_imports, __wbg_finalize_init };\n');
+}
 
 // 3. wasm-opt
 const optWasm = join(pkgDir, 'sessionmark_bg.opt.wasm');
