@@ -1,7 +1,7 @@
 //! The send queue: when a batch is due, and how a batch is cut into request
 //! bodies that fit a byte budget.
 //!
-//! SPEC "Events, batching, delivery": a batch goes out when it holds
+//! README "Delivery": a batch goes out when it holds
 //! `batchSize` events or `batchTimeout` ms after its first event, whichever
 //! comes first; without batching each event goes out at once. Clamping the
 //! options to their ranges is `config`'s job; this module obeys the rule it is

@@ -8,7 +8,7 @@ use crate::json::{parse_u64, u64_text};
 use crate::text::{cut, pieces};
 use crate::time::Millis;
 
-/// Every option of the tracker, with its default (SPEC).
+/// Every option of the tracker, with its default (README "Options").
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub client_id: String,

@@ -1,6 +1,6 @@
 //! The few JSON writing primitives the tracker needs, by hand.
 //!
-//! Measured (DESIGN.md): hand-written JSON keeps the wasm several KB smaller
+//! Measured (README "Size"): hand-written JSON keeps the wasm several KB smaller
 //! than serde_json, and the tracker only ever writes flat objects of strings
 //! and integers plus one pre-serialized properties object.
 
