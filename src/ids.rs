@@ -1,6 +1,6 @@
 //! Session, visitor and event ids: minting and strict parsing.
 //!
-//! Formats (SPEC "Identifiers"):
+//! Formats (README "Sessions"):
 //! - session: `sess_` + lowercase hyphenated UUIDv7; its timestamp is the
 //!   session start.
 //! - visitor: `anon_` + lowercase hyphenated UUID.

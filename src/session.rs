@@ -1,4 +1,4 @@
-//! The session rules (SPEC "Session rules"): when a tab keeps its session id
+//! The session rules (README "Sessions"): when a tab keeps its session id
 //! and when it gets a new one.
 
 use alloc::string::String;

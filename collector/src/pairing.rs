@@ -1,5 +1,5 @@
 //! Which browser session a request from the site's own backend belongs to
-//! (SPEC "Backend pairing"): the `X-Session-ID` header first (exact per tab),
+//! (README "Backend pairing"): the `X-Session-ID` header first (exact per tab),
 //! else the `ss_sid` cookie (the focused tab's session); the visitor from the
 //! `ss_vid` cookie. The same rules as the JS server helper (`js/server.js`).
 //!

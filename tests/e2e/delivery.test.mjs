@@ -14,7 +14,7 @@ import { useSuite } from './harness.mjs';
 const T = { timeout: 120_000 };
 /** The name of every event the tests track; the load's own screen_view is left out of counts. */
 const EVENT = 'delivery_probe';
-/** Fields each stored event must carry (SPEC "Events, batching, delivery"). */
+/** Fields each stored event must carry (README "Delivery"). */
 const FIELDS = ['event_id', 'name', 'session_id', 'anonymous_id', 'timestamp', 'path', 'title', 'referrer', 'client_id', 'properties'];
 
 const suite = useSuite({ consoleLog: true });

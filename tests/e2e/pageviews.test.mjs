@@ -1,4 +1,4 @@
-// Page views and engagement, end to end (SPEC "Page views and engagement"):
+// Page views and engagement, end to end (README "Page views and engagement"):
 // the script-tag tracker on www/spa.html (a tiny history.pushState SPA),
 // www/away.html (another document of the site) and www/long.html (10000 px
 // tall), in headless Chromium against the real collector. Every assertion
@@ -21,7 +21,7 @@ import { SESSION_ID_RE, useSuite } from './harness.mjs';
 const T = { timeout: 60_000 };
 const MIN = 60_000;
 const CLIENT_ID = 'e2e-pageviews'; // data-client-id of www/spa.html, away.html, long.html
-/** Fields every stored event carries (SPEC "Events, batching, delivery"). */
+/** Fields every stored event carries (README "Delivery"). */
 const FIELDS = ['event_id', 'name', 'session_id', 'anonymous_id', 'timestamp', 'path', 'title', 'referrer', 'client_id', 'properties'];
 /** Fields a page_exit carries besides those. */
 const EXIT_FIELDS = ['page_count', 'time_on_page', 'engaged_time', 'scroll_depth', 'interaction_count'];
@@ -608,7 +608,7 @@ describe('back/forward cache (browser launched with the cache on)', () => {
     // page sets did_tab (Tracker::page_restore), then away.html's
     // Tracker::page_hide removes it, so the live tab looks closed: a
     // duplicate (window.open copies sessionStorage) is not recognised and
-    // shares the session (SPEC session rule 5). Fix: keep a per-document
+    // shares the session (README "Sessions"). Fix: keep a per-document
     // token in did_tab and remove it on pagehide only if it is still ours.
     const page = await newPage({ bfcache: true });
     const { before, back } = await leaveAndComeBack(page);

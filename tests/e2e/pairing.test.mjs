@@ -742,7 +742,7 @@ describe('tracingHeaders leave everything else of a request alone', () => {
     }
   });
 
-  it('a page that forwards X-Session-ID itself (as SPEC "Backend pairing" shows) still sends one valid id, with fetch and XHR', T, async () => {
+  it('a page that forwards X-Session-ID itself (as README "Backend pairing" shows) still sends one valid id, with fetch and XHR', T, async () => {
     const clientId = newClientId('manual');
     const { a, recA: rec, sidA } = await openTabsAThenB({ clientId, trace: listed() });
     const out = await a.evaluate(async () => {
