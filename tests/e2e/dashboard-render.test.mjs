@@ -133,8 +133,15 @@ describe('dashboard rendering', () => {
     await page.locator('#from').fill('2026-03-01');
     await page.locator('#to').fill('2026-03-02');
     await page.locator('#to').dispatchEvent('change');
-    await waitFor(() => metricsRequests().at(-1).query.from === String(Date.parse('2026-03-01T00:00:00+05:30')), { what: 'the custom range request' });
-    assert.equal(metricsRequests().at(-1).query.to, String(Date.parse('2026-03-03T00:00:00+05:30')), 'the last day is included, in local time');
+    // Filling #from asks once (with the old end) before #to changes: wait
+    // for the request of the whole custom range, whose end is the day after
+    // the last day, at local midnight.
+    const customFrom = String(Date.parse('2026-03-01T00:00:00+05:30'));
+    const customTo = String(Date.parse('2026-03-03T00:00:00+05:30'));
+    await waitFor(() => metricsRequests().some((r) => r.query.from === customFrom && r.query.to === customTo), {
+      what: 'the custom range request, the last day included, in local time',
+    });
+    assert.equal(metricsRequests().at(-1).query.to, customTo, 'no later request asked for another range');
     assert.match(new URL(page.url()).hash, /range=custom&from=2026-03-01&to=2026-03-02/);
 
     const sites = await page.locator('#site option').allInnerTexts();
