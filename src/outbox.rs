@@ -61,16 +61,19 @@ fn backoff_cap_for(attempt: u32) -> Millis {
     )
 }
 
-const LINE_PREFIX: &str = "{\"event_id\":\"";
+const ID_PREFIX: &str = "\"event_id\":\"";
 const UUID_LEN: usize = 36;
 
 /// The event id of one stored line, if the line is a well-formed outbox entry:
 /// `{"event_id":"` + a lowercase hyphenated UUID + `"` ... `}`.
 fn line_id(line: &str) -> Option<&str> {
-    if !line.ends_with('}') {
-        return None;
-    }
-    let rest = line.strip_prefix(LINE_PREFIX)?;
+    members_id(line.strip_prefix('{')?.strip_suffix('}')?)
+}
+
+/// The event id of an event's members (a line without its braces), if they
+/// begin `"event_id":"` + a lowercase hyphenated UUID + `"`.
+fn members_id(members: &str) -> Option<&str> {
+    let rest = members.strip_prefix(ID_PREFIX)?;
     let id = rest.get(..UUID_LEN)?;
     let after = rest.get(UUID_LEN..)?;
     (ids::is_uuid_text(id) && after.starts_with('"')).then_some(id)
@@ -98,10 +101,10 @@ pub fn parse(text: &str) -> Vec<Queued> {
 }
 
 /// Whether `ev` can be stored as one outbox line that parses back to itself.
+/// Its shareable members hold no line break (the encoder escapes them);
+/// its own members are checked.
 fn storable(ev: &Queued) -> bool {
-    let mut line = String::new();
-    ev.write_line(&mut line);
-    !line.bytes().any(|b| b == b'\n' || b == b'\r') && line_id(&line) == Some(ev.id.as_str())
+    !ev.own.bytes().any(|b| b == b'\n' || b == b'\r') && members_id(&ev.own) == Some(ev.id.as_str())
 }
 
 fn stored_len(ev: &Queued) -> usize {
