@@ -42,6 +42,22 @@ pub const MAX_BATCH_EVENTS: usize = 100;
 /// Largest request body the collector reads; larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The fields every event holds once whole (README "Wire protocol"): with
+/// the fields it takes from a batch's `shared`, an implied `timestamp` and
+/// an empty `properties` written in.
+pub const WHOLE_EVENT_FIELDS: [&str; 10] = [
+    "event_id",
+    "name",
+    "session_id",
+    "anonymous_id",
+    "timestamp",
+    "path",
+    "title",
+    "referrer",
+    "client_id",
+    "properties",
+];
+
 /// A JSON object, kept as its serialized text (`{}` when empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Props(pub String);

@@ -252,19 +252,7 @@ fn every_event_carries_the_full_envelope_and_its_own_properties() {
         assert_eq!(evs.len(), 1);
         let e = &evs[0];
         let keys: HashSet<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
-        let want: HashSet<&str> = [
-            "event_id",
-            "name",
-            "session_id",
-            "anonymous_id",
-            "timestamp",
-            "path",
-            "title",
-            "referrer",
-            "client_id",
-            "properties",
-        ]
-        .into();
+        let want: HashSet<&str> = wire::WHOLE_EVENT_FIELDS.into();
         assert_eq!(keys, want);
         let id = e["event_id"].as_str().unwrap();
         assert!(ids::is_uuid_v7_text(id), "{id}");

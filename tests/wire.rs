@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use sessionmark::config::Config;
 use sessionmark::time::Millis;
 use sessionmark::tracker::Page;
+use sessionmark::wire::WHOLE_EVENT_FIELDS;
 use support::{sent_events, sent_shared, Browser, PageShell, Request, Tab, T0};
 
 const MIN: u64 = 60_000;
@@ -152,18 +153,7 @@ fn every_field_the_events_share_is_sent_once_and_each_event_whole_on_reading() {
     assert_eq!(keys, ["event_id", "name", "properties", "user_id"]);
     let events = sent_events(body);
     for e in &events {
-        for field in [
-            "event_id",
-            "name",
-            "session_id",
-            "anonymous_id",
-            "timestamp",
-            "path",
-            "title",
-            "referrer",
-            "client_id",
-            "properties",
-        ] {
+        for field in WHOLE_EVENT_FIELDS {
             assert!(e.get(field).is_some(), "{field} in {e}");
         }
     }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sessionmark::ids;
 use sessionmark::rand::Rng;
 use sessionmark::time::Millis;
-use sessionmark::wire::{Event, Props};
+use sessionmark::wire::{Event, Props, WHOLE_EVENT_FIELDS};
 
 const DAY: u64 = 86_400_000;
 
@@ -101,18 +101,7 @@ async fn a_compact_batch_is_stored_as_the_same_rows_as_the_same_events_sent_whol
     assert_eq!(stored_compact.len(), events.len());
     assert_eq!(stored_whole, stored_compact);
     for e in &stored_compact {
-        for field in [
-            "event_id",
-            "name",
-            "session_id",
-            "anonymous_id",
-            "timestamp",
-            "path",
-            "title",
-            "referrer",
-            "client_id",
-            "properties",
-        ] {
+        for field in WHOLE_EVENT_FIELDS {
             assert!(e.get(field).is_some(), "{field} in {e}");
         }
     }

@@ -18,27 +18,13 @@ use serde_json::Value;
 use sessionmark::ids::{self, is_session_id, is_visitor_id};
 use sessionmark::rand::Rng;
 use sessionmark::time::Millis;
-use sessionmark::wire::{Event, MAX_BATCH_EVENTS};
+use sessionmark::wire::{Event, MAX_BATCH_EVENTS, SHARED_FIELDS, WHOLE_EVENT_FIELDS};
 use sessionmark_collector::bounds::{scan, MAX_EVENT_BYTES, MAX_NESTING};
 use sessionmark_collector::ingest::check_batch;
 use sessionmark_collector::pairing::{cookie_value, pair};
 use sessionmark_collector::{server_bulk, server_event, Config};
 
 const NOW: u64 = T0 + 86_400_000;
-
-/// The fields every stored browser event holds (README "Wire protocol").
-const WIRE_FIELDS: [&str; 10] = [
-    "event_id",
-    "name",
-    "session_id",
-    "anonymous_id",
-    "timestamp",
-    "path",
-    "title",
-    "referrer",
-    "client_id",
-    "properties",
-];
 
 /// Arbitrary JSON values, nested a few levels, strings with escapes.
 fn json_value() -> impl Strategy<Value = Value> {
@@ -154,17 +140,10 @@ fn compact_events_body() -> impl Strategy<Value = Vec<u8>> {
         "source",
         "extra",
     ]);
-    let shared_fields = prop::sample::select(vec![
-        "session_id",
-        "anonymous_id",
-        "client_id",
-        "user_id",
-        "path",
-        "title",
-        "referrer",
-        "name",
-        "source",
-    ]);
+    // The shareable fields, and two that `shared` may not hold.
+    let mut shared_names = SHARED_FIELDS.to_vec();
+    shared_names.extend(["name", "source"]);
+    let shared_fields = prop::sample::select(shared_names);
     (
         tracked_events(),
         prop::collection::vec(
@@ -228,7 +207,7 @@ proptest! {
             prop_assert!(v.body.len() <= MAX_EVENT_BYTES);
             let stored: Value = serde_json::from_str(&v.body).unwrap();
             prop_assert!(stored.get("source").is_none());
-            for field in WIRE_FIELDS {
+            for field in WHOLE_EVENT_FIELDS {
                 prop_assert!(stored.get(field).is_some(), "{} in {}", field, v.body);
             }
         }

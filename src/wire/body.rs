@@ -241,23 +241,27 @@ mod tests {
         (batch_body(events), batch_body_len(events))
     }
 
+    /// The body of these events as the tracker encodes them (its length
+    /// predicted exactly), and its JSON.
+    fn sent(events: &[Event]) -> (String, Value) {
+        let encoded: Vec<Encoded> = events.iter().map(Event::encode).collect();
+        let (body, len) = body_of(&encoded);
+        assert_eq!(body.len(), len);
+        let v = parse(&body);
+        (body, v)
+    }
+
     fn parse(body: &str) -> Value {
         serde_json::from_str(body).unwrap()
     }
 
     #[test]
     fn what_every_event_shares_goes_once_and_a_different_path_inline() {
-        let events: Vec<Encoded> = [
+        let (body, v) = sent(&[
             event(1, "/a", None),
             event(2, "/b", None),
             event(3, "/b", None),
-        ]
-        .iter()
-        .map(Event::encode)
-        .collect();
-        let (body, len) = body_of(&events);
-        assert_eq!(body.len(), len);
-        let v = parse(&body);
+        ]);
         // The last event's path is the shared one; another goes inline.
         assert_eq!(v["shared"]["path"], "/b");
         assert_eq!(v["shared"]["client_id"], "demo");
@@ -270,17 +274,11 @@ mod tests {
 
     #[test]
     fn a_user_id_only_some_events_have_is_never_shared() {
-        let events: Vec<Encoded> = [
+        let (body, v) = sent(&[
             event(1, "/a", None),
             event(2, "/a", Some("u")),
             event(3, "/a", Some("u")),
-        ]
-        .iter()
-        .map(Event::encode)
-        .collect();
-        let (body, len) = body_of(&events);
-        assert_eq!(body.len(), len);
-        let v = parse(&body);
+        ]);
         assert!(v["shared"].get("user_id").is_none(), "{body}");
         assert!(v["events"][0].get("user_id").is_none());
         assert_eq!(v["events"][1]["user_id"], "u");
@@ -292,13 +290,7 @@ mod tests {
         // A rotation: the old session's exit, then the new session's events.
         let mut exit = event(1, "/a", None);
         exit.session_id = "sess_018e0e5c-5a00-7abc-8def-00000000000a".into();
-        let events: Vec<Encoded> = [exit, event(2, "/a", None), event(3, "/a", None)]
-            .iter()
-            .map(Event::encode)
-            .collect();
-        let (body, len) = body_of(&events);
-        assert_eq!(body.len(), len);
-        let v = parse(&body);
+        let (_, v) = sent(&[exit, event(2, "/a", None), event(3, "/a", None)]);
         assert_eq!(
             v["shared"]["session_id"],
             "sess_018e0e5c-5a00-7abc-8def-0123456789ab"
