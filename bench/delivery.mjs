@@ -1,7 +1,15 @@
 // Delivery against the real collector (sessionmark only): a burst of
 // track() calls then flush(), its requests and bytes, and what was stored.
-import { waitFor } from '../tests/e2e/harness.mjs';
-import { EVENTS } from './samples.mjs';
+// Section 4 of `npm run bench`; `node bench/delivery.mjs` runs it alone (a
+// fresh collector, Chromium) and prints its rows, e.g. the bytes per event
+// of the wire's compact shape (README "Wire protocol"). Needs
+// dist/sessionmark.js and target/release/sessionmark-collector.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startCollector, waitFor } from '../tests/e2e/harness.mjs';
+import { EVENTS, launchBrowser } from './samples.mjs';
 
 export function deliveryPage(clientId, batching) {
   return `<!doctype html>
@@ -101,4 +109,35 @@ export async function deliveryRun(browser, collector, { name, batching }) {
   } finally {
     await context.close().catch(() => {});
   }
+}
+
+/** Section 4 alone: both modes against a fresh collector, one line each. */
+async function main() {
+  const www = mkdtempSync(join(tmpdir(), 'sessionmark-bench-delivery-'));
+  const browser = await launchBrowser();
+  let collector;
+  try {
+    writeFileSync(join(www, 'bench-batched.html'), deliveryPage('bench-batched', true));
+    writeFileSync(join(www, 'bench-unbatched.html'), deliveryPage('bench-unbatched', false));
+    collector = await startCollector({ hooks: false, env: { SESSIONMARK_WWW: www } });
+    for (const [name, batching] of [['batched', true], ['unbatched', false]]) {
+      const d = await deliveryRun(browser, collector, { name, batching });
+      console.log(
+        `${d.mode}: ${d.requests} requests, ${d.bodyBytes} body bytes, ${d.bytesPerEvent.toFixed(1)} B / event, ` +
+          `stored ${d.stored}/${EVENTS}, failed ${d.failed}, hidden bodies ${d.hiddenBodies}, delivered in ${d.deliveredMs} ms` +
+          (d.pageErrors.length ? `, page errors: ${d.pageErrors.join(' | ')}` : ''),
+      );
+    }
+  } finally {
+    await collector?.stop().catch(() => {});
+    await browser.close().catch(() => {});
+    rmSync(www, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -10,7 +10,6 @@
 use crate::time::Millis;
 use crate::wire;
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The browser's shared in-flight keepalive budget (`sendBeacon` and `fetch`
@@ -19,15 +18,9 @@ use alloc::vec::Vec;
 /// bytes in flight should split with what is left of it.
 pub const BEACON_BUDGET: usize = 64 * 1024;
 
-/// One event ready to send: its id and its encoded JSON object (one line, no
-/// '\n').
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Queued {
-    /// The event's `event_id` (a lowercase hyphenated UUID).
-    pub id: String,
-    /// The event as `wire::Event::write_json` wrote it.
-    pub json: String,
-}
+/// One event ready to send: its id and its encoding (`wire::Event::encode`,
+/// or kept whole: read back from the outbox).
+pub type Queued = wire::Encoded;
 
 /// When a batch is due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,45 +143,35 @@ impl Batcher {
     }
 }
 
-/// Splits events, in order, into request bodies: each chunk's
-/// `wire::batch_body_len` is at most `budget` bytes and each chunk holds at
-/// most `wire::MAX_BATCH_EVENTS` events. Never reorders, drops or duplicates;
+/// Splits events, in order, into request bodies: each chunk's body
+/// (`wire::batch_body`, its length predicted by `wire::batch_body_len`) is
+/// at most `budget` bytes and each chunk holds at most
+/// `wire::MAX_BATCH_EVENTS` events. Never reorders, drops or duplicates;
 /// never returns an empty chunk (no events, no chunks).
 ///
 /// An event that alone does not fit the budget goes alone in its own chunk,
-/// which is then over budget: the caller checks `wire::batch_body_len` of a
-/// one-event chunk and sends it another way (a plain `fetch` without
-/// `keepalive`) or keeps it in the outbox.
+/// which is then over budget: the caller sends it another way (a plain
+/// `fetch` without `keepalive`) or keeps it in the outbox.
 pub fn split(events: Vec<Queued>, budget: usize) -> Vec<Vec<Queued>> {
-    let mut chunks = Vec::new();
-    let mut chunk: Vec<Queued> = Vec::new();
-    // Sum of encoded lengths in `chunk`, so each step is O(1).
-    let mut sum = 0usize;
-    for ev in events {
-        let len = ev.json.len();
-        if !chunk.is_empty() {
-            let grown = body_len(chunk.len().saturating_add(1), sum.saturating_add(len));
-            if grown > budget || chunk.len() >= wire::MAX_BATCH_EVENTS {
-                chunks.push(core::mem::take(&mut chunk));
-                sum = 0;
-            }
+    // The cuts first, measured on the events in place; then the moves.
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut start = 0usize;
+    for end in 2..=events.len() {
+        // Would the chunk from `start` take the event before `end`?
+        let grown = events.get(start..end).unwrap_or_default();
+        if grown.len() > wire::MAX_BATCH_EVENTS || wire::batch_body_len(grown) > budget {
+            sizes.push(grown.len() - 1);
+            start = end - 1;
         }
-        sum = sum.saturating_add(len);
-        chunk.push(ev);
     }
-    if !chunk.is_empty() {
-        chunks.push(chunk);
+    if start < events.len() {
+        sizes.push(events.len() - start);
     }
-    chunks
-}
-
-/// `wire::batch_body_len` for `n` events whose lengths sum to `sum`.
-fn body_len(n: usize, sum: usize) -> usize {
-    // `{"events":[` + `]}` + the events + the commas between them.
-    "{\"events\":[]}"
-        .len()
-        .saturating_add(sum)
-        .saturating_add(n.saturating_sub(1))
+    let mut rest = events.into_iter();
+    sizes
+        .into_iter()
+        .map(|n| rest.by_ref().take(n).collect())
+        .collect()
 }
 
 /// Realistic encoded events for tests of this module and `outbox`.
@@ -201,33 +184,47 @@ pub(crate) mod test_events {
     use crate::wire::{Event, Props};
 
     /// An event with a fresh UUIDv7 and a `properties` object padded with
-    /// `pad` bytes, encoded by `wire::Event::write_json`.
+    /// `pad` bytes, as the tracker queues it: one session and visitor, on
+    /// one of three pages (by `now`), with a user id when `now` is even.
     pub(crate) fn event(rng: &mut Rng, now: u64, pad: usize) -> Queued {
-        let id = ids::uuid_v7(Millis(now), rng);
-        let e = Event {
-            event_id: id.clone(),
+        let paths = ["/pricing", "/", "/docs/getting-started"];
+        Event::encode(&Event {
+            event_id: ids::uuid_v7(Millis(now), rng),
             name: "click \"cta\"".into(),
-            session_id: ids::mint_session_id(Millis(now), rng),
-            anonymous_id: ids::mint_visitor_id(rng),
+            session_id: "sess_018e0e5c-5a00-7abc-8def-0123456789ab".into(),
+            anonymous_id: "anon_7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
             timestamp: now,
-            path: "/pricing".into(),
+            path: paths
+                .get(usize::try_from(now % 3).unwrap())
+                .unwrap()
+                .to_string(),
             title: "Pricing – ünï".into(),
             referrer: "https://example.com/".into(),
             client_id: "demo".into(),
             page_count: Some(2),
             properties: Props(format!("{{\"pad\":\"{}\"}}", "x".repeat(pad))),
+            user_id: now.is_multiple_of(2).then(|| "user-1".into()),
             ..Event::default()
-        };
-        let mut json = String::new();
-        e.write_json(&mut json);
-        Queued { id, json }
+        })
     }
 
-    /// `n` events with distinct ids, timestamps 1 ms apart.
+    /// An event's outbox line (the whole event, one line).
+    pub(crate) fn line(q: &Queued) -> String {
+        let mut out = String::new();
+        q.write_line(&mut out);
+        out
+    }
+
+    /// The event as read back from an outbox line: whole.
+    pub(crate) fn whole(q: &Queued) -> Queued {
+        Queued::whole(&q.id, &line(q))
+    }
+
+    /// `n` events of one page with distinct ids, timestamps 6 ms apart.
     pub(crate) fn events(seed: u64, n: usize, pad: usize) -> Vec<Queued> {
         let mut rng = Rng::new(seed, 99);
         (0..n)
-            .map(|i| event(&mut rng, 1_709_318_400_000 + i as u64, pad))
+            .map(|i| event(&mut rng, 1_709_318_400_000 + 6 * i as u64, pad))
             .collect()
     }
 }
@@ -382,10 +379,10 @@ mod tests {
     #[test]
     fn split_fills_chunks_up_to_exactly_the_budget() {
         let evs = events(10, 6, 100);
-        let len = evs[0].json.len();
-        assert!(evs.iter().all(|e| e.json.len() == len));
-        // Exactly three events fit.
-        let budget = wire::batch_body_len([len; 3]);
+        // Exactly three events fit (the next three are alike: their body is
+        // as long).
+        let budget = wire::batch_body_len(&evs[..3]);
+        assert_eq!(wire::batch_body_len(&evs[3..]), budget);
         let chunks = split(evs.clone(), budget);
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks.concat(), evs);
@@ -412,46 +409,79 @@ mod tests {
         let chunks = split(evs.clone(), BEACON_BUDGET);
         assert_eq!(chunks.len(), 3);
         assert_eq!(ids(&chunks[1]), vec![evs[1].id.as_str()]);
-        assert!(wire::batch_body_len([chunks[1][0].json.len()]) > BEACON_BUDGET);
+        assert!(wire::batch_body_len(&chunks[1]) > BEACON_BUDGET);
         assert_eq!(chunks.concat(), evs);
     }
 
     #[test]
     fn predicted_body_length_matches_the_real_body() {
-        let evs = events(13, 5, 30);
-        let body = wire::batch_body(evs.iter().map(|e| e.json.as_str()));
-        assert_eq!(
-            body.len(),
-            body_len(5, evs.iter().map(|e| e.json.len()).sum())
+        let mut evs = events(13, 5, 30);
+        evs.push(super::test_events::whole(&evs[0]));
+        for n in 0..=evs.len() {
+            assert_eq!(
+                wire::batch_body(&evs[..n]).len(),
+                wire::batch_body_len(&evs[..n]),
+                "{n} events"
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_of_one_page_sends_what_its_events_share_once() {
+        let mut rng = crate::rand::Rng::new(1, 1);
+        // One page: the same path and user for all ten.
+        let evs: Vec<Queued> = (0..10)
+            .map(|i| super::test_events::event(&mut rng, 1_709_318_400_000 + 6 * i, 20))
+            .collect();
+        let full: usize = evs.iter().map(|q| q.line_len() + 1).sum();
+        let compact = wire::batch_body(&evs);
+        assert!(
+            compact.starts_with("{\"shared\":{\"session_id\""),
+            "{compact}"
+        );
+        assert_eq!(compact.matches("sess_").count(), 1);
+        assert!(
+            compact.len() * 2 < full,
+            "{} of {full} bytes",
+            compact.len()
         );
     }
 
     proptest! {
         #[test]
         fn split_never_exceeds_the_budget_and_keeps_every_event_once_in_order(
-            pads in proptest::collection::vec(0usize..3000, 0..250),
+            picks in proptest::collection::vec((0usize..3000, 0u64..6, any::<bool>()), 0..250),
             budget in 0usize..20_000,
         ) {
-            let mut rng = crate::rand::Rng::new(pads.len() as u64, budget as u64);
-            let evs: Vec<Queued> = pads
+            let mut rng = crate::rand::Rng::new(picks.len() as u64, budget as u64);
+            // Pages, users and old outbox lines mixed: what a batch shares
+            // changes from chunk to chunk.
+            let evs: Vec<Queued> = picks
                 .iter()
                 .enumerate()
-                .map(|(i, &p)| super::test_events::event(&mut rng, 1 + i as u64, p))
+                .map(|(i, &(pad, page, whole))| {
+                    let q = super::test_events::event(&mut rng, 6 * i as u64 + page, pad);
+                    if whole {
+                        super::test_events::whole(&q)
+                    } else {
+                        q
+                    }
+                })
                 .collect();
             let chunks = split(evs.clone(), budget);
             for c in &chunks {
                 prop_assert!(!c.is_empty());
                 prop_assert!(c.len() <= wire::MAX_BATCH_EVENTS);
-                let body = wire::batch_body(c.iter().map(|e| e.json.as_str()));
+                let body = wire::batch_body(c);
+                prop_assert_eq!(body.len(), wire::batch_body_len(c));
                 prop_assert!(body.len() <= budget || c.len() == 1);
             }
             // Greedy: no chunk could have taken the next chunk's first event.
             for w in chunks.windows(2) {
-                let mut lens: Vec<usize> = w[0].iter().map(|e| e.json.len()).collect();
-                lens.push(w[1][0].json.len());
+                let mut grown = w[0].clone();
+                grown.push(w[1][0].clone());
                 prop_assert!(
-                    w[0].len() == wire::MAX_BATCH_EVENTS
-                        || wire::batch_body_len(lens) > budget
+                    w[0].len() == wire::MAX_BATCH_EVENTS || wire::batch_body_len(&grown) > budget
                 );
             }
             prop_assert_eq!(chunks.concat(), evs);

@@ -96,7 +96,7 @@ impl Delivery {
     /// (or beacons, when `hidden`).
     fn dispatch(&mut self, events: Vec<Queued>, attempt: u32, hidden: bool) {
         for chunk in split(events, BEACON_BUDGET) {
-            let body = batch_body(chunk.iter().map(|e| e.json.as_str()));
+            let body = batch_body(&chunk);
             let fits = self.keepalive_in_flight().saturating_add(body.len()) <= BEACON_BUDGET;
             let mode = match (hidden, fits) {
                 (true, _) => Mode::Beacon,
@@ -223,7 +223,7 @@ impl Delivery {
     /// same id, whose answer then settles it.
     pub fn beacon_refused(&mut self, id: u32) {
         if let Some(f) = self.flights.iter().find(|f| f.id == id) {
-            let body = batch_body(f.events.iter().map(|e| e.json.as_str()));
+            let body = batch_body(&f.events);
             self.ready.push(Send {
                 id,
                 mode: Mode::Keepalive,

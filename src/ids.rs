@@ -111,9 +111,15 @@ pub fn is_visitor_id(s: &str) -> bool {
 
 /// The start time encoded in a session id (its UUIDv7 timestamp).
 pub fn session_start(id: &str) -> Option<Millis> {
-    let u = id
-        .strip_prefix(SESSION_PREFIX)
-        .filter(|u| is_uuid_v7_text(u))?;
+    uuid_v7_time(id.strip_prefix(SESSION_PREFIX)?)
+}
+
+/// The time of a UUIDv7 (its first 48 bits, ms since the epoch); None for
+/// any other text.
+pub fn uuid_v7_time(u: &str) -> Option<Millis> {
+    if !is_uuid_v7_text(u) {
+        return None;
+    }
     // The first 48 bits are the 12 hex digits before and after the first hyphen.
     let mut ms: u64 = 0;
     for c in u.bytes().filter(|&c| c != b'-').take(12) {

@@ -2,15 +2,19 @@
 //!
 //! Events not yet delivered survive the page in localStorage (key
 //! [`STORAGE_KEY`], written by the shell) and are sent on the next page load
-//! of the site. This module only computes the stored text: one encoded event
-//! per line, each line ended by `'\n'`, oldest first.
+//! of the site. This module only computes the stored text: one event per
+//! line as a whole JSON object (`wire::Encoded::write_line`: every field of
+//! the event, none left to a batch's `shared`), each line ended by `'\n'`,
+//! oldest first. Lines read back are sent as they are, whole, so the lines
+//! of an earlier release (which wrote the same one event per line, with
+//! `timestamp` and `properties` always written out) go as well.
 
 use crate::batch::Queued;
 use crate::ids;
 use crate::rand::Rng;
 use crate::text::pieces;
 use crate::time::Millis;
-use alloc::borrow::ToOwned;
+use crate::wire::Encoded;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -57,16 +61,19 @@ fn backoff_cap_for(attempt: u32) -> Millis {
     )
 }
 
-const LINE_PREFIX: &str = "{\"event_id\":\"";
+const ID_PREFIX: &str = "\"event_id\":\"";
 const UUID_LEN: usize = 36;
 
 /// The event id of one stored line, if the line is a well-formed outbox entry:
 /// `{"event_id":"` + a lowercase hyphenated UUID + `"` ... `}`.
 fn line_id(line: &str) -> Option<&str> {
-    if !line.ends_with('}') {
-        return None;
-    }
-    let rest = line.strip_prefix(LINE_PREFIX)?;
+    members_id(line.strip_prefix('{')?.strip_suffix('}')?)
+}
+
+/// The event id of an event's members (a line without its braces), if they
+/// begin `"event_id":"` + a lowercase hyphenated UUID + `"`.
+fn members_id(members: &str) -> Option<&str> {
+    let rest = members.strip_prefix(ID_PREFIX)?;
     let id = rest.get(..UUID_LEN)?;
     let after = rest.get(UUID_LEN..)?;
     (ids::is_uuid_text(id) && after.starts_with('"')).then_some(id)
@@ -86,10 +93,7 @@ pub fn parse(text: &str) -> Vec<Queued> {
             // A linear scan: the outbox holds at most 500 events, and a set
             // type would add kilobytes of wasm for no measurable gain.
             if !out.iter().any(|q| q.id == id) {
-                out.push(Queued {
-                    id: id.to_owned(),
-                    json: line.to_owned(),
-                });
+                out.push(Encoded::whole(id, line));
             }
         }
     }
@@ -97,18 +101,20 @@ pub fn parse(text: &str) -> Vec<Queued> {
 }
 
 /// Whether `ev` can be stored as one outbox line that parses back to itself.
+/// Its shareable members hold no line break (the encoder escapes them);
+/// its own members are checked.
 fn storable(ev: &Queued) -> bool {
-    !ev.json.bytes().any(|b| b == b'\n' || b == b'\r') && line_id(&ev.json) == Some(ev.id.as_str())
+    !ev.own.bytes().any(|b| b == b'\n' || b == b'\r') && members_id(&ev.own) == Some(ev.id.as_str())
 }
 
 fn stored_len(ev: &Queued) -> usize {
-    ev.json.len().saturating_add(1)
+    ev.line_len().saturating_add(1)
 }
 
 fn render(events: &[Queued]) -> String {
     let mut out = String::with_capacity(events.iter().map(stored_len).sum());
     for ev in events {
-        out.push_str(&ev.json);
+        ev.write_line(&mut out);
         out.push('\n');
     }
     out
@@ -122,8 +128,8 @@ fn render(events: &[Queued]) -> String {
 ///
 /// Returns the new text and the number of events of the merged set that are
 /// not in it: those dropped by the bound, plus any added event that cannot be
-/// stored as one line (its `json` has a line break, or does not start with
-/// its own `id` as `wire::Event::write_json` writes it). An event larger than
+/// stored as one line (its line has a line break, or does not start with
+/// its own `id` as `wire::Event::encode` writes it). An event larger than
 /// `MAX_BYTES` on its own is dropped by the bound.
 pub fn merge(existing: &str, add: &[Queued]) -> (String, usize) {
     let mut all = parse(existing);
@@ -171,12 +177,17 @@ pub fn remove(existing: &str, ids: &[&str]) -> String {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::batch::test_events::{event, events};
+    use crate::batch::test_events::{event, events, line, whole};
     use crate::rand::Rng;
     use proptest::prelude::*;
 
     fn ids_of(v: &[Queued]) -> Vec<String> {
         v.iter().map(|q| q.id.clone()).collect()
+    }
+
+    /// Events as the outbox gives them back: each whole, as its line.
+    fn kept(v: &[Queued]) -> Vec<Queued> {
+        v.iter().map(whole).collect()
     }
 
     #[test]
@@ -212,9 +223,10 @@ mod tests {
     #[test]
     fn parse_keeps_well_formed_lines_and_skips_everything_else() {
         let evs = events(1, 3, 5);
+        let lines: Vec<String> = evs.iter().map(line).collect();
         let good = "{\"event_id\":\"018e0e5c-5a00-7abc-8def-0123456789ab\",\"name\":\"x\"}";
         let text = [
-            evs[0].json.as_str(),
+            lines[0].as_str(),
             "",
             "garbage",
             "{\"event_id\":\"018E0E5C-5A00-7ABC-8DEF-0123456789AB\",\"name\":\"x\"}",
@@ -224,10 +236,10 @@ mod tests {
             " {\"event_id\":\"018e0e5c-5a00-7abc-8def-0123456789ab\"}",
             "{\"event_id\":\"",
             "{\"event_id\":\"é18e0e5c-5a00-7abc-8def-0123456789ab\"}",
-            evs[1].json.as_str(),
+            lines[1].as_str(),
             good,
             // Cut mid-write: it no longer ends with `}`.
-            &evs[2].json[..evs[2].json.len() / 2],
+            &lines[2][..lines[2].len() / 2],
         ]
         .join("\n");
         let parsed = parse(&text);
@@ -239,8 +251,8 @@ mod tests {
                 "018e0e5c-5a00-7abc-8def-0123456789ab".to_owned()
             ]
         );
-        assert_eq!(parsed[0], evs[0]);
-        assert_eq!(parsed[2].json, good);
+        assert_eq!(parsed[0], kept(&evs)[0]);
+        assert_eq!(line(&parsed[2]), good);
         assert!(parse("").is_empty());
         assert!(parse("\n\n\r\n").is_empty());
     }
@@ -248,8 +260,9 @@ mod tests {
     #[test]
     fn parse_accepts_crlf_line_ends_and_keeps_the_first_of_a_repeated_id() {
         let evs = events(2, 2, 0);
-        let text = format!("{}\r\n{}\r\n{}\r\n", evs[0].json, evs[1].json, evs[0].json);
-        assert_eq!(parse(&text), evs);
+        let (a, b) = (line(&evs[0]), line(&evs[1]));
+        let text = format!("{a}\r\n{b}\r\n{a}\r\n");
+        assert_eq!(parse(&text), kept(&evs));
     }
 
     #[test]
@@ -257,12 +270,12 @@ mod tests {
         let evs = events(3, 6, 20);
         let (text, dropped) = merge("", &evs[..4]);
         assert_eq!(dropped, 0);
-        assert_eq!(parse(&text), evs[..4].to_vec());
+        assert_eq!(parse(&text), kept(&evs[..4]));
         assert!(text.ends_with('\n'));
         assert_eq!(text.lines().count(), 4);
         let (text, dropped) = merge(&text, &evs[2..]);
         assert_eq!(dropped, 0);
-        assert_eq!(parse(&text), evs);
+        assert_eq!(parse(&text), kept(&evs));
     }
 
     #[test]
@@ -273,19 +286,19 @@ mod tests {
         assert_eq!(dropped, 0);
         assert_eq!(again, text);
         let (twice_in_one_call, _) = merge("", &[evs[0].clone(), evs[0].clone()]);
-        assert_eq!(parse(&twice_in_one_call), vec![evs[0].clone()]);
+        assert_eq!(parse(&twice_in_one_call), kept(&evs[..1]));
     }
 
     #[test]
     fn an_event_that_is_not_one_storable_line_is_counted_and_not_stored() {
         let evs = events(5, 3, 0);
         let mut newline = evs[0].clone();
-        newline.json.insert(newline.json.len() - 1, '\n');
+        newline.own.push('\n');
         let mut wrong_id = evs[1].clone();
         wrong_id.id = evs[2].id.clone();
         let (text, dropped) = merge("", &[newline, wrong_id, evs[2].clone()]);
         assert_eq!(dropped, 2);
-        assert_eq!(parse(&text), vec![evs[2].clone()]);
+        assert_eq!(parse(&text), kept(&evs[2..]));
     }
 
     #[test]
@@ -295,7 +308,7 @@ mod tests {
         assert_eq!(dropped, 0);
         let (text, dropped) = merge(&text, &evs[300..]);
         assert_eq!(dropped, 20);
-        assert_eq!(parse(&text), evs[20..].to_vec());
+        assert_eq!(parse(&text), kept(&evs[20..]));
     }
 
     #[test]
@@ -305,10 +318,10 @@ mod tests {
         let (text, dropped) = merge("", &evs);
         assert!(text.len() <= MAX_BYTES);
         assert!(dropped > 0);
-        let kept = parse(&text);
-        assert_eq!(kept, evs[dropped..].to_vec());
+        let stored = parse(&text);
+        assert_eq!(stored, kept(&evs[dropped..]));
         // One more (the oldest dropped) would not have fit.
-        assert!(text.len() + evs[dropped - 1].json.len() + 1 > MAX_BYTES);
+        assert!(text.len() + line(&evs[dropped - 1]).len() + 1 > MAX_BYTES);
     }
 
     #[test]
@@ -319,7 +332,7 @@ mod tests {
         let (text, dropped) = merge("", &[small[0].clone(), huge, small[1].clone()]);
         // Dropping the oldest until the bound holds takes the small one too.
         assert_eq!(dropped, 2);
-        assert_eq!(parse(&text), vec![small[1].clone()]);
+        assert_eq!(parse(&text), kept(&small[1..]));
     }
 
     #[test]
@@ -334,7 +347,7 @@ mod tests {
                 "018e0e5c-5a00-7abc-8def-0123456789ab",
             ],
         );
-        assert_eq!(parse(&text), vec![evs[0].clone(), evs[2].clone()]);
+        assert_eq!(parse(&text), kept(&[evs[0].clone(), evs[2].clone()]));
         assert_eq!(remove(&text, &[]), text);
         assert_eq!(remove(&text, &[&evs[0].id, &evs[2].id]), "");
         assert_eq!(remove("garbage\n", &[]), "");
@@ -409,7 +422,7 @@ mod tests {
                         }
                         for e in &add {
                             if !model.iter().any(|(id, _)| *id == e.id) {
-                                model.push((e.id.clone(), e.json.len() + 1));
+                                model.push((e.id.clone(), line(e).len() + 1));
                             }
                         }
                         let mut dropped_model = 0;
@@ -443,8 +456,9 @@ mod tests {
                 prop_assert!(text.len() <= MAX_BYTES);
                 prop_assert_eq!(text.lines().count(), stored.len());
                 // Every stored line is exactly an event that was added.
+                let history_kept = kept(&history);
                 for q in &stored {
-                    prop_assert!(history.contains(q));
+                    prop_assert!(history_kept.contains(q));
                 }
             }
         }

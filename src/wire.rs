@@ -1,12 +1,24 @@
 //! The wire protocol: one event, a batch of them, and the collector's answer.
 //!
-//! Defined once here and used by both sides: the tracker encodes with
-//! [`Event::write_json`] (hand-written, no serde in the wasm), the collector
-//! decodes with serde (feature `serde`). A test checks the two agree.
+//! Defined once here and used by both sides: the tracker encodes by hand
+//! ([`Event::encode`], [`batch_body`]; no serde in the wasm), the collector
+//! decodes with serde (feature `serde`). Tests check the two agree.
 //!
-//! Request: `POST /v1/batch`, body `{"events":[Event, ...]}` sent as
-//! `text/plain;charset=UTF-8` (no CORS preflight).
+//! Request: `POST /v1/batch`, sent as `text/plain;charset=UTF-8` (no CORS
+//! preflight), in one of two shapes (README "Wire protocol"):
+//! - full: `{"events":[Event, ...]}`, each event with every field;
+//! - compact: `{"shared":{...},"events":[...]}`: the fields of
+//!   [`SHARED_FIELDS`] once for the batch, each event with its own fields
+//!   and any shared field where it differs ([`body`]).
+//!
+//! Either way an event is its own fields plus each field of `shared` it does
+//! not carry; it may leave out `timestamp` when that is the time of its
+//! UUIDv7 `event_id`, and `properties` when empty.
 //! Answer: `{"accepted":n,"duplicates":n,"rejected":[{"index":i,"reason":"..."}],"sealed":["sess_..."]}`.
+
+mod body;
+
+pub use body::{batch_body, batch_body_len, Encoded, SHARED_FIELDS};
 
 use alloc::string::String;
 
@@ -29,6 +41,22 @@ pub const MAX_PROPS_BYTES: usize = 16 * 1024;
 pub const MAX_BATCH_EVENTS: usize = 100;
 /// Largest request body the collector reads; larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The fields every event holds once whole (README "Wire protocol"): with
+/// the fields it takes from a batch's `shared`, an implied `timestamp` and
+/// an empty `properties` written in.
+pub const WHOLE_EVENT_FIELDS: [&str; 10] = [
+    "event_id",
+    "name",
+    "session_id",
+    "anonymous_id",
+    "timestamp",
+    "path",
+    "title",
+    "referrer",
+    "client_id",
+    "properties",
+];
 
 /// A JSON object, kept as its serialized text (`{}` when empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,37 +136,64 @@ fn push_field(out: &mut String, key: &str) {
     out.push(':');
 }
 
+/// Appends `"key":"value"` (nothing when absent) and a line break.
+fn push_member(out: &mut String, key: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        push_str(out, key);
+        out.push(':');
+        push_str(out, value);
+    }
+    out.push('\n');
+}
+
 impl Event {
-    /// Appends this event as one JSON object, with no newline in it (the
-    /// outbox keeps one event per line).
-    pub fn write_json(&self, out: &mut String) {
-        out.push_str("{\"event_id\":");
-        push_str(out, &self.event_id);
-        for (k, v) in [
-            ("name", &self.name),
-            ("session_id", &self.session_id),
-            ("anonymous_id", &self.anonymous_id),
-        ] {
-            push_field(out, k);
-            push_str(out, v);
+    /// The event encoded for a batch: its own fields, and its shareable
+    /// ones apart (what the batch's events share is sent once). Its
+    /// `timestamp` is left out when it is the time of its UUIDv7
+    /// `event_id` (as the tracker mints them), and `properties` when empty.
+    pub fn encode(&self) -> Encoded {
+        let mut own = String::new();
+        self.write_own(&mut own, false);
+        // In SHARED_FIELDS order, each member ended by '\n' (an absent
+        // user_id is an empty member).
+        let mut context = String::new();
+        push_member(&mut context, "session_id", Some(&self.session_id));
+        push_member(&mut context, "anonymous_id", Some(&self.anonymous_id));
+        push_member(&mut context, "client_id", Some(&self.client_id));
+        push_member(&mut context, "user_id", self.user_id.as_deref());
+        push_member(&mut context, "path", Some(&self.path));
+        push_member(&mut context, "title", Some(&self.title));
+        push_member(&mut context, "referrer", Some(&self.referrer));
+        Encoded {
+            id: self.event_id.clone(),
+            own,
+            context,
         }
-        push_field(out, "timestamp");
-        push_u64(out, self.timestamp);
-        for (k, v) in [
-            ("path", &self.path),
-            ("title", &self.title),
-            ("referrer", &self.referrer),
-            ("client_id", &self.client_id),
-        ] {
-            push_field(out, k);
-            push_str(out, v);
+    }
+
+    /// Appends this event as one JSON object with every field written out
+    /// (the full shape), with no newline in it.
+    pub fn write_json(&self, out: &mut String) {
+        let mut e = self.encode();
+        e.own.clear();
+        self.write_own(&mut e.own, true);
+        e.write_line(out);
+    }
+
+    /// Appends the members that are this event's own (not shareable),
+    /// `event_id` first; `full` writes an implied timestamp and empty
+    /// properties too.
+    fn write_own(&self, out: &mut String, full: bool) {
+        out.push_str("\"event_id\":");
+        push_str(out, &self.event_id);
+        push_field(out, "name");
+        push_str(out, &self.name);
+        if full || ids::uuid_v7_time(&self.event_id).map(|t| t.0) != Some(self.timestamp) {
+            push_field(out, "timestamp");
+            push_u64(out, self.timestamp);
         }
         if let Some(v) = &self.navigation_type {
             push_field(out, "navigation_type");
-            push_str(out, v);
-        }
-        if let Some(v) = &self.user_id {
-            push_field(out, "user_id");
             push_str(out, v);
         }
         for (k, v) in [
@@ -153,15 +208,16 @@ impl Event {
                 push_u64(out, v);
             }
         }
-        push_field(out, "properties");
-        // Props text comes from JSON.stringify (or the outbox); strip any
-        // newline so the one-event-per-line outbox format holds.
-        for c in self.properties.0.chars() {
-            if c != '\n' && c != '\r' {
-                out.push(c);
+        if full || self.properties.0 != "{}" {
+            push_field(out, "properties");
+            // Props text comes from JSON.stringify (or the outbox); strip any
+            // newline so the one-event-per-line outbox format holds.
+            for c in self.properties.0.chars() {
+                if c != '\n' && c != '\r' {
+                    out.push(c);
+                }
             }
         }
-        out.push('}');
     }
 
     /// Why the collector refuses this event, if it does. Each event is judged
@@ -208,27 +264,6 @@ impl Event {
     }
 }
 
-/// Wraps already-encoded events (each a JSON object) into a request body.
-pub fn batch_body<'a>(events: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::from("{\"events\":[");
-    for (i, e) in events.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(e);
-    }
-    out.push_str("]}");
-    out
-}
-
-/// Bytes a body of events with these encoded sizes takes.
-pub fn batch_body_len(event_lens: impl IntoIterator<Item = usize>) -> usize {
-    let (n, sum) = event_lens
-        .into_iter()
-        .fold((0usize, 0usize), |(n, s), l| (n + 1, s + l));
-    "{\"events\":[]}".len() + sum + n.saturating_sub(1)
-}
-
 #[cfg(feature = "serde")]
 mod serde_impls {
     use super::Props;
@@ -253,10 +288,14 @@ mod serde_impls {
     }
 }
 
-/// The request body, as the collector reads it.
+/// The request body, as the collector reads it (either shape).
 #[cfg(feature = "serde")]
 #[derive(Debug, serde::Deserialize)]
 pub struct BatchRequest<'a> {
+    /// The compact shape's fields shared by every event; absent (or null)
+    /// in the full shape.
+    #[serde(borrow, default)]
+    pub shared: Option<&'a serde_json::value::RawValue>,
     #[serde(borrow)]
     pub events: Vec<&'a serde_json::value::RawValue>,
 }
@@ -322,13 +361,58 @@ mod tests {
     }
 
     #[test]
-    fn body_length_is_predicted_exactly() {
-        let evs = ["{\"a\":1}", "{}", "{\"bb\":22}"];
-        assert_eq!(
-            batch_body(evs).len(),
-            batch_body_len(evs.iter().map(|e| e.len()))
+    fn a_compact_event_leaves_out_a_timestamp_its_id_implies_and_empty_properties() {
+        let mut e = sample();
+        e.event_id = "018e0e5c-5a00-7abc-8def-0123456789ab".into();
+        e.timestamp = 0x018e_0e5c_5a00;
+        e.properties = Props::default();
+        let own = e.encode().own;
+        assert!(
+            !own.contains("timestamp") && !own.contains("properties"),
+            "{own}"
         );
-        assert_eq!(batch_body([]).len(), batch_body_len([]));
+        // A timestamp other than the id's time, or a v4 id: written.
+        e.timestamp += 1;
+        let own = e.encode().own;
+        assert!(
+            own.contains(&format!("\"timestamp\":{}", e.timestamp)),
+            "{own}"
+        );
+        e.timestamp -= 1;
+        e.event_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7".into();
+        assert!(e.encode().own.contains("\"timestamp\""));
+        // The full shape writes both whatever they hold.
+        let mut full = String::new();
+        sample().write_json(&mut full);
+        let v: serde_json::Value = serde_json::from_str(&full).unwrap();
+        assert_eq!(v["timestamp"], sample().timestamp);
+        let mut full = String::new();
+        e.write_json(&mut full);
+        assert!(full.contains("\"properties\":{}"), "{full}");
+    }
+
+    #[test]
+    fn the_shareable_fields_are_encoded_apart_and_an_absent_user_id_is_empty() {
+        let enc = sample().encode();
+        assert!(enc.own.starts_with("\"event_id\":\""), "{}", enc.own);
+        for key in SHARED_FIELDS {
+            assert!(
+                !enc.own.contains(&format!("\"{key}\"")),
+                "{key} in {}",
+                enc.own
+            );
+        }
+        let members: Vec<&str> = enc.context.split_terminator('\n').collect();
+        assert_eq!(members.len(), SHARED_FIELDS.len());
+        assert_eq!(
+            members[0],
+            "\"session_id\":\"sess_018e0e5c-5a00-7abc-8def-0123456789ab\""
+        );
+        assert_eq!(members[3], "\"user_id\":\"user-42 \\\"ü\\\"\"");
+        assert_eq!(members[6], "\"referrer\":\"\"");
+        let mut anonymous = sample();
+        anonymous.user_id = None;
+        assert_eq!(anonymous.encode().context.split('\n').nth(3), Some(""));
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! of the answer and the commands. The numbers the shim sends must be the
 //! core's, and every input must decode its fields as the shim writes them.
 
+#[path = "support/sent.rs"]
+mod sent;
+
+use sent::sent_events;
 use serde_json::{json, Value};
 use sessionmark::ids;
 use sessionmark::input::{handle, Code};
@@ -204,8 +208,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
         sends[0][3], "https://cdn.example/v1/batch",
         "the script's origin"
     );
-    let body: Value = serde_json::from_str(sends[0][4].as_str().unwrap()).unwrap();
-    let events = body["events"].as_array().unwrap();
+    let events = sent_events(sends[0][4].as_str().unwrap());
     let names: Vec<&str> = events.iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["screen_view", "held", "page_exit", "screen_view"]);
     assert_eq!(events[1]["path"], "/held");

@@ -20,7 +20,7 @@ use sessionmark::time::Millis;
 use sessionmark::tracker::{Page, Refusal};
 use sessionmark::wire;
 use std::collections::HashSet;
-use support::{Browser, PageShell, Request, Tab, T0};
+use support::{sent_events, sent_shared, Browser, PageShell, Request, Tab, T0};
 
 const MIN: u64 = 60_000;
 
@@ -105,12 +105,9 @@ fn unsettled(t: &PageShell) -> Vec<String> {
     t.tracker.delivery().unsettled_ids()
 }
 
-/// The events of a request body, which must be exactly `{"events":[...]}`.
+/// The events of a request body, each whole.
 fn body_events(body: &str) -> Vec<Value> {
-    let v: Value = serde_json::from_str(body).unwrap();
-    let obj = v.as_object().unwrap();
-    assert_eq!(obj.len(), 1, "only `events` in {body}");
-    obj["events"].as_array().unwrap().clone()
+    sent_events(body)
 }
 
 fn body_ids(body: &str) -> Vec<String> {
@@ -255,19 +252,7 @@ fn every_event_carries_the_full_envelope_and_its_own_properties() {
         assert_eq!(evs.len(), 1);
         let e = &evs[0];
         let keys: HashSet<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
-        let want: HashSet<&str> = [
-            "event_id",
-            "name",
-            "session_id",
-            "anonymous_id",
-            "timestamp",
-            "path",
-            "title",
-            "referrer",
-            "client_id",
-            "properties",
-        ]
-        .into();
+        let want: HashSet<&str> = wire::WHOLE_EVENT_FIELDS.into();
         assert_eq!(keys, want);
         let id = e["event_id"].as_str().unwrap();
         assert!(ids::is_uuid_v7_text(id), "{id}");
@@ -487,11 +472,11 @@ fn on_hide_every_queued_and_retry_waiting_event_goes_by_beacon() {
 
 #[test]
 fn three_hundred_events_of_a_kilobyte_never_make_a_body_over_64_kib_or_100_events() {
-    // batchSize 50 (its maximum): 50 events of ~1.4 KB exceed 64 KiB.
+    // batchSize 50 (its maximum): 50 events of ~1.5 KB exceed 64 KiB.
     let mut t = start(config(true, 50), 13);
     let mut sends = Vec::new();
     for i in 0..300 {
-        track_with(&mut t, at(i as u64), "big", &padded(i, 1_000)).unwrap();
+        track_with(&mut t, at(i as u64), "big", &padded(i, 1_400)).unwrap();
         sends.extend(drain(&mut t));
     }
     assert!(sends.len() > 6, "full batches were split: {}", sends.len());
@@ -517,12 +502,9 @@ fn outbox_events(t: &mut PageShell, n: usize, pad: usize) -> Vec<Queued> {
             let ev = t
                 .tracker
                 .event(at(i as u64), "stored", &padded(i, pad), &PAGE);
-            let mut json = String::new();
-            ev.write_json(&mut json);
-            Queued {
-                id: ev.event_id,
-                json,
-            }
+            let mut line = String::new();
+            ev.write_json(&mut line);
+            Queued::whole(&ev.event_id, &line)
         })
         .collect()
 }
@@ -870,7 +852,14 @@ fn the_outbox_resent_on_the_next_page_goes_at_once_and_a_2xx_empties_it() {
     let sends = drain(&mut page2);
     assert_eq!(sends.len(), 1, "sent at once, without waiting for a timer");
     assert_eq!(sends[0].mode, Mode::Keepalive);
-    assert_eq!(sends[0].body, beacon.body, "the same events, byte for byte");
+    assert_eq!(
+        body_events(&sends[0].body),
+        body_events(&beacon.body),
+        "the same events"
+    );
+    // The outbox keeps each event whole, and sends it so: nothing shared.
+    assert!(sent_shared(&sends[0].body).is_empty());
+    assert!(!sent_shared(&beacon.body).is_empty());
     // A failure keeps them (already stored: nothing new to add) ...
     let o = page2.reply(sends[0].id, 503, at(MIN));
     assert_eq!(o, Outcome::Retrying(vec![]));

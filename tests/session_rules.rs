@@ -165,18 +165,9 @@ fn activity_rotation_is_reported_once_for_the_entry_screen_view() {
     // The rotation shows as the old view's exit and the new session's
     // entry view, once.
     let names = |p: &mut PageShell, now: Millis| -> Vec<String> {
-        p.flush(now);
-        p.take_requests(now)
+        p.flushed(now)
             .iter()
-            .flat_map(|r| {
-                let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-                v["events"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["name"].as_str().unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            })
+            .map(|e| e["name"].as_str().unwrap().to_owned())
             .collect()
     };
     assert!(names(&mut p, at(1)).is_empty());
@@ -596,18 +587,8 @@ fn an_event_held_for_consent_keeps_the_time_of_its_call() {
     };
     p.at(T0, |t| t.handle_track(T0, "held", "{}", &then).unwrap());
     p.at(at(1), |t| t.handle_consent(at(1), true));
-    p.flush(at(1));
-    let mut bodies = String::new();
-    for r in p.take_requests(at(1)) {
-        bodies.push_str(&r.body);
-    }
-    let v: serde_json::Value = serde_json::from_str(&bodies).unwrap();
-    let held = v["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "held")
-        .unwrap();
+    let sent = p.flushed(at(1));
+    let held = sent.iter().find(|e| e["name"] == "held").unwrap();
     assert_eq!(held["timestamp"], T0.0);
     assert_eq!(held["path"], "/then");
 }

@@ -12,7 +12,11 @@
 //! switched off; the allocator is set here instead).
 #![cfg(target_arch = "wasm32")]
 
+#[path = "support/sent.rs"]
+mod sent;
+
 use core::alloc::{GlobalAlloc, Layout};
+use sent::sent_events;
 use serde_json::Value;
 use sessionmark::ids;
 use sessionmark::web::allocator::SizeClasses;
@@ -120,9 +124,9 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
     assert_eq!(send.len(), 1, "{out:?}");
     assert_eq!(send[0][2], "keepalive");
     assert_eq!(send[0][3], "/v1/batch");
-    let body: Value = serde_json::from_str(send[0][4].as_str().unwrap()).unwrap();
-    assert_eq!(body["events"][0]["name"], "signup");
-    assert_eq!(body["events"][0]["client_id"], "web-test");
+    let events = sent_events(send[0][4].as_str().unwrap());
+    assert_eq!(events[0]["name"], "signup");
+    assert_eq!(events[0]["client_id"], "web-test");
     texts_of_any_length_and_script_cross_the_buffer_both_ways();
 }
 
@@ -140,12 +144,9 @@ fn texts_of_any_length_and_script_cross_the_buffer_both_ways() {
         let out = call(13, T0 + 4000.0, &[]);
         let send = named(&out, "send");
         assert_eq!(send.len(), 1, "{n}: {out:?}");
-        let body: Value = serde_json::from_str(send[0][4].as_str().unwrap()).unwrap();
-        assert_eq!(body["events"][0]["name"], name.as_str(), "{n}");
-        assert_eq!(
-            body["events"][0]["properties"]["k"].as_str().unwrap().len(),
-            2 * n
-        );
+        let events = sent_events(send[0][4].as_str().unwrap());
+        assert_eq!(events[0]["name"], name.as_str(), "{n}");
+        assert_eq!(events[0]["properties"]["k"].as_str().unwrap().len(), 2 * n);
     }
     // Twenty such events (batches of 5): replies of about 80 KB, each
     // batch in requests under the 64 KiB budget.

@@ -30,18 +30,39 @@ pub const MAX_NESTING: usize = 10;
 /// `source` marks server events (`"source":"server"`).
 pub const RESERVED_FIELDS: &[&str] = &["source"];
 
+/// One top-level field of an object: its name (unescaped) and its value as
+/// sent.
+pub type Field<'a> = (Cow<'a, str>, &'a RawValue);
+
 /// Why an event's extra fields or nesting are refused, if they are.
 /// `known` lists the field names the wire type reads.
 pub fn extra_fields_problem(raw: &str, known: &[&str]) -> Option<String> {
-    if raw.len() > MAX_EVENT_BYTES {
-        return Some(format!("event larger than {} KiB", MAX_EVENT_BYTES / 1024));
+    if let Some(problem) = size_problem(raw.len()) {
+        return Some(problem);
     }
-    let Ok(TopLevel(fields)) = serde_json::from_str::<TopLevel<'_>>(raw) else {
+    let Ok(fields) = top_level(raw) else {
         return Some("event is not a JSON object".to_owned());
     };
+    fields_problem(&fields, known)
+}
+
+/// Why an event of `len` bytes (its JSON text, whitespace included) is
+/// refused for its size, if it is.
+pub fn size_problem(len: usize) -> Option<String> {
+    (len > MAX_EVENT_BYTES).then(|| format!("event larger than {} KiB", MAX_EVENT_BYTES / 1024))
+}
+
+/// Every top-level field of a JSON object, in order, repeats included.
+pub fn top_level(raw: &str) -> Result<Vec<Field<'_>>, serde_json::Error> {
+    serde_json::from_str::<TopLevel<'_>>(raw).map(|TopLevel(fields)| fields)
+}
+
+/// Why these top-level fields of an event are refused (unknown ones, the
+/// reserved ones, nesting), if they are; its size is [`size_problem`]'s.
+pub fn fields_problem(fields: &[Field<'_>], known: &[&str]) -> Option<String> {
     let mut extra_count = 0usize;
     let mut extra_bytes = 0usize;
-    for (name, value) in &fields {
+    for (name, value) in fields {
         if RESERVED_FIELDS.contains(&name.as_ref()) {
             return Some(format!("{name} is set by the collector, not by a batch"));
         }
@@ -195,7 +216,7 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
 /// Every top-level field of an object, in order, repeats included (a map
 /// would keep only the last of a repeated name, while the stored text keeps
 /// them all).
-struct TopLevel<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+struct TopLevel<'a>(Vec<Field<'a>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for TopLevel<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -1,28 +1,33 @@
 //! Reading a batch body: which events are stored and which are refused.
 //!
-//! The body must be `{"events":[...]}`; anything else refuses the whole
-//! request. Each event is then judged on its own, so one bad event never
-//! takes its valid neighbours down: the wire checks (`Event::problem`), the
+//! The body must be `{"events":[...]}` or `{"shared":{...},"events":[...]}`
+//! (README "Wire protocol"); anything else refuses the whole request. Each
+//! event is then made whole (`expand`: its own fields and what it takes of
+//! `shared`) and judged on its own, so one bad event never takes its valid
+//! neighbours down: its size, the wire checks (`Event::problem`), the
 //! bounds on unknown fields and nesting (`bounds`), and the clock.
 
-use crate::bounds::{extra_fields_problem, struct_fields};
+use crate::bounds::{fields_problem, struct_fields};
+use crate::expand::{shared_fields, whole};
 use serde_json::value::RawValue;
 use sessionmark::json::truncate;
 use sessionmark::wire::{BatchRequest, Event, Rejected, MAX_BATCH_EVENTS};
+use std::borrow::Cow;
 
 /// How far ahead of the server clock an event timestamp may be.
 pub const MAX_FUTURE_MS: u64 = 24 * 60 * 60 * 1000;
 /// Longest rejection reason sent back (serde messages can quote the input).
 const MAX_REASON_BYTES: usize = 200;
 
-/// An event that passed every check, with the exact JSON text it arrived as.
+/// An event that passed every check, with the JSON text to store for it.
 #[derive(Debug)]
 pub struct ValidEvent<'a> {
     /// Its position in the batch.
     pub index: usize,
     pub event: Event,
-    /// Stored as is, so fields this collector does not know survive.
-    pub raw: &'a str,
+    /// The whole event: exactly as sent when it needed nothing added, so
+    /// fields this collector does not know survive.
+    pub body: Cow<'a, str>,
 }
 
 /// A batch body, judged event by event.
@@ -35,8 +40,10 @@ pub struct Checked<'a> {
 /// Why a whole request is refused (answered 400).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyError {
-    /// Not JSON, or not `{"events":[...]}`.
+    /// Not JSON, or not `{"events":[...]}` (with `shared` or not).
     Shape(String),
+    /// `shared` is not an object of shareable fields, each once.
+    Shared(String),
     /// More than `MAX_BATCH_EVENTS` events.
     TooManyEvents(usize),
 }
@@ -45,6 +52,7 @@ impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BodyError::Shape(e) => write!(f, "body is not {{\"events\":[...]}}: {e}"),
+            BodyError::Shared(e) => f.write_str(e),
             BodyError::TooManyEvents(n) => {
                 write!(f, "{n} events in one batch; at most {MAX_BATCH_EVENTS}")
             }
@@ -60,14 +68,12 @@ pub fn check_batch(body: &[u8], now_ms: u64) -> Result<Checked<'_>, BodyError> {
     if req.events.len() > MAX_BATCH_EVENTS {
         return Err(BodyError::TooManyEvents(req.events.len()));
     }
+    let shared = shared_fields(req.shared)
+        .map_err(|e| BodyError::Shared(truncate(&e, MAX_REASON_BYTES).to_owned()))?;
     let mut out = Checked::default();
     for (index, raw) in req.events.into_iter().enumerate() {
-        match check_event(raw, now_ms) {
-            Ok(event) => out.valid.push(ValidEvent {
-                index,
-                event,
-                raw: raw.get(),
-            }),
+        match check_event(raw, &shared, now_ms) {
+            Ok((event, body)) => out.valid.push(ValidEvent { index, event, body }),
             Err(reason) => out.rejected.push(Rejected {
                 index,
                 reason: truncate(&reason, MAX_REASON_BYTES).to_owned(),
@@ -77,19 +83,26 @@ pub fn check_batch(body: &[u8], now_ms: u64) -> Result<Checked<'_>, BodyError> {
     Ok(out)
 }
 
-fn check_event(raw: &RawValue, now_ms: u64) -> Result<Event, String> {
+fn check_event<'a>(
+    raw: &'a RawValue,
+    shared: &[crate::bounds::Field<'a>],
+    now_ms: u64,
+) -> Result<(Event, Cow<'a, str>), String> {
+    let whole = whole(raw, shared)?;
     let event: Event =
-        serde_json::from_str(raw.get()).map_err(|e| format!("not a valid event: {e}"))?;
+        serde_json::from_str(&whole.text).map_err(|e| format!("not a valid event: {e}"))?;
     if let Some(problem) = event.problem() {
         return Err(problem.to_owned());
     }
-    if let Some(problem) = extra_fields_problem(raw.get(), struct_fields::<Event>()) {
+    // What `shared` adds is known fields only, so the bounds on unknown
+    // fields and nesting are the event's own fields'.
+    if let Some(problem) = fields_problem(&whole.own, struct_fields::<Event>()) {
         return Err(problem);
     }
     if event.timestamp > now_ms.saturating_add(MAX_FUTURE_MS) {
         return Err("timestamp more than 24 h in the future".to_owned());
     }
-    Ok(event)
+    Ok((event, whole.text))
 }
 
 #[cfg(test)]
@@ -116,7 +129,7 @@ mod tests {
     fn an_event_a_day_ahead_passes_and_one_later_is_refused() {
         let ok = event(NOW + MAX_FUTURE_MS);
         let late = event(NOW + MAX_FUTURE_MS + 1);
-        let body = sessionmark::wire::batch_body([ok.as_str(), late.as_str()]);
+        let body = format!("{{\"events\":[{ok},{late}]}}");
         let c = check_batch(body.as_bytes(), NOW).unwrap();
         assert_eq!(c.valid.len(), 1);
         assert_eq!(c.rejected.len(), 1);
@@ -130,7 +143,7 @@ mod tests {
         e.insert_str(1, "\"added_later\":[1,2],");
         let body = format!("{{\"events\":[{e}]}}");
         let c = check_batch(body.as_bytes(), NOW).unwrap();
-        assert_eq!(c.valid[0].raw, e);
+        assert_eq!(c.valid[0].body, e);
     }
 
     #[test]
@@ -159,6 +172,49 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn a_compact_event_is_stored_whole_and_judged_with_what_it_takes_of_shared() {
+        let full = event(NOW);
+        let e: Event = serde_json::from_str(&full).unwrap();
+        let shared = format!(
+            "{{\"session_id\":\"{}\",\"anonymous_id\":\"{}\",\"client_id\":\"\",\"path\":\"\",\"title\":\"\",\"referrer\":\"\"}}",
+            e.session_id, e.anonymous_id
+        );
+        let own = format!(
+            "{{\"event_id\":\"{}\",\"name\":\"screen_view\",\"timestamp\":{NOW}}}",
+            e.event_id
+        );
+        // The same event with a session of its own that is not a session id.
+        let bad = own.replacen('{', "{\"session_id\":\"sess_x\",", 1);
+        let body = format!("{{\"shared\":{shared},\"events\":[{own},{bad}]}}");
+        let c = check_batch(body.as_bytes(), NOW).unwrap();
+        assert_eq!(c.valid.len(), 1);
+        assert_eq!(c.valid[0].event, e);
+        let stored: serde_json::Value = serde_json::from_str(&c.valid[0].body).unwrap();
+        let sent: serde_json::Value = serde_json::from_str(&full).unwrap();
+        assert_eq!(stored, sent);
+        assert_eq!(c.rejected[0].index, 1);
+        assert!(c.rejected[0].reason.contains("session_id"));
+    }
+
+    #[test]
+    fn a_shared_part_that_is_not_an_object_of_shareable_fields_refuses_the_request() {
+        for shared in [
+            "[]",
+            "{\"name\":\"x\"}",
+            "{\"source\":\"server\"}",
+            "{\"path\":\"/a\",\"path\":\"/a\"}",
+        ] {
+            let body = format!("{{\"shared\":{shared},\"events\":[]}}");
+            assert!(
+                matches!(check_batch(body.as_bytes(), NOW), Err(BodyError::Shared(_))),
+                "{shared}"
+            );
+        }
+        // null is no shared part at all.
+        assert!(check_batch(b"{\"shared\":null,\"events\":[]}", NOW).is_ok());
     }
 
     #[test]

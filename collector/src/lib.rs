@@ -24,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event_ids;
+pub mod expand;
 pub mod faults;
 pub mod headers;
 pub mod ingest;

@@ -69,6 +69,14 @@ fn without(name: &str) -> String {
     format!("{{\"events\":[{v}]}}")
 }
 
+/// A compact batch of one event as the tracker writes it (everything
+/// shareable in `shared`), with `edit` applied to the body's JSON.
+fn compact(edit: impl Fn(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(&compact_body(&[event(1, "a")])).unwrap();
+    edit(&mut v);
+    v.to_string()
+}
+
 fn server_event(body: &str) -> Case {
     with_header(
         case(
@@ -400,6 +408,77 @@ fn cases() -> Vec<Case> {
                     "\"properties\":{\"n\":1}",
                     "\"properties\":{\"s\":\"\\udc00\"}",
                 )
+            }),
+            AllRejected,
+        ),
+        // Compact batches: a shared part the collector cannot read refuses
+        // the request; what an event takes of it is judged in the event.
+        case(
+            "shared not an object",
+            "POST",
+            "/v1/batch",
+            compact(|v| v["shared"] = Value::from("x")),
+            Status(400),
+        ),
+        case(
+            "shared with a field that is not shareable",
+            "POST",
+            "/v1/batch",
+            compact(|v| v["shared"]["name"] = Value::from("all")),
+            Status(400),
+        ),
+        case(
+            "shared claiming a source of server",
+            "POST",
+            "/v1/batch",
+            compact(|v| v["shared"]["source"] = Value::from("server")),
+            Status(400),
+        ),
+        case(
+            "shared with a field twice",
+            "POST",
+            "/v1/batch",
+            compact(|_| {}).replacen("\"shared\":{", "\"shared\":{\"path\":\"/x\",", 1),
+            Status(400),
+        ),
+        case(
+            "a shared session_id that is not one",
+            "POST",
+            "/v1/batch",
+            compact(|v| v["shared"]["session_id"] = Value::from("sess_<script>")),
+            AllRejected,
+        ),
+        case(
+            "a shared title of 40 KiB",
+            "POST",
+            "/v1/batch",
+            compact(|v| v["shared"]["title"] = Value::from("t".repeat(40 * 1024))),
+            AllRejected,
+        ),
+        case(
+            "a compact event without event_id",
+            "POST",
+            "/v1/batch",
+            compact(|v| {
+                v["events"][0].as_object_mut().unwrap().remove("event_id");
+            }),
+            AllRejected,
+        ),
+        case(
+            "a compact event forging a source of server",
+            "POST",
+            "/v1/batch",
+            compact(|v| v["events"][0]["source"] = Value::from("server")),
+            AllRejected,
+        ),
+        case(
+            "a compact event with 17 unknown fields",
+            "POST",
+            "/v1/batch",
+            compact(|v| {
+                for i in 0..17 {
+                    v["events"][0][format!("u{i}")] = Value::from(i);
+                }
             }),
             AllRejected,
         ),

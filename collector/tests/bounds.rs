@@ -147,3 +147,48 @@ async fn a_server_event_with_deep_properties_is_answered_400() {
     assert_eq!(a.status, axum::http::StatusCode::BAD_REQUEST);
     assert!(a.json()["error"].as_str().unwrap().contains("properties"));
 }
+
+#[tokio::test]
+async fn a_compact_event_is_bounded_as_the_whole_event_it_makes_with_shared() {
+    let app = app();
+    // Two events as the tracker sends them; the second then carries its
+    // own referrer, so it takes nothing large from `shared`.
+    let mut body: Value =
+        serde_json::from_str(&compact_body(&[event(1, "a"), event(2, "b")])).unwrap();
+    body["events"][1]["referrer"] = Value::from("https://own.example/");
+    // 14 KiB of shared referrer: the first event alone is under 32 KiB as
+    // sent, over it whole. Refused for its size before its fields are
+    // judged, as the same event sent whole would be.
+    body["shared"]["referrer"] = Value::from("r".repeat(14 * 1024));
+    body["events"][0]["properties"] = serde_json::json!({ "p": "p".repeat(15 * 1024) });
+    body["events"][0]["extra"] = Value::from("e".repeat(3 * 1024));
+    let own_len = body["events"][0].to_string().len();
+    assert!(own_len < 32 * 1024, "{own_len}");
+    let a = app.post("/v1/batch", body.to_string()).await.batch();
+    assert_the_first_rejected_for(&app, &a, "larger").await;
+
+    // The other bounds are the event's own fields' (what `shared` adds is
+    // known fields only): too many unknown fields, a forged source, depth.
+    let deep = format!("{}{}", "[".repeat(11), "]".repeat(11));
+    for (edit, why) in [
+        ("many", "unknown fields"),
+        ("source", "source"),
+        ("deep", "deeper"),
+    ] {
+        let app = self::app();
+        let mut body: Value =
+            serde_json::from_str(&compact_body(&[event(1, "a"), event(2, "b")])).unwrap();
+        let first = &mut body["events"][0];
+        match edit {
+            "many" => {
+                for i in 0..17 {
+                    first[format!("f{i}")] = Value::from(i);
+                }
+            }
+            "source" => first["source"] = Value::from("server"),
+            _ => first["x"] = serde_json::from_str(&deep).unwrap(),
+        }
+        let a = app.post("/v1/batch", body.to_string()).await.batch();
+        assert_the_first_rejected_for(&app, &a, why).await;
+    }
+}

@@ -1,4 +1,4 @@
-//! Fuzz targets of the collector's parsers: batch bodies, server-event
+//! Fuzz targets of the collector's parsers: batch bodies (both shapes), server-event
 //! bodies (single and bulk), the cookie and header pairing, config values,
 //! the JSON scan, and the routes in process. proptest, so they run on
 //! stable Rust: every test named `fuzz_*` is a target. `npm test` runs each
@@ -15,9 +15,11 @@ use common::app::App;
 use common::*;
 use proptest::prelude::*;
 use serde_json::Value;
-use sessionmark::ids::{is_session_id, is_visitor_id};
-use sessionmark::wire::{Event, MAX_BATCH_EVENTS};
-use sessionmark_collector::bounds::{scan, MAX_NESTING};
+use sessionmark::ids::{self, is_session_id, is_visitor_id};
+use sessionmark::rand::Rng;
+use sessionmark::time::Millis;
+use sessionmark::wire::{Event, MAX_BATCH_EVENTS, SHARED_FIELDS, WHOLE_EVENT_FIELDS};
+use sessionmark_collector::bounds::{scan, MAX_EVENT_BYTES, MAX_NESTING};
 use sessionmark_collector::ingest::check_batch;
 use sessionmark_collector::pairing::{cookie_value, pair};
 use sessionmark_collector::{server_bulk, server_event, Config};
@@ -90,13 +92,89 @@ fn events_body() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|evs| serde_json::to_vec(&serde_json::json!({ "events": evs })).unwrap())
 }
 
-/// A batch body: valid, mutated, or bytes cut or flipped.
+/// Events as a tracker sends them: on one of three pages, with or without
+/// a user id, in one of two sessions, with an id that is the UUIDv7 of
+/// their time (so the compact shape leaves the timestamp out) or not.
+fn tracked_events() -> impl Strategy<Value = Vec<Event>> {
+    prop::collection::vec(
+        (
+            0u64..1000,
+            0usize..3,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        ),
+        0..8,
+    )
+    .prop_map(|picks| {
+        picks
+            .into_iter()
+            .map(|(n, page, user, other_session, v7)| {
+                let mut e = event(n, "a");
+                e.path = ["/", "/pricing", "/a?b=c"][page].into();
+                e.user_id = user.then(|| "user-1".into());
+                if other_session {
+                    e.session_id = OTHER_SESSION.into();
+                }
+                if v7 {
+                    let mut rng = Rng::new(n, 7);
+                    e.event_id = ids::uuid_v7(Millis(e.timestamp), &mut rng);
+                }
+                e
+            })
+            .collect()
+    })
+}
+
+/// A compact body as the tracker writes it, with some of its events' and
+/// its `shared` part's fields replaced or added by arbitrary values.
+fn compact_events_body() -> impl Strategy<Value = Vec<u8>> {
+    let event_fields = prop::sample::select(vec![
+        "event_id",
+        "name",
+        "session_id",
+        "timestamp",
+        "path",
+        "properties",
+        "user_id",
+        "source",
+        "extra",
+    ]);
+    // The shareable fields, and two that `shared` may not hold.
+    let mut shared_names = SHARED_FIELDS.to_vec();
+    shared_names.extend(["name", "source"]);
+    let shared_fields = prop::sample::select(shared_names);
+    (
+        tracked_events(),
+        prop::collection::vec(
+            (any::<prop::sample::Index>(), event_fields, json_value()),
+            0..3,
+        ),
+        prop::collection::vec((shared_fields, json_value()), 0..2),
+    )
+        .prop_map(|(events, event_edits, shared_edits)| {
+            let mut body: Value = serde_json::from_str(&compact_body(&events)).unwrap();
+            if let Some(list) = body["events"].as_array_mut().filter(|l| !l.is_empty()) {
+                for (at, k, val) in event_edits {
+                    let i = at.index(list.len());
+                    list[i][k] = val;
+                }
+            }
+            for (k, val) in shared_edits {
+                body["shared"][k] = val;
+            }
+            serde_json::to_vec(&body).unwrap()
+        })
+}
+
+/// A batch body of either shape: valid, mutated, or bytes cut or flipped.
 fn batch_body() -> impl Strategy<Value = Vec<u8>> {
+    let either = || prop_oneof![events_body(), compact_events_body()];
     prop_oneof![
-        events_body(),
-        (events_body(), any::<prop::sample::Index>())
+        either(),
+        (either(), any::<prop::sample::Index>())
             .prop_map(|(b, at)| b[..at.index(b.len() + 1)].to_vec()),
-        (events_body(), any::<prop::sample::Index>(), any::<u8>()).prop_map(|(mut b, at, byte)| {
+        (either(), any::<prop::sample::Index>(), any::<u8>()).prop_map(|(mut b, at, byte)| {
             if !b.is_empty() {
                 let i = at.index(b.len());
                 b[i] = byte;
@@ -118,19 +196,45 @@ proptest! {
         prop_assert!(sent <= MAX_BATCH_EVENTS);
         prop_assert_eq!(checked.valid.len() + checked.rejected.len(), sent);
         for v in &checked.valid {
-            // What is stored is the event's own text, reads back as the
-            // wire type and as any JSON value, and is within the bounds.
-            let back: Event = serde_json::from_str(v.raw).unwrap();
-            prop_assert!(serde_json::from_str::<Value>(v.raw).is_ok(), "{}", v.raw);
+            // What is stored is the whole event, reads back as the wire
+            // type and as any JSON value, with every wire field, and is
+            // within the bounds.
+            let back: Event = serde_json::from_str(&v.body).unwrap();
+            prop_assert!(serde_json::from_str::<Value>(&v.body).is_ok(), "{}", v.body);
             prop_assert_eq!(&back, &v.event);
             prop_assert_eq!(v.event.problem(), None);
-            prop_assert!(scan(v.raw, MAX_NESTING + 1).depth <= MAX_NESTING + 1);
-            let stored: Value = serde_json::from_str(v.raw).unwrap();
+            prop_assert!(scan(&v.body, MAX_NESTING + 1).depth <= MAX_NESTING + 1);
+            prop_assert!(v.body.len() <= MAX_EVENT_BYTES);
+            let stored: Value = serde_json::from_str(&v.body).unwrap();
             prop_assert!(stored.get("source").is_none());
+            for field in WHOLE_EVENT_FIELDS {
+                prop_assert!(stored.get(field).is_some(), "{} in {}", field, v.body);
+            }
         }
         for r in &checked.rejected {
             prop_assert!(!r.reason.is_empty() && r.reason.len() <= 200);
         }
+    }
+
+    #[test]
+    fn fuzz_a_compact_body_is_stored_as_the_same_events_sent_whole(events in tracked_events()) {
+        let full_text = body(&events);
+        let full = check_batch(full_text.as_bytes(), NOW).unwrap();
+        let compact_text = compact_body(&events);
+        let compact = check_batch(compact_text.as_bytes(), NOW).unwrap();
+        prop_assert!(full.rejected.is_empty() && compact.rejected.is_empty());
+        prop_assert_eq!(full.valid.len(), events.len());
+        prop_assert_eq!(compact.valid.len(), events.len());
+        for (f, c) in full.valid.iter().zip(&compact.valid) {
+            prop_assert_eq!(f.index, c.index);
+            prop_assert_eq!(&f.event, &c.event);
+            let f_body: Value = serde_json::from_str(&f.body).unwrap();
+            let c_body: Value = serde_json::from_str(&c.body).unwrap();
+            prop_assert_eq!(f_body, c_body);
+        }
+        // Never longer than the full shape but for `"shared":{},`.
+        let wrapper = "\"shared\":{},".len();
+        prop_assert!(compact_text.len() <= full_text.len() + wrapper);
     }
 
     #[test]

@@ -1,10 +1,7 @@
 //! The event envelope (README "Wire protocol"), `track()`, and handing
 //! events to delivery.
 
-use alloc::string::String;
-
 use super::{Page, Tracker};
-use crate::batch::Queued;
 use crate::ids;
 use crate::json::truncate;
 use crate::time::Millis;
@@ -124,15 +121,7 @@ impl Tracker {
 
     /// Hands an event to delivery.
     pub(super) fn queue(&mut self, ev: &Event, now: Millis) {
-        let mut json = String::new();
-        ev.write_json(&mut json);
-        self.delivery.push(
-            Queued {
-                id: ev.event_id.clone(),
-                json,
-            },
-            now,
-        );
+        self.delivery.push(ev.encode(), now);
     }
 
     /// `setGlobalProperties` (JSON object text): the properties of the

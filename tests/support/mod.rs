@@ -6,6 +6,10 @@
 //! answers them, warnings, the timer, reads answered at once.
 #![allow(dead_code)]
 
+mod sent;
+#[allow(unused_imports)]
+pub use sent::{sent_events, sent_shared};
+
 use sessionmark::command::{Command, Mode};
 use sessionmark::config::Config;
 use sessionmark::delivery::Outcome;
@@ -300,6 +304,16 @@ impl PageShell {
             r#"{"accepted":1,"duplicates":0,"rejected":[],"sealed":[]}"#,
             now,
         )
+    }
+
+    /// `flush()` at `now`, then the events of every request made since
+    /// the last take, in order, each whole ([`sent_events`]).
+    pub fn flushed(&mut self, now: Millis) -> Vec<serde_json::Value> {
+        self.flush(now);
+        self.take_requests(now)
+            .iter()
+            .flat_map(|r| sent_events(&r.body))
+            .collect()
     }
 
     /// The armed timer fires at `now` (whether or not it is due).

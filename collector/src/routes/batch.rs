@@ -30,7 +30,14 @@ pub async fn post_batch(
     let events = checked
         .valid
         .into_iter()
-        .map(|v| NewEvent::new(v.event, v.raw.to_owned(), Source::Browser, page.as_deref()))
+        .map(|v| {
+            NewEvent::new(
+                v.event,
+                v.body.into_owned(),
+                Source::Browser,
+                page.as_deref(),
+            )
+        })
         .collect();
     let done = state.store_events(events, now).await?;
     Ok(Json(BatchAnswer {

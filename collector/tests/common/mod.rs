@@ -39,10 +39,18 @@ pub fn encode(e: &Event) -> String {
     s
 }
 
-/// A request body holding these events.
+/// A request body holding these events in the full shape (every field of
+/// every event), as the tracker sent them before the compact shape.
 pub fn body(events: &[Event]) -> String {
     let encoded: Vec<String> = events.iter().map(encode).collect();
-    batch_body(encoded.iter().map(String::as_str))
+    format!("{{\"events\":[{}]}}", encoded.join(","))
+}
+
+/// A request body holding these events in the compact shape, as the
+/// tracker sends them: what they share once, in `shared`.
+pub fn compact_body(events: &[Event]) -> String {
+    let encoded: Vec<_> = events.iter().map(Event::encode).collect();
+    batch_body(&encoded)
 }
 
 /// A fresh empty folder under the system temp dir; removed by `Drop`.
