@@ -7,6 +7,10 @@ import { page, scroll } from './inputs.js';
 import { propsFields, resetGlobals, setGlobals } from './props.js';
 import { settled, start } from './transport.js';
 
+// A value the core takes only as a string: its `typeof`, and the value if
+// it is one (the core refuses anything else with a warning).
+const typed = (v) => [typeof v, typeof v === 'string' ? v : ''];
+
 // URLSearchParams, a query string or a plain object -> a query string.
 const query = (p) => (p == null ? '' : new URLSearchParams(p).toString());
 
@@ -41,7 +45,7 @@ export const init = (options) => initFrom(options);
  * tracing headers on this page and removes what the tracker stored.
  */
 export const setConsent = guard((granted) => {
-  input(Input.Consent, [!!granted]);
+  input(Input.Consent, [typeof granted, granted === true]);
 });
 
 /** A page view of the current URL, with optional properties (SPA routers that do not use history). */
@@ -60,12 +64,12 @@ export const getEngagedTimeSeconds = guard(() => {
 
 /** Tracks an event with optional properties (a JSON-able object). */
 export const track = guard((name, props) => {
-  input(Input.Track, [...page(), ...propsFields(props), String(name)]);
+  input(Input.Track, [...page(), ...propsFields(props), ...typed(name)]);
 });
 
 /** Links later events to the site's own user id (a string of 1..256 bytes), kept across reloads until clear(). */
 export const identify = guard((userId) => {
-  input(Input.Identify, [typeof userId, typeof userId === 'string' ? userId : '']);
+  input(Input.Identify, typed(userId));
 });
 
 /** Properties merged into every later event (replaces earlier ones). */

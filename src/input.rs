@@ -30,7 +30,7 @@ pub enum Code {
     /// script tag's src (empty for the npm import), 4 random 32-bit words,
     /// the options (`name=value` lines).
     Init,
-    /// granted.
+    /// type (`typeof`), granted (`=== true`).
     Consent,
     /// The values of the last read, in its order.
     Stored,
@@ -49,7 +49,8 @@ pub enum Code {
     PageHide,
     /// presence, scroll.
     PageRestore,
-    /// page, props problem, props, name.
+    /// page, props problem, props, type of the name (`typeof`), the name
+    /// (if a string).
     Track,
     /// props problem, props.
     Globals,
@@ -173,10 +174,18 @@ impl<'a> Fields<'a> {
 /// commands to carry out (`[answer, command, ...]`, see
 /// [`crate::command`]). An unknown code does nothing.
 pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> String {
+    let answer = apply(tracker, code, now, text);
+    encode(&answer, &tracker.poll_commands(now))
+}
+
+/// The input's part of [`handle`]: decodes `text` and calls the tracker,
+/// whose commands wait for [`Tracker::poll_commands`]. Returns the
+/// answer to the page's API call.
+pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answer {
     let mut f = Fields(Some(text));
     let mut answer = Answer::None;
     let Some(code) = Code::from_number(code) else {
-        return encode(&answer, &[]);
+        return answer;
     };
     match code {
         Code::Init => {
@@ -200,7 +209,10 @@ pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Stri
             };
             tracker.handle_init(now, &init);
         }
-        Code::Consent => tracker.handle_consent(now, f.flag()),
+        Code::Consent => {
+            let kind = f.text();
+            tracker.handle_consent(now, (kind == "boolean").then(|| f.flag()));
+        }
         Code::Stored => tracker.handle_stored(now, f.rest()),
         Code::PageShown => {
             let (visible, focused, prerendering) = (f.flag(), f.flag(), f.flag());
@@ -233,7 +245,9 @@ pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Stri
                 tracker.handle_props_problem(p);
             }
             let props = f.text();
-            let _ = tracker.handle_track(now, f.rest(), props, &page);
+            // A name that is not a string is refused like an empty one.
+            let name = if f.text() == "string" { f.rest() } else { "" };
+            let _ = tracker.handle_track(now, name, props, &page);
         }
         Code::Globals => {
             if let Some(p) = f.props_problem() {
@@ -278,5 +292,5 @@ pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Stri
             tracker.handle_identify((kind == "string").then(|| f.rest()));
         }
     }
-    encode(&answer, &tracker.poll_commands(now))
+    answer
 }

@@ -155,12 +155,23 @@ fn every_input_decodes_the_fields_the_shim_writes() {
     assert_eq!(s.input(Code::SessionIdRead, &[""]), Value::Null);
     s.input(
         Code::Track,
-        &["/held", "", "", "", "T", "", "", "{\"a\":1}", "held"],
+        &[
+            "/held",
+            "",
+            "",
+            "",
+            "T",
+            "",
+            "",
+            "{\"a\":1}",
+            "string",
+            "held",
+        ],
     );
     assert!(s.local.is_empty() && s.session.is_empty());
 
     s.now += 1000;
-    s.input(Code::Consent, &["true"]);
+    s.input(Code::Consent, &["boolean", "true"]);
     assert_eq!(s.named("read").len(), 1);
     assert_eq!(s.named("listen").len(), 1);
     let sid = s.input(Code::SessionIdRead, &[""]);
@@ -233,7 +244,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
         .any(|w| w[1].as_str().unwrap().contains("rejected events")));
     s.input(
         Code::Track,
-        &["/next", "", "", "", "Next", "", "", "{}", "later"],
+        &["/next", "", "", "", "Next", "", "", "{}", "string", "later"],
     );
     assert!(s.named("timer").iter().any(|t| t[1] == 5000));
     s.now += 5000;
@@ -260,7 +271,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
     assert_ne!(s.local["did"], "anon_7c9e6679-7425-40de-944b-e07fc1f90ae7");
 
     // Consent withdrawn: everything stored is removed, the shell stops.
-    s.input(Code::Consent, &["false"]);
+    s.input(Code::Consent, &["boolean", "false"]);
     assert!(s.local.is_empty() && s.session.is_empty());
     assert_eq!(s.named("stop").len(), 1);
     assert_eq!(s.input(Code::SessionIdRead, &[""]), Value::Null);
@@ -283,7 +294,10 @@ fn a_second_init_warns_and_does_nothing() {
     );
     // Before any init, track() warns.
     let mut fresh = Shim::new();
-    fresh.input(Code::Track, &["/", "", "", "", "", "", "", "{}", "x"]);
+    fresh.input(
+        Code::Track,
+        &["/", "", "", "", "", "", "", "{}", "string", "x"],
+    );
     assert_eq!(
         fresh.named("warn")[0][1],
         "sessionmark: track() called before init(); event dropped"

@@ -174,15 +174,15 @@ fn identify_while_consent_is_pending_is_held_and_dropped_with_a_refusal() {
     let mut t = browser.open(&Tab::new(), T0, &cfg, "");
     identify(&mut t, at(1), "string", USER);
     assert!(t.local.is_empty(), "nothing stored before consent");
-    t.at(at(2), |c| c.handle_consent(at(2), true));
+    t.at(at(2), |c| c.handle_consent(at(2), Some(true)));
     assert_eq!(t.local.get("did_user").as_deref(), Some(USER));
     track(&mut t, at(3), "consented");
     assert_eq!(sent(&mut t, at(4)).last().unwrap()["user_id"], USER);
 
     let mut refused = browser.open(&Tab::new(), T0, &cfg, "");
     identify(&mut refused, at(1), "string", "other");
-    refused.at(at(2), |c| c.handle_consent(at(2), false));
-    refused.at(at(3), |c| c.handle_consent(at(3), true));
+    refused.at(at(2), |c| c.handle_consent(at(2), Some(false)));
+    refused.at(at(3), |c| c.handle_consent(at(3), Some(true)));
     assert_ne!(refused.local.get("did_user").as_deref(), Some("other"));
 }
 

@@ -561,7 +561,7 @@ fn forgetting_removes_every_stored_key_and_expires_both_cookies() {
     let tab = Tab::new();
     let (mut p, _) = open_with_cookies(&mut b, &tab, T0, true);
     b.local.set("did_outbox", "x");
-    p.at(T0, |t| t.handle_consent(T0, false));
+    p.at(T0, |t| t.handle_consent(T0, Some(false)));
     assert!(tab.session.is_empty(), "{:?}", tab.session);
     assert!(b.local.is_empty(), "{:?}", b.local);
     for name in ["ss_sid", "ss_vid"] {
@@ -595,7 +595,7 @@ fn an_event_held_for_consent_keeps_the_time_of_its_call() {
         ..Page::default()
     };
     p.at(T0, |t| t.handle_track(T0, "held", "{}", &then).unwrap());
-    p.at(at(1), |t| t.handle_consent(at(1), true));
+    p.at(at(1), |t| t.handle_consent(at(1), Some(true)));
     p.flush(at(1));
     let mut bodies = String::new();
     for r in p.take_requests(at(1)) {

@@ -113,7 +113,7 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
     call(
         11,
         T0 + 3000.0,
-        &["/p", "", "", "", "t", "", "", "{}", "signup"],
+        &["/p", "", "", "", "t", "", "", "{}", "string", "signup"],
     );
     let out = call(13, T0 + 3000.0, &[]);
     let send = named(&out, "send");
@@ -135,7 +135,7 @@ fn texts_of_any_length_and_script_cross_the_buffer_both_ways() {
         call(
             11,
             T0 + 4000.0,
-            &["/p", "", "", "", "t", "", "", &props, &name],
+            &["/p", "", "", "", "t", "", "", &props, "string", &name],
         );
         let out = call(13, T0 + 4000.0, &[]);
         let send = named(&out, "send");
@@ -155,7 +155,7 @@ fn texts_of_any_length_and_script_cross_the_buffer_both_ways() {
         let out = call(
             11,
             T0 + 4000.0,
-            &["/p", "", "", "", "t", "", "", &props, "big"],
+            &["/p", "", "", "", "t", "", "", &props, "string", "big"],
         );
         for send in named(&out, "send") {
             assert!(send[4].as_str().unwrap().len() <= 65_536);

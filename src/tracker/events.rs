@@ -57,8 +57,9 @@ impl Tracker {
     }
     /// Tracks event `name` with `props` (a JSON object's text) on `page`
     /// at `now`. The event counts as activity. A refused event earns one
-    /// warning (but none for want of consent); while consent is pending the
-    /// call is held, with its time and page (Ok).
+    /// warning (but none for want of consent); a name that is empty or
+    /// only spaces is refused at once, held or not. While consent is
+    /// pending the call is held, with its time and page (Ok).
     pub fn handle_track(
         &mut self,
         now: Millis,
@@ -66,6 +67,10 @@ impl Tracker {
         props: &str,
         page: &Page,
     ) -> Result<(), Refusal> {
+        if name.trim_ascii().is_empty() {
+            self.warn(Refusal::EmptyName.message());
+            return Err(Refusal::EmptyName);
+        }
         if !self.is_running() {
             return self.hold_track(now, name, props, page);
         }
@@ -87,9 +92,6 @@ impl Tracker {
         page: &Page,
     ) -> Result<(), Refusal> {
         let name = name.trim_ascii();
-        if name.is_empty() {
-            return Err(Refusal::EmptyName);
-        }
         if props.len() > wire::MAX_PROPS_BYTES {
             return Err(Refusal::PropsTooLarge);
         }

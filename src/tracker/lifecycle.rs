@@ -117,11 +117,17 @@ impl Tracker {
         self.start_if_allowed();
     }
 
-    /// `setConsent(granted)`. Granted: a tracker waiting for it starts.
-    /// Refused: the held calls are dropped (a later grant still starts);
-    /// once running, everything stored is removed and the tracker stops
-    /// for the rest of the page.
-    pub fn handle_consent(&mut self, _now: Millis, granted: bool) {
+    /// `setConsent(granted)`: `granted` is None when the value was not a
+    /// boolean, which is refused with one warning and changes nothing
+    /// (`'false'` or `{}` must not grant). Granted: a tracker waiting for
+    /// it starts. Refused: the held calls are dropped (a later grant still
+    /// starts); once running, everything stored is removed and the tracker
+    /// stops for the rest of the page.
+    pub fn handle_consent(&mut self, _now: Millis, granted: Option<bool>) {
+        let Some(granted) = granted else {
+            self.warn("sessionmark: setConsent() needs true or false; ignored");
+            return;
+        };
         if granted {
             self.consent = Consent::Granted;
             self.start_if_allowed();

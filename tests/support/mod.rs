@@ -6,9 +6,10 @@
 //! answers them, warnings, the timer, reads answered at once.
 #![allow(dead_code)]
 
-use sessionmark::command::{Command, Mode};
+use sessionmark::command::{Answer, Command, Mode};
 use sessionmark::config::Config;
 use sessionmark::delivery::Outcome;
+use sessionmark::input::{apply, Code};
 use sessionmark::outbox;
 use sessionmark::store::{Area, Key};
 use sessionmark::time::Millis;
@@ -254,6 +255,15 @@ impl PageShell {
                 self.timer = None;
             }
         }
+    }
+
+    /// Input `code` at `now` as the shim sends it (its fields joined by
+    /// line breaks, decoded by `sessionmark::input`), then carries out its
+    /// commands; returns the answer to the API call.
+    pub fn input(&mut self, now: Millis, code: Code, fields: &[&str]) -> Answer {
+        let answer = apply(&mut self.tracker, code as u32, now, &fields.join("\n"));
+        self.settle(now);
+        answer
     }
 
     /// Runs one typed input at `now`, then carries out its commands.
