@@ -22,18 +22,10 @@ const optionLines = (o) =>
     .map((k) => k + '=' + String(Array.isArray(o[k]) ? o[k].join(',') : o[k]).replace(/\n/g, ' '))
     .join('\n');
 
-function random() {
-  try {
-    return [...crypto.getRandomValues(new Uint32Array(4))];
-  } catch (e) {
-    return [0, 0, 0, 0].map(() => (Math.random() * 2 ** 32) >>> 0);
-  }
-}
-
 /** init() for the script tag, whose `src` gives the default endpoint's origin. */
 export const initFrom = guard((options, scriptSrc) => {
   const l = location;
-  input(Input.Init, [l.search, l.hostname, l.protocol, scriptSrc || '', ...random(), optionLines(options || {})]);
+  input(Input.Init, [l.search, l.hostname, l.protocol, scriptSrc || '', optionLines(options || {})]);
 });
 
 /** Starts the tracker (once per page). */

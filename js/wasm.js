@@ -45,10 +45,22 @@ function call(code, text) {
   return decoder.decode(new Uint8Array(memory.buffer, at + 4, view.getUint32(at, true)));
 }
 
+// Fresh random words for every input: the ids an input mints depend on
+// its own (src/rand.rs).
+const words = new Uint32Array(4);
+function random() {
+  try {
+    crypto.getRandomValues(words);
+  } catch (e) {
+    for (let i = 0; i < 4; i++) words[i] = Math.random() * 2 ** 32;
+  }
+  return words.join('\n');
+}
+
 /** Input `code` (js/inputs.js) with its fields; returns the core's answer (null for none). */
 export function input(code, fields) {
   if (!loaded()) return null;
-  const [answer, ...commands] = JSON.parse(call(code, fields.join('\n')));
+  const [answer, ...commands] = JSON.parse(call(code, random() + '\n' + fields.join('\n')));
   for (const command of commands) {
     try {
       perform(command);

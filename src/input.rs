@@ -1,7 +1,8 @@
 //! The wasm boundary as plain data: the shell calls one function with an
-//! input's number, the time and one text; the text holds the input's
-//! fields separated by `'\n'`, the last field taking the rest (it may hold
-//! line breaks). [`handle`] decodes them into a call on [`Tracker`] and
+//! input's number, the time and one text; the text holds 4 random 32-bit
+//! words (`crypto.getRandomValues`, fresh for each input: see
+//! [`Tracker::handle_random`]), then the input's fields, all separated by
+//! `'\n'`, the last field taking the rest (it may hold line breaks). [`handle`] decodes them into a call on [`Tracker`] and
 //! answers with [`crate::command::encode`]'s text. Kept apart from the
 //! shell so that the native tests drive exactly what the browser does.
 //!
@@ -27,8 +28,8 @@ use crate::tracker::{Init, Page, PropsProblem, Tracker};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
     /// `location.search`, `location.hostname`, `location.protocol`, the
-    /// script tag's src (empty for the npm import), 4 random 32-bit words,
-    /// the options (`name=value` lines).
+    /// script tag's src (empty for the npm import), the options
+    /// (`name=value` lines).
     Init,
     /// type (`typeof`), granted (`=== true`).
     Consent,
@@ -187,24 +188,24 @@ pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answe
     let Some(code) = Code::from_number(code) else {
         return answer;
     };
+    let mut random = [0u8; 16];
+    for chunk in random.chunks_exact_mut(4) {
+        let word = u32::try_from(f.number()).unwrap_or_default();
+        for (slot, b) in chunk.iter_mut().zip(word.to_le_bytes()) {
+            *slot = b;
+        }
+    }
+    tracker.handle_random(random);
     match code {
         Code::Init => {
             let (query, host) = (f.text(), f.text());
             let https = f.text() == "https:";
             let script = f.text();
-            let mut random = [0u8; 16];
-            for chunk in random.chunks_exact_mut(4) {
-                let word = u32::try_from(f.number()).unwrap_or_default();
-                for (slot, b) in chunk.iter_mut().zip(word.to_le_bytes()) {
-                    *slot = b;
-                }
-            }
             let init = Init {
                 query,
                 host,
                 https,
                 script,
-                random,
                 options: f.rest(),
             };
             tracker.handle_init(now, &init);

@@ -42,6 +42,7 @@ struct Shim {
     local: std::collections::HashMap<String, String>,
     session: std::collections::HashMap<String, String>,
     commands: Vec<Value>,
+    inputs: u64,
 }
 
 impl Shim {
@@ -52,16 +53,21 @@ impl Shim {
             local: Default::default(),
             session: Default::default(),
             commands: Vec::new(),
+            inputs: 0,
         }
     }
 
-    /// Input `code` with `fields`; carries out the commands, returns the
-    /// answer.
+    /// Input `code` with `fields` after the random words (a count of the
+    /// inputs, then zeros); carries out the commands, returns the answer.
     fn input(&mut self, code: Code, fields: &[&str]) -> Value {
         let n = (0..32)
             .find(|&n| Code::from_number(n) == Some(code))
             .unwrap();
-        let text = handle(&mut self.tracker, n, Millis(self.now), &fields.join("\n"));
+        self.inputs += 1;
+        let words = [self.inputs.to_string(), "0".into(), "0".into(), "0".into()];
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let text = [&words[..], fields].concat().join("\n");
+        let text = handle(&mut self.tracker, n, Millis(self.now), &text);
         let out: Vec<Value> = serde_json::from_str(&text).unwrap();
         for c in &out[1..] {
             self.commands.push(c.clone());
@@ -137,10 +143,6 @@ fn every_input_decodes_the_fields_the_shim_writes() {
                 "site.example",
                 "https:",
                 "https://cdn.example/s.js",
-                "1",
-                "2",
-                "3",
-                "4",
                 options,
             ],
         )
@@ -283,7 +285,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
 #[test]
 fn a_second_init_warns_and_does_nothing() {
     let mut s = Shim::new();
-    let fields = ["", "h", "http:", "", "1", "2", "3", "4", "clientId=a"];
+    let fields = ["", "h", "http:", "", "clientId=a"];
     s.input(Code::Init, &fields);
     let reads = s.named("read").len();
     s.input(Code::Init, &fields);

@@ -8,6 +8,7 @@ mod support;
 
 use sessionmark::config::Config;
 use sessionmark::ids;
+use sessionmark::input::Code;
 use sessionmark::rand::Rng;
 use sessionmark::time::Millis;
 use sessionmark::tracker::Page;
@@ -610,4 +611,29 @@ fn an_event_held_for_consent_keeps_the_time_of_its_call() {
         .unwrap();
     assert_eq!(held["timestamp"], T0.0);
     assert_eq!(held["path"], "/then");
+}
+
+#[test]
+fn the_ids_clear_mints_come_from_the_random_bytes_the_browser_gave_with_it() {
+    // Three pages alike in everything before clear() (the same fake random
+    // source and inputs, so the same ids so far).
+    let cleared = |words: [u32; 4]| {
+        let mut b = Browser::default();
+        let mut p = load(&mut b, &Tab::new(), T0, "");
+        let before = (p.tracker.visitor_id().to_owned(), p.sid(T0));
+        p.random = words;
+        p.input(at(1), Code::Clear, &["0", "800", "800", "false"]);
+        let after = (p.tracker.visitor_id().to_owned(), p.sid(at(1)));
+        (before, after)
+    };
+    let (a_before, a) = cleared([1, 2, 3, 4]);
+    let (b_before, b) = cleared([5, 6, 7, 8]);
+    let (_, a_again) = cleared([1, 2, 3, 4]);
+    assert_eq!(a_before, b_before, "the same ids before clear()");
+    assert_ne!(
+        a.0, b.0,
+        "the new visitor id comes from clear()'s own bytes"
+    );
+    assert_ne!(a.1, b.1, "so does the new session id");
+    assert_eq!(a, a_again, "and only from them");
 }

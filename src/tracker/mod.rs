@@ -65,8 +65,11 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///
 /// # Inputs
 /// Each takes `now` (ms since the epoch, from the shell's clock) first.
+/// - Randomness: [`handle_random`](Tracker::handle_random), 16 fresh bytes
+///   from `crypto.getRandomValues` before every other input (the ids that
+///   input mints depend on them).
 /// - Lifecycle: [`handle_init`](Tracker::handle_init) (options, the page's
-///   location, random bytes), [`handle_consent`](Tracker::handle_consent),
+///   location), [`handle_consent`](Tracker::handle_consent),
 ///   and [`handle_stored`](Tracker::handle_stored): the values the shell
 ///   read for a [`Command::Read`].
 /// - The page: [`handle_page_shown`](Tracker::handle_page_shown) (once
@@ -101,7 +104,8 @@ pub const BFCACHE: &str = "back_forward_cache";
 /// [`Command::Listen`], [`Command::Trace`], [`Command::Stop`].
 ///
 /// # Order
-/// 1. [`Tracker::new`], then `handle_init`.
+/// 1. [`Tracker::new`], then `handle_init` (after `handle_random`, as every
+///    input).
 /// 2. After every input, `poll_commands(now)` and carry the commands out in
 ///    order. A `Read` is always last: answer it at once with
 ///    `handle_stored` (the core waits for those values), then poll again.
@@ -253,6 +257,13 @@ impl Tracker {
             self.push(Command::Read(keys));
         }
         core::mem::take(&mut self.commands)
+    }
+
+    /// Fresh random bytes from the browser, given before each input: mixed
+    /// into the id generator, so every id minted from now on depends on
+    /// them (README "Sessions").
+    pub fn handle_random(&mut self, bytes: [u8; 16]) {
+        self.rng.reseed(bytes);
     }
 
     /// The timer armed by [`Command::Timer`] fired: due batches and

@@ -128,6 +128,9 @@ pub struct PageShell {
     pub shown: (bool, bool, bool),
     /// The page reported at `Listen`.
     pub url: String,
+    /// The random words [`PageShell::input`] sends before the fields
+    /// (zeros: the page's generator goes on as seeded at the start).
+    pub random: [u32; 4],
 }
 
 /// Options as the shim writes them, from a `Config`'s values.
@@ -172,10 +175,13 @@ impl Browser {
             beacons: Some(true),
             shown: self.shown,
             url: String::new(),
+            random: [0; 4],
         };
+        // A deterministic fake of the browser's random bytes: each page its own.
         let mut random = [0u8; 16];
         random[..8].copy_from_slice(&self.seed.to_le_bytes());
         random[8..].copy_from_slice(&99u64.to_le_bytes());
+        p.tracker.handle_random(random);
         let options = option_lines(cfg);
         let init = Init {
             options: &options,
@@ -183,7 +189,6 @@ impl Browser {
             host: "example.com",
             https: false,
             script: "",
-            random,
         };
         p.tracker.handle_init(now, &init);
         p.settle(now);
@@ -259,9 +264,13 @@ impl PageShell {
 
     /// Input `code` at `now` as the shim sends it (its fields joined by
     /// line breaks, decoded by `sessionmark::input`), then carries out its
-    /// commands; returns the answer to the API call.
+    /// commands; returns the answer to the API call. The random words
+    /// before the fields are [`PageShell::random`].
     pub fn input(&mut self, now: Millis, code: Code, fields: &[&str]) -> Answer {
-        let answer = apply(&mut self.tracker, code as u32, now, &fields.join("\n"));
+        let words = self.random.map(|w| w.to_string());
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let text = [&words[..], fields].concat().join("\n");
+        let answer = apply(&mut self.tracker, code as u32, now, &text);
         self.settle(now);
         answer
     }
