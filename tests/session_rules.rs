@@ -423,6 +423,23 @@ fn the_focused_tab_owns_the_session_cookie_and_each_tab_keeps_its_session() {
 }
 
 #[test]
+fn a_tab_that_gains_focus_takes_the_session_cookie_even_when_its_blur_was_missed() {
+    let mut b = Browser::default();
+    let (one, two) = (Tab::new(), Tab::new());
+    // Both tabs report focus at start-up (as headless pages do, or a blur
+    // the browser never delivered): the later one holds the cookie.
+    let (mut p1, a) = open_with_cookies(&mut b, &one, T0, true);
+    let (mut p2, c) = open_with_cookies(&mut b, &two, at(1), true);
+    assert_eq!(p1.cookie("ss_sid").as_deref(), Some(c.as_str()));
+    // Tab one gains focus without having lost it first, as far as it knows.
+    p1.at(at(2), |t| t.handle_focus(at(2), true));
+    assert_eq!(p1.cookie("ss_sid").as_deref(), Some(a.as_str()));
+    // Tab two becomes visible without having been hidden first.
+    p2.at(at(3), |t| t.handle_visibility(at(3), true));
+    assert_eq!(p2.cookie("ss_sid").as_deref(), Some(c.as_str()));
+}
+
+#[test]
 fn a_rotation_of_the_focused_tab_rewrites_the_session_cookie_and_an_unfocused_one_does_not() {
     let mut b = Browser::default();
     let (one, two) = (Tab::new(), Tab::new());
