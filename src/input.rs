@@ -35,7 +35,8 @@ pub enum Code {
     Consent,
     /// The values of the last read, in its order.
     Stored,
-    /// presence, page.
+    /// presence, page, scroll: once listening, and when a prerendered
+    /// page is shown.
     PageShown,
     /// page, scroll, manual, props problem, props.
     PageView,
@@ -217,7 +218,8 @@ pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answe
         Code::Stored => tracker.handle_stored(now, f.rest()),
         Code::PageShown => {
             let (visible, focused, prerendering) = (f.flag(), f.flag(), f.flag());
-            tracker.handle_page_shown(now, visible, focused, prerendering, &f.page());
+            let page = f.page();
+            tracker.handle_page_shown(now, visible, focused, prerendering, &page, f.depth());
         }
         Code::PageView => {
             let page = f.page();

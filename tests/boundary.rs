@@ -108,6 +108,10 @@ impl Shim {
                             "https://site.example/?q=1",
                             "Home",
                             "",
+                            "0",
+                            "800",
+                            "1600",
+                            "false",
                         ],
                     );
                 }
@@ -222,7 +226,11 @@ fn every_input_decodes_the_fields_the_shim_writes() {
     let names: Vec<&str> = events.iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["screen_view", "held", "page_exit", "screen_view"]);
     assert_eq!(events[1]["path"], "/held");
-    assert_eq!(events[1]["timestamp"], T0, "the held call's time");
+    assert_eq!(
+        events[1]["timestamp"],
+        T0 + 1000,
+        "the session began on consent: never before its screen_view"
+    );
     assert_eq!(events[2]["scroll_depth"], 100);
     assert_eq!(events[2]["interaction_count"], 1);
     assert_eq!(

@@ -595,17 +595,66 @@ fn forgetting_removes_every_stored_key_and_expires_both_cookies() {
     );
 }
 
+/// The events of every request `p` made, flushed at `now`.
+fn flushed_events(p: &mut PageShell, now: Millis) -> Vec<serde_json::Value> {
+    p.flush(now);
+    let mut events = Vec::new();
+    for r in p.take_requests(now) {
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        events.extend(v["events"].as_array().unwrap().iter().cloned());
+    }
+    events
+}
+
 #[test]
-fn an_event_held_for_consent_keeps_the_time_of_its_call() {
+fn an_event_held_for_consent_in_a_session_that_begins_on_consent_follows_its_screen_view() {
     let mut b = Browser::default();
+    b.shown = (true, true, false);
     let tab = Tab::new();
     let cfg = Config {
         require_consent: true,
         ..Config::default()
     };
     let mut p = b.open(&tab, T0, &cfg, "");
+    let then = Page {
+        path: "/then",
+        ..Page::default()
+    };
+    p.at(T0, |t| t.handle_track(T0, "held", "{}", &then).unwrap());
+    p.at(at(1), |t| t.handle_consent(at(1), Some(true)));
+    let events = flushed_events(&mut p, at(1));
+    let seen: Vec<(&str, &serde_json::Value, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                &e["timestamp"],
+                e["path"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("screen_view", &at(1).0.into(), ""),
+            ("held", &at(1).0.into(), "/then")
+        ],
+        "the page of its call, the time of the session's first view"
+    );
+}
+
+#[test]
+fn an_event_held_for_consent_keeps_the_time_of_its_call() {
+    let mut b = Browser::default();
+    // The session began with a view on an earlier page of the tab.
+    let tab = Tab::in_session(T0);
+    let cfg = Config {
+        require_consent: true,
+        ..Config::default()
+    };
+    let mut p = b.open(&tab, T0, &cfg, "");
     assert!(
-        !p.listening && tab.session.is_empty() && b.local.is_empty(),
+        !p.listening && !tab.session.contains("did_tab") && b.local.is_empty(),
         "nothing before consent"
     );
     let then = Page {

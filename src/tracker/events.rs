@@ -96,7 +96,13 @@ impl Tracker {
             return Err(Refusal::PropsTooLarge);
         }
         self.activity(now);
-        let ev = self.event(at.min(now), name, props, page);
+        if !self.entered_session(now, page) {
+            self.hold_until_viewed(at, name, props, page);
+            return Ok(());
+        }
+        // Never before the session's first screen_view (a call held for
+        // consent, or while prerendering).
+        let ev = self.event(at.min(now).max(self.entered), name, props, page);
         self.queue(&ev, now);
         Ok(())
     }

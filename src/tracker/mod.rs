@@ -73,7 +73,7 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///   and [`handle_stored`](Tracker::handle_stored): the values the shell
 ///   read for a [`Command::Read`].
 /// - The page: [`handle_page_shown`](Tracker::handle_page_shown) (once
-///   listening), [`handle_page_view`](Tracker::handle_page_view) (load
+///   listening, and again when a prerendered page is shown), [`handle_page_view`](Tracker::handle_page_view) (load
 ///   after prerendering, History API navigation, `screenView()`),
 ///   [`handle_visibility`](Tracker::handle_visibility),
 ///   [`handle_focus`](Tracker::handle_focus),
@@ -123,7 +123,8 @@ pub struct Tracker {
     rng: Rng,
     /// Ids carried in the URL at `init`, adopted at the start.
     carried: Carried,
-    /// Calls made while the start waits for consent.
+    /// Calls made while the start waits for consent, and events tracked
+    /// while a prerendered page waits to be shown.
     held: Vec<Held>,
     reads: Reads,
     commands: Vec<Command>,
@@ -137,6 +138,10 @@ pub struct Tracker {
     /// The user id of `identify()`; empty when none.
     user: String,
     page_count: u64,
+    /// When the session's first page view was (for a session taken up from
+    /// storage, its start): no event of the session is stamped earlier.
+    /// Meaningful once `page_count` is above 0.
+    entered: Millis,
     /// The last-activity time most recently written to storage.
     written_activity: Millis,
     /// This page's mark in `did_tab` (random): a page removes the mark on
@@ -178,6 +183,7 @@ impl Tracker {
             visitor: String::new(),
             user: String::new(),
             page_count: 0,
+            entered: Millis(0),
             written_activity: Millis(0),
             page_token: String::new(),
             globals: String::new(),

@@ -9,8 +9,10 @@
 use sessionmark::command::{Answer, Command, Mode};
 use sessionmark::config::Config;
 use sessionmark::delivery::Outcome;
+use sessionmark::ids;
 use sessionmark::input::{apply, Code};
 use sessionmark::outbox;
+use sessionmark::rand::Rng;
 use sessionmark::store::{Area, Key};
 use sessionmark::time::Millis;
 use sessionmark::tracker::{Init, Page, Tracker};
@@ -86,6 +88,23 @@ pub struct Tab {
 impl Tab {
     pub fn new() -> Tab {
         Tab::default()
+    }
+
+    /// A tab whose session began at `start` on an earlier page, with that
+    /// page's view: a page opened in it (prerendered by default, so without
+    /// a view of its own) sends its events at once, since the session
+    /// already began with a `screen_view` (README "Page views and
+    /// engagement"). What the delivery tests count on.
+    pub fn in_session(start: Millis) -> Tab {
+        let tab = Tab::new();
+        let id = ids::mint_session_id(start, &mut Rng::new(7, 7));
+        tab.session.set(Key::Session.name(), &id);
+        tab.session
+            .set(Key::SessionStart.name(), &start.0.to_string());
+        tab.session
+            .set(Key::SessionTimestamp.name(), &start.0.to_string());
+        tab.session.set(Key::PageCount.name(), "1");
+        tab
     }
 
     /// The browser copies sessionStorage into a duplicated tab.
@@ -250,8 +269,14 @@ impl PageShell {
                 self.listening = true;
                 let (visible, focused, prerendering) = self.shown;
                 let url = self.url.clone();
-                self.tracker
-                    .handle_page_shown(now, visible, focused, prerendering, &page(&url));
+                self.tracker.handle_page_shown(
+                    now,
+                    visible,
+                    focused,
+                    prerendering,
+                    &page(&url),
+                    None,
+                );
             }
             Command::Trace(hosts) => self.traced = hosts.split(',').map(String::from).collect(),
             Command::Stop => {
