@@ -5,6 +5,7 @@ import { guard, input } from './wasm.js';
 import * as Input from './inputs.js';
 import { page, scroll } from './inputs.js';
 import { propsFields, resetGlobals, setGlobals } from './props.js';
+import { HEADER } from './tracing.js';
 import { settled, start } from './transport.js';
 
 // A value the core takes only as a string: its `typeof`, and the value if
@@ -78,6 +79,12 @@ export const flush = guard(() => {
 
 /** The session id to forward as X-Session-ID; null before init(). */
 export const getSessionId = guard((params) => input(Input.SessionIdRead, [query(params)]), null);
+
+/** `{ 'X-Session-ID': id }` for your own requests' headers; `{}` before init() or without consent. */
+export const getSessionHeaders = () => {
+  const id = getSessionId();
+  return id ? { [HEADER]: id } : {};
+};
 
 /** The visitor id; null before init(). */
 export const getAnonymousId = guard((params) => input(Input.VisitorIdRead, [query(params)]), null);
