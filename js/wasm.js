@@ -15,6 +15,13 @@ const decoder = new TextDecoder();
 
 function loaded() {
   if (memory === undefined) {
+    // Imported where there is no page (server-side rendering): every call
+    // does nothing, after this one warning.
+    if (typeof document === 'undefined') {
+      memory = null;
+      console.warn('sessionmark: no document here (server-side rendering?); the tracker does nothing');
+      return false;
+    }
     try {
       // The wasm is inlined one character per byte (scripts/build.mjs says
       // why); compiling it synchronously lets the API answer at once.
@@ -71,11 +78,11 @@ export function input(code, fields) {
   return answer;
 }
 
-/** `f` that never throws: errors are logged, `fallback` returned instead (and for an undefined result). */
+/** `f` that never throws, and does nothing unless the core is loaded: errors are logged, `fallback` returned instead (and for an undefined result). */
 export function guard(f, fallback) {
   return function () {
     try {
-      const result = f.apply(this, arguments);
+      const result = loaded() ? f.apply(this, arguments) : undefined;
       return result === undefined ? fallback : result;
     } catch (e) {
       console.warn('sessionmark:', e);
