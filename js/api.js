@@ -16,17 +16,33 @@ const typed = (v) => [typeof v, typeof v === 'string' ? v : ''];
 const query = (p) => (p == null ? '' : new URLSearchParams(p).toString());
 
 // Options as the core reads them: `name=value` lines, values written the
-// way data- attributes are (arrays comma-joined, no line breaks).
+// way data- attributes are (arrays comma-joined, no line breaks). A value
+// of another type (an object, a function, null) goes as its name alone,
+// and options that are not an object as `init()`: the core warns.
+const oneLine = (s) => String(s).replace(/\n/g, ' ');
 const optionLines = (o) =>
-  Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .map((k) => k + '=' + String(Array.isArray(o[k]) ? o[k].join(',') : o[k]).replace(/\n/g, ' '))
-    .join('\n');
+  typeof o != 'object' || Array.isArray(o)
+    ? 'init()'
+    : Object.keys(o)
+        .filter((k) => o[k] !== undefined)
+        .map((k) => {
+          const v = o[k];
+          const t = typeof v;
+          return (
+            oneLine(k) +
+            (Array.isArray(v)
+              ? '=' + oneLine(v.map(String).join(','))
+              : t == 'string' || t == 'number' || t == 'boolean'
+                ? '=' + oneLine(v)
+                : '')
+          );
+        })
+        .join('\n');
 
 /** init() for the script tag, whose `src` gives the default endpoint's origin. */
 export const initFrom = guard((options, scriptSrc) => {
   const l = location;
-  input(Input.Init, [l.search, l.hostname, l.protocol, scriptSrc || '', optionLines(options || {})]);
+  input(Input.Init, [l.search, l.hostname, l.protocol, scriptSrc || '', optionLines(options == null ? {} : options)]);
 });
 
 /** Starts the tracker (once per page). */
