@@ -150,6 +150,8 @@ pub struct PageShell {
     /// The random words [`PageShell::input`] sends before the fields
     /// (zeros: the page's generator goes on as seeded at the start).
     pub random: [u32; 4],
+    /// Every storage write of this page, in order.
+    pub written: Vec<(Key, String)>,
 }
 
 /// Options as the shim writes them, from a `Config`'s values.
@@ -179,6 +181,11 @@ impl Browser {
     /// Opens a page in `tab` at `now` with `cfg` and the URL's `query`;
     /// at `Listen` it reports [`Browser::shown`].
     pub fn open(&mut self, tab: &Tab, now: Millis, cfg: &Config, query: &str) -> PageShell {
+        self.open_with(tab, now, &option_lines(cfg), query)
+    }
+
+    /// [`Browser::open`] with the options as the shim writes them.
+    pub fn open_with(&mut self, tab: &Tab, now: Millis, options: &str, query: &str) -> PageShell {
         self.seed += 1;
         let mut p = PageShell {
             tracker: Tracker::new(),
@@ -195,15 +202,15 @@ impl Browser {
             shown: self.shown,
             url: String::new(),
             random: [0; 4],
+            written: Vec::new(),
         };
         // A deterministic fake of the browser's random bytes: each page its own.
         let mut random = [0u8; 16];
         random[..8].copy_from_slice(&self.seed.to_le_bytes());
         random[8..].copy_from_slice(&99u64.to_le_bytes());
         p.tracker.handle_random(random);
-        let options = option_lines(cfg);
         let init = Init {
-            options: &options,
+            options,
             query,
             host: "example.com",
             https: false,
@@ -239,7 +246,10 @@ impl PageShell {
 
     fn perform(&mut self, now: Millis, c: Command) {
         match c {
-            Command::Set(key, value) => self.area(key.area()).set(key.name(), &value),
+            Command::Set(key, value) => {
+                self.area(key.area()).set(key.name(), &value);
+                self.written.push((key, value));
+            }
             Command::Remove(key) => self.area(key.area()).remove(key.name()),
             Command::Cookie(assignment) => {
                 let name = assignment.split('=').next().unwrap().to_owned();
@@ -296,6 +306,14 @@ impl PageShell {
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let text = [&words[..], fields].concat().join("\n");
         let answer = apply(&mut self.tracker, code as u32, now, &text);
+        self.settle(now);
+        answer
+    }
+
+    /// Input number `code` at `now` with `text` exactly as given (random
+    /// words included), then its commands carried out.
+    pub fn input_text(&mut self, now: Millis, code: u32, text: &str) -> Answer {
+        let answer = apply(&mut self.tracker, code, now, text);
         self.settle(now);
         answer
     }
