@@ -2,8 +2,9 @@
 //! input's number, the time and one text; the text holds 4 random 32-bit
 //! words (`crypto.getRandomValues`, fresh for each input: see
 //! [`Tracker::handle_random`]), then the input's fields, all separated by
-//! `'\n'`, the last field taking the rest (it may hold line breaks). [`handle`] decodes them into a call on [`Tracker`] and
-//! answers with [`crate::command::encode`]'s text. Kept apart from the
+//! `'\n'`, the last field taking the rest (it may hold line breaks).
+//! [`handle`] decodes them into a call on [`Tracker`] and answers with
+//! [`crate::command::encode`]'s text. Kept apart from the
 //! shell so that the native tests drive exactly what the browser does.
 //!
 //! Field groups the shim reads the same way everywhere:
