@@ -93,6 +93,14 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
         cookie.starts_with("ss_vid=anon_") && cookie.ends_with("; Secure"),
         "{cookie}"
     );
+    // Listening, the shim reports the page shown: the load's page view.
+    call(
+        3,
+        T0,
+        &[
+            "true", "true", "false", "/", "", "", "", "Home", "", "0", "800", "800", "false",
+        ],
+    );
     let sid = call(15, T0, &[""])[0].as_str().unwrap().to_owned();
     assert!(ids::is_session_id(&sid), "{sid}");
     assert_eq!(
@@ -119,8 +127,16 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
     assert_eq!(send[0][2], "keepalive");
     assert_eq!(send[0][3], "/v1/batch");
     let body: Value = serde_json::from_str(send[0][4].as_str().unwrap()).unwrap();
-    assert_eq!(body["events"][0]["name"], "signup");
-    assert_eq!(body["events"][0]["client_id"], "web-test");
+    let names: Vec<&str> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    // The load's view and its exit at clear(), then the new session's view
+    // of the page before its first event.
+    assert_eq!(names, ["screen_view", "page_exit", "screen_view", "signup"]);
+    assert_eq!(body["events"][3]["client_id"], "web-test");
     texts_of_any_length_and_script_cross_the_buffer_both_ways();
 }
 
