@@ -73,8 +73,9 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///   and [`handle_stored`](Tracker::handle_stored): the values the shell
 ///   read for a [`Command::Read`].
 /// - The page: [`handle_page_shown`](Tracker::handle_page_shown) (once
-///   listening, and again when a prerendered page is shown), [`handle_page_view`](Tracker::handle_page_view) (load
-///   after prerendering, History API navigation, `screenView()`),
+///   listening, and again when a prerendered page is shown),
+///   [`handle_page_view`](Tracker::handle_page_view) (History API
+///   navigation, `screenView()`),
 ///   [`handle_visibility`](Tracker::handle_visibility),
 ///   [`handle_focus`](Tracker::handle_focus),
 ///   [`handle_interaction`](Tracker::handle_interaction),
@@ -110,7 +111,8 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///    order. A `Read` is always last: answer it at once with
 ///    `handle_stored` (the core waits for those values), then poll again.
 /// 3. On `Listen`, attach the page's listeners and call
-///    `handle_page_shown` with the page's state.
+///    `handle_page_shown` with the page's state (and again on
+///    `prerenderingchange`).
 /// 4. Then any input as it happens; `handle_timer` when the timer that a
 ///    `Timer` command armed fires.
 ///
