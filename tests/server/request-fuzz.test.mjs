@@ -101,23 +101,14 @@ function value(g) {
 /** An object whose every access throws. */
 const hostile = new Proxy(
   {},
-  {
-    get() {
-      throw new Error('get');
-    },
-    has() {
-      throw new Error('has');
-    },
-    ownKeys() {
-      throw new Error('ownKeys');
-    },
-    getOwnPropertyDescriptor() {
-      throw new Error('descriptor');
-    },
-    getPrototypeOf() {
-      throw new Error('prototype');
-    },
-  },
+  Object.fromEntries(
+    ['get', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'getPrototypeOf'].map((trap) => [
+      trap,
+      () => {
+        throw new Error(trap);
+      },
+    ]),
+  ),
 );
 
 /** A request in one of the shapes the helper reads, built from random parts. */
