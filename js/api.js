@@ -5,31 +5,44 @@ import { guard, input } from './wasm.js';
 import * as Input from './inputs.js';
 import { page, scroll } from './inputs.js';
 import { propsFields, resetGlobals, setGlobals } from './props.js';
+import { HEADER } from './tracing.js';
 import { settled, start } from './transport.js';
+
+// A value the core takes only as a string: its `typeof`, and the value if
+// it is one (the core refuses anything else with a warning).
+const typed = (v) => [typeof v, typeof v === 'string' ? v : ''];
 
 // URLSearchParams, a query string or a plain object -> a query string.
 const query = (p) => (p == null ? '' : new URLSearchParams(p).toString());
 
 // Options as the core reads them: `name=value` lines, values written the
-// way data- attributes are (arrays comma-joined, no line breaks).
+// way data- attributes are (arrays comma-joined, no line breaks). A value
+// of another type (an object, a function, null) goes as its name alone,
+// and options that are not an object as `init()`: the core warns.
+const oneLine = (s) => String(s).replace(/\n/g, ' ');
 const optionLines = (o) =>
-  Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .map((k) => k + '=' + String(Array.isArray(o[k]) ? o[k].join(',') : o[k]).replace(/\n/g, ' '))
-    .join('\n');
-
-function random() {
-  try {
-    return [...crypto.getRandomValues(new Uint32Array(4))];
-  } catch (e) {
-    return [0, 0, 0, 0].map(() => (Math.random() * 2 ** 32) >>> 0);
-  }
-}
+  typeof o != 'object' || Array.isArray(o)
+    ? 'init()'
+    : Object.keys(o)
+        .filter((k) => o[k] !== undefined)
+        .map((k) => {
+          const v = o[k];
+          const t = typeof v;
+          return (
+            oneLine(k) +
+            (Array.isArray(v)
+              ? '=' + oneLine(v.map(String).join(','))
+              : t == 'string' || t == 'number' || t == 'boolean'
+                ? '=' + oneLine(v)
+                : '')
+          );
+        })
+        .join('\n');
 
 /** init() for the script tag, whose `src` gives the default endpoint's origin. */
 export const initFrom = guard((options, scriptSrc) => {
   const l = location;
-  input(Input.Init, [l.search, l.hostname, l.protocol, scriptSrc || '', ...random(), optionLines(options || {})]);
+  input(Input.Init, [l.search, l.hostname, l.protocol, scriptSrc || '', optionLines(options == null ? {} : options)]);
 });
 
 /** Starts the tracker (once per page). */
@@ -41,7 +54,7 @@ export const init = (options) => initFrom(options);
  * tracing headers on this page and removes what the tracker stored.
  */
 export const setConsent = guard((granted) => {
-  input(Input.Consent, [!!granted]);
+  input(Input.Consent, [typeof granted, granted === true]);
 });
 
 /** A page view of the current URL, with optional properties (SPA routers that do not use history). */
@@ -60,12 +73,12 @@ export const getEngagedTimeSeconds = guard(() => {
 
 /** Tracks an event with optional properties (a JSON-able object). */
 export const track = guard((name, props) => {
-  input(Input.Track, [...page(), ...propsFields(props), String(name)]);
+  input(Input.Track, [...page(), ...propsFields(props), ...typed(name)]);
 });
 
 /** Links later events to the site's own user id (a string of 1..256 bytes), kept across reloads until clear(). */
 export const identify = guard((userId) => {
-  input(Input.Identify, [typeof userId, typeof userId === 'string' ? userId : '']);
+  input(Input.Identify, typed(userId));
 });
 
 /** Properties merged into every later event (replaces earlier ones). */
@@ -82,6 +95,12 @@ export const flush = guard(() => {
 
 /** The session id to forward as X-Session-ID; null before init(). */
 export const getSessionId = guard((params) => input(Input.SessionIdRead, [query(params)]), null);
+
+/** `{ 'X-Session-ID': id }` for your own requests' headers; `{}` before init() or without consent. */
+export const getSessionHeaders = () => {
+  const id = getSessionId();
+  return id ? { [HEADER]: id } : {};
+};
 
 /** The visitor id; null before init(). */
 export const getAnonymousId = guard((params) => input(Input.VisitorIdRead, [query(params)]), null);

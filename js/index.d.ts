@@ -57,6 +57,13 @@ export function getEngagedTime(): number | null;
 export function getEngagedTimeSeconds(): number | null;
 /** `sess_` + UUIDv7: forward it as the `X-Session-ID` header. Null before `init()`. */
 export function getSessionId(urlParams?: UrlParams): string | null;
+/** The `X-Session-ID` header of your own requests, as `fetch`'s `headers` take it. */
+export type SessionHeaders = { 'X-Session-ID'?: string };
+/**
+ * `{ 'X-Session-ID': id }`, or `{}` before `init()` or without consent:
+ * `fetch(url, { headers: getSessionHeaders() })`.
+ */
+export function getSessionHeaders(): SessionHeaders;
 /** `anon_` + UUID, the visitor id. Null before `init()`. */
 export function getAnonymousId(urlParams?: UrlParams): string | null;
 /**
@@ -73,3 +80,35 @@ export function identify(userId: string): void;
 export function clear(): void;
 /** Page count and session start; null before `init()`. */
 export function getTracker(): TrackerInfo | null;
+
+/** The API: the exports above, and `window.sessionmark` once the script tag has run. */
+export interface Sessionmark {
+  init: typeof init;
+  track: typeof track;
+  screenView: typeof screenView;
+  setGlobalProperties: typeof setGlobalProperties;
+  flush: typeof flush;
+  getSessionId: typeof getSessionId;
+  getSessionHeaders: typeof getSessionHeaders;
+  getAnonymousId: typeof getAnonymousId;
+  clear: typeof clear;
+  getTracker: typeof getTracker;
+  getEngagedTime: typeof getEngagedTime;
+  getEngagedTimeSeconds: typeof getEngagedTimeSeconds;
+  setConsent: typeof setConsent;
+  identify: typeof identify;
+}
+
+/** A call for `window.sessionmark.q`: the name of an API function, then its arguments. */
+export type QueuedCall = { [Name in keyof Sessionmark]: [Name, ...Parameters<Sessionmark[Name]>] }[keyof Sessionmark];
+
+declare global {
+  interface Window {
+    /**
+     * The script tag's API. A page may set it to `{ q: [] }` before the script
+     * has run and queue calls there (they run in order when it starts); once it
+     * has run, it holds the API and `q.push(call)` runs a call at once.
+     */
+    sessionmark?: (Sessionmark & { q: { push(call: QueuedCall): void } }) | { q: QueuedCall[] };
+  }
+}

@@ -6,6 +6,7 @@ export {
   setGlobalProperties,
   flush,
   getSessionId,
+  getSessionHeaders,
   getAnonymousId,
   clear,
   getTracker,

@@ -13,6 +13,8 @@ const visible = () => document.visibilityState === 'visible';
 // An automatic page view of the current URL (the core drops one of the
 // URL already in view, and takes the global properties itself).
 const view = () => input(Input.PageView, [...page(), ...scroll(), false, '', '']);
+// The page is shown: at the start, and when a prerendered page is.
+const shown = () => input(Input.PageShown, [...presence(), ...page(), ...scroll()]);
 
 export function listen() {
   if (controller) return;
@@ -31,10 +33,10 @@ export function listen() {
   // The load's depth once laid out: a measurement, not activity.
   on(window, 'load', () => input(Input.Scroll, [...scroll(), false]));
   // SPA navigation: back/forward, hash changes (the core counts those only
-  // with trackHashChanges), the end of prerendering, and the History API.
+  // with trackHashChanges), and the History API.
   on(window, 'popstate', view);
   on(window, 'hashchange', view);
-  on(document, 'prerenderingchange', view);
+  on(document, 'prerenderingchange', shown);
   for (const method of ['pushState', 'replaceState']) {
     const original = history[method];
     const ours = function () {
@@ -46,7 +48,7 @@ export function listen() {
     // Puts back the original, unless another script wrapped ours since.
     unwrap.push(() => history[method] === ours && (history[method] = original));
   }
-  input(Input.PageShown, [...presence(), ...page()]);
+  shown();
 }
 
 export function unlisten() {

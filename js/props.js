@@ -52,8 +52,11 @@ export function propsFields(props) {
 export function setGlobals(props) {
   let problem = '';
   const report = (p) => (problem = p);
-  globals = Object.assign({}, plain(props, report));
-  return [problem, json(globals, report)];
+  const text = json(Object.assign({}, plain(props, report)), report);
+  // What was sent, kept: what JSON cannot hold is dropped (and warned
+  // about) once, not again with every event.
+  globals = JSON.parse(text);
+  return [problem, text];
 }
 
 /** `clear()` resets the global properties. */

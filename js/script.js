@@ -27,8 +27,12 @@ if (prior && prior.q && !Array.isArray(prior.q)) {
   };
   const isInit = (call) => Array.isArray(call) && call[0] === 'init';
 
-  // Options of a queued init() win over the data- attributes.
-  for (const call of queue) if (isInit(call)) Object.assign(options, call[1]);
+  // Options of a queued init() win over the data- attributes (options that
+  // are not an object: the core warns about `init()`).
+  for (const call of queue) {
+    const o = isInit(call) ? call[1] : null;
+    if (o != null) Object.assign(options, typeof o == 'object' && !Array.isArray(o) ? o : { 'init()': null });
+  }
 
   window.sessionmark = Object.assign({}, api, { q: { push: run } });
   // The core puts the default endpoint on the script's own origin.

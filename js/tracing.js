@@ -4,7 +4,7 @@ import { input } from './wasm.js';
 import { SessionIdRead } from './inputs.js';
 import { keepFetch } from './transport.js';
 
-const HEADER = 'X-Session-ID';
+export const HEADER = 'X-Session-ID';
 let untraceHosts;
 
 /** Wraps fetch and XHR for `hosts` (the core's `trace` command). */

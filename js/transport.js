@@ -9,6 +9,11 @@ import { Beacon, Sent } from './inputs.js';
 let post;
 export const keepFetch = () => post || (post = window.fetch);
 
+// A request unanswered this long is given up like a network error: the
+// core keeps its events in the outbox and retries them, and flush()
+// settles (README "Delivery").
+const TIMEOUT = 10000;
+
 const inFlight = new Set();
 let queued = [];
 
@@ -29,12 +34,14 @@ export function start() {
       input(Beacon, [id, taken]);
       continue;
     }
-    const p = keepFetch()(url, { method: 'POST', body, keepalive: mode === 'keepalive', credentials: 'omit' })
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), TIMEOUT);
+    const p = keepFetch()(url, { method: 'POST', body, keepalive: mode === 'keepalive', credentials: 'omit', signal: abort.signal })
       .then(
         (r) => r.text().then((text) => [r.status, text], () => [r.status, '']),
         () => [0, ''],
       )
-      .then(guard(([status, text]) => input(Sent, [id, status, text])));
+      .then(guard(([status, text]) => (clearTimeout(timer), input(Sent, [id, status, text]))));
     inFlight.add(p);
     p.then(() => inFlight.delete(p));
   }

@@ -15,6 +15,13 @@ const decoder = new TextDecoder();
 
 function loaded() {
   if (memory === undefined) {
+    // Imported where there is no page (server-side rendering): every call
+    // does nothing, after this one warning.
+    if (typeof document === 'undefined') {
+      memory = null;
+      console.warn('sessionmark: no document here (server-side rendering?); the tracker does nothing');
+      return false;
+    }
     try {
       // The wasm is inlined one character per byte (scripts/build.mjs says
       // why); compiling it synchronously lets the API answer at once.
@@ -45,10 +52,22 @@ function call(code, text) {
   return decoder.decode(new Uint8Array(memory.buffer, at + 4, view.getUint32(at, true)));
 }
 
+// Fresh random words for every input: the ids an input mints depend on
+// its own (src/rand.rs).
+const words = new Uint32Array(4);
+function random() {
+  try {
+    crypto.getRandomValues(words);
+  } catch (e) {
+    for (let i = 0; i < 4; i++) words[i] = Math.random() * 2 ** 32;
+  }
+  return words.join('\n');
+}
+
 /** Input `code` (js/inputs.js) with its fields; returns the core's answer (null for none). */
 export function input(code, fields) {
   if (!loaded()) return null;
-  const [answer, ...commands] = JSON.parse(call(code, fields.join('\n')));
+  const [answer, ...commands] = JSON.parse(call(code, random() + '\n' + fields.join('\n')));
   for (const command of commands) {
     try {
       perform(command);
@@ -59,11 +78,11 @@ export function input(code, fields) {
   return answer;
 }
 
-/** `f` that never throws: errors are logged, `fallback` returned instead (and for an undefined result). */
+/** `f` that never throws, and does nothing unless the core is loaded: errors are logged, `fallback` returned instead (and for an undefined result). */
 export function guard(f, fallback) {
   return function () {
     try {
-      const result = f.apply(this, arguments);
+      const result = loaded() ? f.apply(this, arguments) : undefined;
       return result === undefined ? fallback : result;
     } catch (e) {
       console.warn('sessionmark:', e);

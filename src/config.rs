@@ -183,12 +183,17 @@ fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
 impl Config {
     /// The options from `name=value` lines (the shim writes `init({...})`
     /// and the `data-` attributes so); each bad value or unknown name adds
-    /// its warning to `warnings`.
+    /// its warning to `warnings`. A name alone is a value the shim could
+    /// not write (an object, a function): it is of the wrong type.
     pub fn parse(text: &str, warnings: &mut Vec<String>) -> Config {
         let mut cfg = Config::default();
         for line in pieces(text, b'\n') {
-            if let Some((name, value)) = cut(line, b'=') {
-                warnings.extend(cfg.set(name, value));
+            match cut(line, b'=') {
+                Some((name, value)) => warnings.extend(cfg.set(name, value)),
+                None if !line.is_empty() => {
+                    warnings.push(warning(&[line, " has a value of the wrong type; ignored"]));
+                }
+                None => {}
             }
         }
         cfg
@@ -342,6 +347,12 @@ mod tests {
         assert_eq!((c.batch_size, c.enable_batching), (50, false));
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[1].contains("bogus"));
+        let c = Config::parse("clientId\nbatchSize=5", &mut warnings);
+        assert_eq!((c.client_id.as_str(), c.batch_size), ("", 5));
+        assert_eq!(
+            warnings[2],
+            "sessionmark: clientId has a value of the wrong type; ignored"
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The wasm boundary as plain data: the shell calls one function with an
-//! input's number, the time and one text; the text holds the input's
-//! fields separated by `'\n'`, the last field taking the rest (it may hold
-//! line breaks). [`handle`] decodes them into a call on [`Tracker`] and
-//! answers with [`crate::command::encode`]'s text. Kept apart from the
+//! input's number, the time and one text; the text holds 4 random 32-bit
+//! words (`crypto.getRandomValues`, fresh for each input: see
+//! [`Tracker::handle_random`]), then the input's fields, all separated by
+//! `'\n'`, the last field taking the rest (it may hold line breaks).
+//! [`handle`] decodes them into a call on [`Tracker`] and answers with
+//! [`crate::command::encode`]'s text. Kept apart from the
 //! shell so that the native tests drive exactly what the browser does.
 //!
 //! Field groups the shim reads the same way everywhere:
@@ -27,14 +29,15 @@ use crate::tracker::{Init, Page, PropsProblem, Tracker};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
     /// `location.search`, `location.hostname`, `location.protocol`, the
-    /// script tag's src (empty for the npm import), 4 random 32-bit words,
-    /// the options (`name=value` lines).
+    /// script tag's src (empty for the npm import), the options
+    /// (`name=value` lines).
     Init,
-    /// granted.
+    /// type (`typeof`), granted (`=== true`).
     Consent,
     /// The values of the last read, in its order.
     Stored,
-    /// presence, page.
+    /// presence, page, scroll: once listening, and when a prerendered
+    /// page is shown.
     PageShown,
     /// page, scroll, manual, props problem, props.
     PageView,
@@ -49,7 +52,8 @@ pub enum Code {
     PageHide,
     /// presence, scroll.
     PageRestore,
-    /// page, props problem, props, name.
+    /// page, props problem, props, type of the name (`typeof`), the name
+    /// (if a string).
     Track,
     /// props problem, props.
     Globals,
@@ -173,38 +177,50 @@ impl<'a> Fields<'a> {
 /// commands to carry out (`[answer, command, ...]`, see
 /// [`crate::command`]). An unknown code does nothing.
 pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> String {
+    let answer = apply(tracker, code, now, text);
+    encode(&answer, &tracker.poll_commands(now))
+}
+
+/// The input's part of [`handle`]: decodes `text` and calls the tracker,
+/// whose commands wait for [`Tracker::poll_commands`]. Returns the
+/// answer to the page's API call.
+pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answer {
     let mut f = Fields(Some(text));
     let mut answer = Answer::None;
     let Some(code) = Code::from_number(code) else {
-        return encode(&answer, &[]);
+        return answer;
     };
+    let mut random = [0u8; 16];
+    for chunk in random.chunks_exact_mut(4) {
+        let word = u32::try_from(f.number()).unwrap_or_default();
+        for (slot, b) in chunk.iter_mut().zip(word.to_le_bytes()) {
+            *slot = b;
+        }
+    }
+    tracker.handle_random(random);
     match code {
         Code::Init => {
             let (query, host) = (f.text(), f.text());
             let https = f.text() == "https:";
             let script = f.text();
-            let mut random = [0u8; 16];
-            for chunk in random.chunks_exact_mut(4) {
-                let word = u32::try_from(f.number()).unwrap_or_default();
-                for (slot, b) in chunk.iter_mut().zip(word.to_le_bytes()) {
-                    *slot = b;
-                }
-            }
             let init = Init {
                 query,
                 host,
                 https,
                 script,
-                random,
                 options: f.rest(),
             };
             tracker.handle_init(now, &init);
         }
-        Code::Consent => tracker.handle_consent(now, f.flag()),
+        Code::Consent => {
+            let kind = f.text();
+            tracker.handle_consent(now, (kind == "boolean").then(|| f.flag()));
+        }
         Code::Stored => tracker.handle_stored(now, f.rest()),
         Code::PageShown => {
             let (visible, focused, prerendering) = (f.flag(), f.flag(), f.flag());
-            tracker.handle_page_shown(now, visible, focused, prerendering, &f.page());
+            let page = f.page();
+            tracker.handle_page_shown(now, visible, focused, prerendering, &page, f.depth());
         }
         Code::PageView => {
             let page = f.page();
@@ -233,7 +249,9 @@ pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Stri
                 tracker.handle_props_problem(p);
             }
             let props = f.text();
-            let _ = tracker.handle_track(now, f.rest(), props, &page);
+            // A name that is not a string is refused like an empty one.
+            let name = if f.text() == "string" { f.rest() } else { "" };
+            let _ = tracker.handle_track(now, name, props, &page);
         }
         Code::Globals => {
             if let Some(p) = f.props_problem() {
@@ -278,5 +296,5 @@ pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Stri
             tracker.handle_identify((kind == "string").then(|| f.rest()));
         }
     }
-    encode(&answer, &tracker.poll_commands(now))
+    answer
 }

@@ -1,39 +1,84 @@
-//! A small seeded generator for id randomness.
+//! Id randomness: a keyed pseudo-random function (SipHash-2-4 of a counter)
+//! whose key takes in fresh random bytes from the browser
+//! (`crypto.getRandomValues`) with every input (README "Sessions").
 //!
-//! The shell seeds it once from `crypto.getRandomValues`; tests seed it with a
-//! constant, so ids are reproducible there and unpredictable in the browser.
+//! Each input's bytes are mixed into the key before the input is handled,
+//! so every id minted by an input depends on bytes the browser drew for
+//! that input: ids minted after `clear()` cannot be foretold from ids seen
+//! before it. Within one input the outputs are SipHash's under a secret
+//! key, so one id tells nothing of the next. Native tests feed fixed bytes
+//! and get the same ids every run.
 
-/// xoshiro128++-style generator over two 64-bit words (splitmix64 seeded).
+/// A counter hashed under a 128-bit key.
 #[derive(Clone, Debug)]
 pub struct Rng {
-    s0: u64,
-    s1: u64,
+    k0: u64,
+    k1: u64,
+    counter: u64,
 }
 
-fn splitmix(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// `n` SipHash rounds on the state (a loop: 10 B less of the script tag
+/// than the rounds written out).
+fn rounds(v: &mut [u64; 4], n: u32) {
+    for _ in 0..n {
+        let [mut v0, mut v1, mut v2, mut v3] = *v;
+        v0 = v0.wrapping_add(v1);
+        v1 = v1.rotate_left(13) ^ v0;
+        v0 = v0.rotate_left(32);
+        v2 = v2.wrapping_add(v3);
+        v3 = v3.rotate_left(16) ^ v2;
+        v0 = v0.wrapping_add(v3);
+        v3 = v3.rotate_left(21) ^ v0;
+        v2 = v2.wrapping_add(v1);
+        v1 = v1.rotate_left(17) ^ v2;
+        v2 = v2.rotate_left(32);
+        *v = [v0, v1, v2, v3];
+    }
+}
+
+/// SipHash-2-4 of one 8-byte message `m` under the key `(k0, k1)`.
+fn siphash(k0: u64, k1: u64, m: u64) -> u64 {
+    let mut v = [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573 ^ m,
+    ];
+    rounds(&mut v, 2);
+    v[0] ^= m;
+    // The final block: no tail bytes, the message length (8) in the top byte.
+    let b = 8u64 << 56;
+    v[3] ^= b;
+    rounds(&mut v, 2);
+    v[0] ^= b;
+    v[2] ^= 0xff;
+    rounds(&mut v, 4);
+    v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
 impl Rng {
     pub fn new(seed_a: u64, seed_b: u64) -> Rng {
-        let mut x = seed_a ^ seed_b.rotate_left(32);
-        let s0 = splitmix(&mut x) ^ seed_b;
-        let s1 = splitmix(&mut x) | 1;
-        Rng { s0, s1 }
+        Rng {
+            k0: seed_a,
+            k1: seed_b,
+            counter: 0,
+        }
     }
 
-    /// xoroshiro128++ step.
+    /// Mixes 16 fresh random bytes into the key: what comes out from now
+    /// on depends on them.
+    pub fn reseed(&mut self, fresh: [u8; 16]) {
+        let fresh = u128::from_le_bytes(fresh);
+        // The halves of a u128: the truncation is the point.
+        #[allow(clippy::cast_possible_truncation)]
+        let (lo, hi) = (fresh as u64, (fresh >> 64) as u64);
+        self.k0 ^= lo;
+        self.k1 ^= hi;
+    }
+
     pub fn next_u64(&mut self) -> u64 {
-        let (s0, mut s1) = (self.s0, self.s1);
-        let out = s0.wrapping_add(s1).rotate_left(17).wrapping_add(s0);
-        s1 ^= s0;
-        self.s0 = s0.rotate_left(49) ^ s1 ^ (s1 << 21);
-        self.s1 = s1.rotate_left(28);
-        out
+        self.counter = self.counter.wrapping_add(1);
+        siphash(self.k0, self.k1, self.counter)
     }
 
     pub fn bytes16(&mut self) -> [u8; 16] {
@@ -56,6 +101,27 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(deprecated)] // `SipHasher` is SipHash-2-4, the reference here.
+    fn siphash_matches_the_standard_librarys() {
+        use core::hash::{Hasher, SipHasher};
+        // The reference vector: key 00..0f, message 00..07.
+        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
+        let m = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            siphash(k0, k1, m).to_le_bytes(),
+            [0x62, 0x24, 0x93, 0x9a, 0x79, 0xf5, 0xf5, 0x93]
+        );
+        let mut r = Rng::new(3, 4);
+        for _ in 0..100 {
+            let (k0, k1, m) = (r.next_u64(), r.next_u64(), r.next_u64());
+            let mut h = SipHasher::new_with_keys(k0, k1);
+            h.write(&m.to_le_bytes());
+            assert_eq!(siphash(k0, k1, m), h.finish());
+        }
+    }
+
+    #[test]
     fn different_seeds_give_different_streams() {
         let mut a = Rng::new(1, 2);
         let mut b = Rng::new(1, 3);
@@ -63,6 +129,22 @@ mod tests {
         let mut c = Rng::new(1, 2);
         let mut d = Rng::new(1, 2);
         assert_eq!(c.bytes16(), d.bytes16());
+    }
+
+    #[test]
+    fn fresh_bytes_change_everything_after_them_and_none_keeps_the_stream() {
+        let mut a = Rng::new(1, 2);
+        let mut b = Rng::new(1, 2);
+        assert_eq!(a.next_u64(), b.next_u64());
+        a.reseed([7; 16]);
+        b.reseed([8; 16]);
+        assert_ne!(a.bytes16(), b.bytes16());
+        // Zero bytes (a test's fake source) leave the key as it was: the
+        // stream goes on, never repeats.
+        let mut c = Rng::new(1, 2);
+        let first = c.next_u64();
+        c.reseed([0; 16]);
+        assert_ne!(c.next_u64(), first);
     }
 
     #[test]

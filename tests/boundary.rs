@@ -46,6 +46,7 @@ struct Shim {
     local: std::collections::HashMap<String, String>,
     session: std::collections::HashMap<String, String>,
     commands: Vec<Value>,
+    inputs: u64,
 }
 
 impl Shim {
@@ -56,16 +57,21 @@ impl Shim {
             local: Default::default(),
             session: Default::default(),
             commands: Vec::new(),
+            inputs: 0,
         }
     }
 
-    /// Input `code` with `fields`; carries out the commands, returns the
-    /// answer.
+    /// Input `code` with `fields` after the random words (a count of the
+    /// inputs, then zeros); carries out the commands, returns the answer.
     fn input(&mut self, code: Code, fields: &[&str]) -> Value {
         let n = (0..32)
             .find(|&n| Code::from_number(n) == Some(code))
             .unwrap();
-        let text = handle(&mut self.tracker, n, Millis(self.now), &fields.join("\n"));
+        self.inputs += 1;
+        let words = [self.inputs.to_string(), "0".into(), "0".into(), "0".into()];
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let text = [&words[..], fields].concat().join("\n");
+        let text = handle(&mut self.tracker, n, Millis(self.now), &text);
         let out: Vec<Value> = serde_json::from_str(&text).unwrap();
         for c in &out[1..] {
             self.commands.push(c.clone());
@@ -106,6 +112,10 @@ impl Shim {
                             "https://site.example/?q=1",
                             "Home",
                             "",
+                            "0",
+                            "800",
+                            "1600",
+                            "false",
                         ],
                     );
                 }
@@ -141,10 +151,6 @@ fn every_input_decodes_the_fields_the_shim_writes() {
                 "site.example",
                 "https:",
                 "https://cdn.example/s.js",
-                "1",
-                "2",
-                "3",
-                "4",
                 options,
             ],
         )
@@ -159,12 +165,23 @@ fn every_input_decodes_the_fields_the_shim_writes() {
     assert_eq!(s.input(Code::SessionIdRead, &[""]), Value::Null);
     s.input(
         Code::Track,
-        &["/held", "", "", "", "T", "", "", "{\"a\":1}", "held"],
+        &[
+            "/held",
+            "",
+            "",
+            "",
+            "T",
+            "",
+            "",
+            "{\"a\":1}",
+            "string",
+            "held",
+        ],
     );
     assert!(s.local.is_empty() && s.session.is_empty());
 
     s.now += 1000;
-    s.input(Code::Consent, &["true"]);
+    s.input(Code::Consent, &["boolean", "true"]);
     assert_eq!(s.named("read").len(), 1);
     assert_eq!(s.named("listen").len(), 1);
     let sid = s.input(Code::SessionIdRead, &[""]);
@@ -212,7 +229,11 @@ fn every_input_decodes_the_fields_the_shim_writes() {
     let names: Vec<&str> = events.iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["screen_view", "held", "page_exit", "screen_view"]);
     assert_eq!(events[1]["path"], "/held");
-    assert_eq!(events[1]["timestamp"], T0, "the held call's time");
+    assert_eq!(
+        events[1]["timestamp"],
+        T0 + 1000,
+        "the session began on consent: never before its screen_view"
+    );
     assert_eq!(events[2]["scroll_depth"], 100);
     assert_eq!(events[2]["interaction_count"], 1);
     assert_eq!(
@@ -236,7 +257,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
         .any(|w| w[1].as_str().unwrap().contains("rejected events")));
     s.input(
         Code::Track,
-        &["/next", "", "", "", "Next", "", "", "{}", "later"],
+        &["/next", "", "", "", "Next", "", "", "{}", "string", "later"],
     );
     assert!(s.named("timer").iter().any(|t| t[1] == 5000));
     s.now += 5000;
@@ -263,7 +284,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
     assert_ne!(s.local["did"], "anon_7c9e6679-7425-40de-944b-e07fc1f90ae7");
 
     // Consent withdrawn: everything stored is removed, the shell stops.
-    s.input(Code::Consent, &["false"]);
+    s.input(Code::Consent, &["boolean", "false"]);
     assert!(s.local.is_empty() && s.session.is_empty());
     assert_eq!(s.named("stop").len(), 1);
     assert_eq!(s.input(Code::SessionIdRead, &[""]), Value::Null);
@@ -275,7 +296,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
 #[test]
 fn a_second_init_warns_and_does_nothing() {
     let mut s = Shim::new();
-    let fields = ["", "h", "http:", "", "1", "2", "3", "4", "clientId=a"];
+    let fields = ["", "h", "http:", "", "clientId=a"];
     s.input(Code::Init, &fields);
     let reads = s.named("read").len();
     s.input(Code::Init, &fields);
@@ -286,7 +307,10 @@ fn a_second_init_warns_and_does_nothing() {
     );
     // Before any init, track() warns.
     let mut fresh = Shim::new();
-    fresh.input(Code::Track, &["/", "", "", "", "", "", "", "{}", "x"]);
+    fresh.input(
+        Code::Track,
+        &["/", "", "", "", "", "", "", "{}", "string", "x"],
+    );
     assert_eq!(
         fresh.named("warn")[0][1],
         "sessionmark: track() called before init(); event dropped"

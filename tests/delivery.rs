@@ -47,10 +47,11 @@ fn config(batching: bool, size: usize) -> Config {
     }
 }
 
-/// A page started at `T0` on a first visit (nothing stored), in its own
-/// browser.
+/// A page started at `T0` in its own browser, prerendered (no page view
+/// of its own), in a tab whose session already began with a view: its
+/// events go at once and are the only ones counted.
 fn start(cfg: Config, _seed: u64) -> PageShell {
-    Browser::default().open(&Tab::new(), T0, &cfg, "")
+    Browser::default().open(&Tab::in_session(T0), T0, &cfg, "")
 }
 
 fn batching(seed: u64) -> PageShell {
@@ -366,14 +367,31 @@ fn tracking_an_event_counts_as_activity_and_moves_the_session_timestamp() {
 }
 
 #[test]
-fn an_event_tracked_after_30_idle_minutes_carries_the_new_session() {
+fn an_event_tracked_after_30_idle_minutes_carries_the_new_session_after_its_screen_view() {
     let mut t = unbatched(10);
+    // The page is shown: the new session can begin with a view of it.
+    t.at(T0, |c| c.handle_page_view(T0, &PAGE, "", false, None));
+    drain(&mut t);
     let old = t.sid(T0);
     track(&mut t, at(31 * MIN), 0);
     let new = t.sid(at(31 * MIN)).to_owned();
     assert_ne!(new, old);
-    let sends = drain(&mut t);
-    assert_eq!(body_events(&sends[0].body)[0]["session_id"], new.as_str());
+    let events: Vec<(String, String)> = drain(&mut t)
+        .iter()
+        .flat_map(|s| body_events(&s.body))
+        .map(|e| {
+            let field = |k: &str| e[k].as_str().unwrap().to_owned();
+            (field("name"), field("session_id"))
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("page_exit".into(), old.clone()),
+            ("screen_view".into(), new.clone()),
+            ("signup".into(), new)
+        ]
+    );
 }
 
 // ------------------------------------------------------------------- modes
@@ -838,7 +856,7 @@ fn a_refused_beacon_falls_back_and_a_later_failure_retries_it() {
 fn the_outbox_resent_on_the_next_page_goes_at_once_and_a_2xx_empties_it() {
     // Page 1: three queued events, then the page is hidden for good.
     let mut b = Browser::default();
-    let mut page1 = b.open(&Tab::new(), T0, &config(true, 10), "");
+    let mut page1 = b.open(&Tab::in_session(T0), T0, &config(true, 10), "");
     for i in 0..3 {
         track(&mut page1, at(0), i);
     }

@@ -10,6 +10,7 @@ mod support;
 use serde_json::Value;
 use sessionmark::config::Config;
 use sessionmark::time::Millis;
+use sessionmark::tracker::Page;
 use support::{page, Browser, PageShell, Tab, T0};
 
 const USER: &str = "user-42";
@@ -54,7 +55,7 @@ fn started(browser: &mut Browser, tab: &Tab, now: Millis) -> PageShell {
 
 #[test]
 fn events_after_identify_carry_the_user_id_and_earlier_ones_do_not() {
-    let mut t = started(&mut Browser::default(), &Tab::new(), T0);
+    let mut t = started(&mut Browser::default(), &Tab::in_session(T0), T0);
     track(&mut t, T0, "before");
     identify(&mut t, at(1), "string", USER);
     track(&mut t, at(2), "after");
@@ -70,7 +71,7 @@ fn events_after_identify_carry_the_user_id_and_earlier_ones_do_not() {
 #[test]
 fn the_user_id_survives_a_reload_and_clear_ends_it() {
     let mut browser = Browser::default();
-    let tab = Tab::new();
+    let tab = Tab::in_session(T0);
     let mut first = started(&mut browser, &tab, T0);
     identify(&mut first, at(1), "string", USER);
     first.leave(at(2));
@@ -126,7 +127,7 @@ fn a_user_id_that_is_not_a_string_of_1_to_256_bytes_is_refused_with_one_warning(
         ("string", &long),
     ];
     for (kind, value) in cases {
-        let mut t = started(&mut Browser::default(), &Tab::new(), T0);
+        let mut t = started(&mut Browser::default(), &Tab::in_session(T0), T0);
         identify(&mut t, at(1), kind, value);
         assert_eq!(t.warnings.len(), 1, "{kind} {value:?}: {:?}", t.warnings);
         assert!(t.warnings[0].contains("identify()"), "{:?}", t.warnings);
@@ -139,7 +140,7 @@ fn a_user_id_that_is_not_a_string_of_1_to_256_bytes_is_refused_with_one_warning(
     // 256 bytes of UTF-8 (85 three-byte characters + 1) is the limit.
     let max = format!("{}x", "€".repeat(85));
     assert_eq!(max.len(), 256);
-    let mut t = started(&mut Browser::default(), &Tab::new(), T0);
+    let mut t = started(&mut Browser::default(), &Tab::in_session(T0), T0);
     identify(&mut t, at(1), "string", &max);
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
     assert_eq!(t.local.get("did_user").as_deref(), Some(max.as_str()));
@@ -147,7 +148,7 @@ fn a_user_id_that_is_not_a_string_of_1_to_256_bytes_is_refused_with_one_warning(
 
 #[test]
 fn a_user_id_with_a_line_break_is_kept_whole() {
-    let mut t = started(&mut Browser::default(), &Tab::new(), T0);
+    let mut t = started(&mut Browser::default(), &Tab::in_session(T0), T0);
     identify(&mut t, at(1), "string", "line\nbreak");
     track(&mut t, at(2), "e");
     let evs = sent(&mut t, at(3));
@@ -165,26 +166,29 @@ fn identify_while_consent_is_pending_is_held_and_dropped_with_a_refusal() {
         ..Config::default()
     };
     let mut browser = Browser::default();
-    let mut t = browser.open(&Tab::new(), T0, &cfg, "");
+    let mut t = browser.open(&Tab::in_session(T0), T0, &cfg, "");
     identify(&mut t, at(1), "string", USER);
     assert!(t.local.is_empty(), "nothing stored before consent");
-    t.at(at(2), |c| c.handle_consent(at(2), true));
+    t.at(at(2), |c| c.handle_consent(at(2), Some(true)));
     assert_eq!(t.local.get("did_user").as_deref(), Some(USER));
     track(&mut t, at(3), "consented");
     assert_eq!(sent(&mut t, at(4)).last().unwrap()["user_id"], USER);
 
-    let mut refused = browser.open(&Tab::new(), T0, &cfg, "");
+    let mut refused = browser.open(&Tab::in_session(T0), T0, &cfg, "");
     identify(&mut refused, at(1), "string", "other");
-    refused.at(at(2), |c| c.handle_consent(at(2), false));
-    refused.at(at(3), |c| c.handle_consent(at(3), true));
+    refused.at(at(2), |c| c.handle_consent(at(2), Some(false)));
+    refused.at(at(3), |c| c.handle_consent(at(3), Some(true)));
     assert_ne!(refused.local.get("did_user").as_deref(), Some("other"));
 }
 
 #[test]
 fn a_restored_page_takes_up_the_user_its_tab_identified_or_cleared_meanwhile() {
     let mut browser = Browser::default();
-    let tab = Tab::new();
+    let tab = Tab::in_session(T0);
     let mut first = started(&mut browser, &tab, T0);
+    first.at(T0, |c| {
+        c.handle_page_view(T0, &Page::default(), "", false, None)
+    });
     first.leave(at(1));
     // Another page of the tab logs in while the first sits in the cache.
     let mut second = started(&mut browser, &tab, at(2));

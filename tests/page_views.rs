@@ -61,6 +61,13 @@ fn manual_view(t: &mut PageShell, now: Millis, path: &str, props: &str) -> bool 
     })
 }
 
+/// `prerenderingchange`: the prerendered page is shown.
+fn shown(t: &mut PageShell, now: Millis, path: &str) {
+    t.at(now, |c| {
+        c.handle_page_shown(now, true, true, false, &page(path), Some(0))
+    });
+}
+
 fn scrolled(t: &mut PageShell, now: Millis, depth: u64) {
     t.at(now, |c| c.handle_scroll(now, Some(depth), true));
 }
@@ -711,8 +718,7 @@ fn the_first_page_view_after_prerendering_is_page_one() {
     let mut t = attentive(20);
     interaction(&mut t, at(SEC));
     scrolled(&mut t, at(2 * SEC), 50);
-    // prerenderingchange: the load's page view.
-    assert!(view(&mut t, at(5 * SEC), "/landing"));
+    shown(&mut t, at(5 * SEC), "/landing");
     hide(&mut t, at(8 * SEC));
     let evs = sent(&mut t);
     assert_eq!(kinds(&evs), [("screen_view", 1), ("page_exit", 1)]);
@@ -759,4 +765,99 @@ fn clear_sends_the_exit_with_the_old_ids_and_the_next_view_is_page_one_with_the_
         assert_eq!(e["anonymous_id"], new_vid.as_str());
     }
     assert_eq!(engagement(&evs[1]), (3, 3_000, 0, 0));
+}
+
+// ------------------------------------------- every session begins with a view
+
+fn track(t: &mut PageShell, now: Millis, event: &str, path: &str) {
+    t.at(now, |c| {
+        c.handle_track(now, event, "{}", &page(path)).unwrap()
+    });
+}
+
+/// (name, path, timestamp) of each event.
+fn entries(evs: &[Value]) -> Vec<(&str, &str, u64)> {
+    evs.iter()
+        .map(|e| (name(e), e["path"].as_str().unwrap(), num(e, "timestamp")))
+        .collect()
+}
+
+#[test]
+fn after_clear_the_new_session_begins_with_a_screen_view_of_the_page_its_first_event_is_on() {
+    let mut t = attentive(30);
+    view(&mut t, T0, "/account");
+    let old = t.sid(T0);
+    clear(&mut t, at(SEC));
+    let new = t.sid(at(SEC));
+    track(&mut t, at(2 * SEC), "logged_out", "/account");
+    let evs = sent(&mut t);
+    assert_eq!(
+        entries(&evs),
+        [
+            ("screen_view", "/account", T0.0),
+            ("page_exit", "/account", at(SEC).0),
+            ("screen_view", "/account", at(2 * SEC).0),
+            ("logged_out", "/account", at(2 * SEC).0),
+        ]
+    );
+    let sessions: Vec<&str> = evs.iter().map(sid).collect();
+    assert_eq!(sessions, [old.as_str(), &old, &new, &new]);
+    assert_eq!(num(&evs[2], "page_count"), 1, "the new session's page 1");
+    // The view is of that URL: its automatic view again is no new one.
+    assert!(!view(&mut t, at(3 * SEC), "/account"));
+    // A navigation after clear() with no event first: that is the entry.
+    clear(&mut t, at(4 * SEC));
+    view(&mut t, at(5 * SEC), "/login");
+    track(&mut t, at(6 * SEC), "shown_login", "/login");
+    let evs = sent(&mut t);
+    let names: Vec<&str> = evs.iter().map(name).collect();
+    assert_eq!(names, ["page_exit", "screen_view", "shown_login"]);
+}
+
+#[test]
+fn an_event_tracked_while_prerendered_in_a_new_session_waits_for_the_pages_first_view() {
+    let mut t = attentive(31);
+    track(&mut t, at(SEC), "early", "/landing");
+    assert!(sent(&mut t).is_empty(), "no view yet, so no session start");
+    shown(&mut t, at(5 * SEC), "/landing");
+    assert_eq!(
+        entries(&sent(&mut t)),
+        [
+            ("screen_view", "/landing", at(5 * SEC).0),
+            ("early", "/landing", at(5 * SEC).0),
+        ],
+        "after the view, at its time"
+    );
+    // A prerendered page that is never shown sends nothing at all.
+    let mut never = attentive(32);
+    track(&mut never, at(SEC), "early", "/landing");
+    hide(&mut never, at(2 * SEC));
+    assert!(sent(&mut never).is_empty());
+}
+
+#[test]
+fn an_event_tracked_while_prerendered_in_a_session_that_already_began_goes_at_once() {
+    let mut t = Browser::default().open(&Tab::in_session(T0), at(SEC), &Config::default(), "");
+    track(&mut t, at(2 * SEC), "early", "/next");
+    assert_eq!(entries(&sent(&mut t)), [("early", "/next", at(2 * SEC).0)]);
+}
+
+#[test]
+fn a_session_rotated_while_prerendered_holds_its_events_until_the_view() {
+    let mut t = Browser::default().open(&Tab::in_session(T0), at(SEC), &Config::default(), "");
+    let old = t.sid(at(SEC));
+    // 31 idle minutes later, still prerendered: the event rotates the
+    // session, which has no view yet.
+    track(&mut t, at(31 * MIN), "late", "/next");
+    assert!(sent(&mut t).is_empty());
+    shown(&mut t, at(32 * MIN), "/next");
+    let evs = sent(&mut t);
+    assert_eq!(
+        entries(&evs),
+        [
+            ("screen_view", "/next", at(32 * MIN).0),
+            ("late", "/next", at(32 * MIN).0)
+        ]
+    );
+    assert!(evs.iter().all(|e| sid(e) != old));
 }

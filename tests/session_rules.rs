@@ -8,6 +8,7 @@ mod support;
 
 use sessionmark::config::Config;
 use sessionmark::ids;
+use sessionmark::input::Code;
 use sessionmark::rand::Rng;
 use sessionmark::time::Millis;
 use sessionmark::tracker::Page;
@@ -413,6 +414,23 @@ fn the_focused_tab_owns_the_session_cookie_and_each_tab_keeps_its_session() {
 }
 
 #[test]
+fn a_tab_that_gains_focus_takes_the_session_cookie_even_when_its_blur_was_missed() {
+    let mut b = Browser::default();
+    let (one, two) = (Tab::new(), Tab::new());
+    // Both tabs report focus at start-up (as headless pages do, or a blur
+    // the browser never delivered): the later one holds the cookie.
+    let (mut p1, a) = open_with_cookies(&mut b, &one, T0, true);
+    let (mut p2, c) = open_with_cookies(&mut b, &two, at(1), true);
+    assert_eq!(p1.cookie("ss_sid").as_deref(), Some(c.as_str()));
+    // Tab one gains focus without having lost it first, as far as it knows.
+    p1.at(at(2), |t| t.handle_focus(at(2), true));
+    assert_eq!(p1.cookie("ss_sid").as_deref(), Some(a.as_str()));
+    // Tab two becomes visible without having been hidden first.
+    p2.at(at(3), |t| t.handle_visibility(at(3), true));
+    assert_eq!(p2.cookie("ss_sid").as_deref(), Some(c.as_str()));
+}
+
+#[test]
 fn a_rotation_of_the_focused_tab_rewrites_the_session_cookie_and_an_unfocused_one_does_not() {
     let mut b = Browser::default();
     let (one, two) = (Tab::new(), Tab::new());
@@ -552,7 +570,7 @@ fn forgetting_removes_every_stored_key_and_expires_both_cookies() {
     let tab = Tab::new();
     let (mut p, _) = open_with_cookies(&mut b, &tab, T0, true);
     b.local.set("did_outbox", "x");
-    p.at(T0, |t| t.handle_consent(T0, false));
+    p.at(T0, |t| t.handle_consent(T0, Some(false)));
     assert!(tab.session.is_empty(), "{:?}", tab.session);
     assert!(b.local.is_empty(), "{:?}", b.local);
     for name in ["ss_sid", "ss_vid"] {
@@ -569,16 +587,54 @@ fn forgetting_removes_every_stored_key_and_expires_both_cookies() {
 }
 
 #[test]
-fn an_event_held_for_consent_keeps_the_time_of_its_call() {
+fn an_event_held_for_consent_in_a_session_that_begins_on_consent_follows_its_screen_view() {
     let mut b = Browser::default();
+    b.shown = (true, true, false);
     let tab = Tab::new();
     let cfg = Config {
         require_consent: true,
         ..Config::default()
     };
     let mut p = b.open(&tab, T0, &cfg, "");
+    let then = Page {
+        path: "/then",
+        ..Page::default()
+    };
+    p.at(T0, |t| t.handle_track(T0, "held", "{}", &then).unwrap());
+    p.at(at(1), |t| t.handle_consent(at(1), Some(true)));
+    let events = p.flushed(at(1));
+    let seen: Vec<(&str, &serde_json::Value, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                &e["timestamp"],
+                e["path"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("screen_view", &at(1).0.into(), ""),
+            ("held", &at(1).0.into(), "/then")
+        ],
+        "the page of its call, the time of the session's first view"
+    );
+}
+
+#[test]
+fn an_event_held_for_consent_keeps_the_time_of_its_call() {
+    let mut b = Browser::default();
+    // The session began with a view on an earlier page of the tab.
+    let tab = Tab::in_session(T0);
+    let cfg = Config {
+        require_consent: true,
+        ..Config::default()
+    };
+    let mut p = b.open(&tab, T0, &cfg, "");
     assert!(
-        !p.listening && tab.session.is_empty() && b.local.is_empty(),
+        !p.listening && !tab.session.contains("did_tab") && b.local.is_empty(),
         "nothing before consent"
     );
     let then = Page {
@@ -586,9 +642,34 @@ fn an_event_held_for_consent_keeps_the_time_of_its_call() {
         ..Page::default()
     };
     p.at(T0, |t| t.handle_track(T0, "held", "{}", &then).unwrap());
-    p.at(at(1), |t| t.handle_consent(at(1), true));
+    p.at(at(1), |t| t.handle_consent(at(1), Some(true)));
     let sent = p.flushed(at(1));
     let held = sent.iter().find(|e| e["name"] == "held").unwrap();
     assert_eq!(held["timestamp"], T0.0);
     assert_eq!(held["path"], "/then");
+}
+
+#[test]
+fn the_ids_clear_mints_come_from_the_random_bytes_the_browser_gave_with_it() {
+    // Three pages alike in everything before clear() (the same fake random
+    // source and inputs, so the same ids so far).
+    let cleared = |words: [u32; 4]| {
+        let mut b = Browser::default();
+        let mut p = load(&mut b, &Tab::new(), T0, "");
+        let before = (p.tracker.visitor_id().to_owned(), p.sid(T0));
+        p.random = words;
+        p.input(at(1), Code::Clear, &["0", "800", "800", "false"]);
+        let after = (p.tracker.visitor_id().to_owned(), p.sid(at(1)));
+        (before, after)
+    };
+    let (a_before, a) = cleared([1, 2, 3, 4]);
+    let (b_before, b) = cleared([5, 6, 7, 8]);
+    let (_, a_again) = cleared([1, 2, 3, 4]);
+    assert_eq!(a_before, b_before, "the same ids before clear()");
+    assert_ne!(
+        a.0, b.0,
+        "the new visitor id comes from clear()'s own bytes"
+    );
+    assert_ne!(a.1, b.1, "so does the new session id");
+    assert_eq!(a, a_again, "and only from them");
 }

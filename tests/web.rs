@@ -52,8 +52,10 @@ fn call_text(code: u32, now: f64, text: &str) -> String {
     reply_at(input(code, now, text.len() as u32))
 }
 
+/// Input `code` with `fields` after 4 random words, as the shim sends it.
 fn call(code: u32, now: f64, fields: &[&str]) -> Vec<Value> {
-    let text = call_text(code, now, &fields.join("\n"));
+    let words = ["1", "2", "3", "4"];
+    let text = call_text(code, now, &[&words[..], fields].concat().join("\n"));
     serde_json::from_str::<Value>(&text)
         .unwrap()
         .as_array()
@@ -77,10 +79,6 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
             "example.com",
             "https:",
             "",
-            "1",
-            "2",
-            "3",
-            "4",
             "clientId=web-test\nbatchSize=5",
         ],
     );
@@ -98,6 +96,14 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
     assert!(
         cookie.starts_with("ss_vid=anon_") && cookie.ends_with("; Secure"),
         "{cookie}"
+    );
+    // Listening, the shim reports the page shown: the load's page view.
+    call(
+        3,
+        T0,
+        &[
+            "true", "true", "false", "/", "", "", "", "Home", "", "0", "800", "800", "false",
+        ],
     );
     let sid = call(15, T0, &[""])[0].as_str().unwrap().to_owned();
     assert!(ids::is_session_id(&sid), "{sid}");
@@ -117,7 +123,7 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
     call(
         11,
         T0 + 3000.0,
-        &["/p", "", "", "", "t", "", "", "{}", "signup"],
+        &["/p", "", "", "", "t", "", "", "{}", "string", "signup"],
     );
     let out = call(13, T0 + 3000.0, &[]);
     let send = named(&out, "send");
@@ -125,8 +131,11 @@ fn the_export_starts_the_tracker_in_memory_when_storage_gives_nothing() {
     assert_eq!(send[0][2], "keepalive");
     assert_eq!(send[0][3], "/v1/batch");
     let events = sent_events(send[0][4].as_str().unwrap());
-    assert_eq!(events[0]["name"], "signup");
-    assert_eq!(events[0]["client_id"], "web-test");
+    let names: Vec<&str> = events.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    // The load's view and its exit at clear(), then the new session's view
+    // of the page before its first event.
+    assert_eq!(names, ["screen_view", "page_exit", "screen_view", "signup"]);
+    assert_eq!(events[3]["client_id"], "web-test");
     texts_of_any_length_and_script_cross_the_buffer_both_ways();
 }
 
@@ -139,7 +148,7 @@ fn texts_of_any_length_and_script_cross_the_buffer_both_ways() {
         call(
             11,
             T0 + 4000.0,
-            &["/p", "", "", "", "t", "", "", &props, &name],
+            &["/p", "", "", "", "t", "", "", &props, "string", &name],
         );
         let out = call(13, T0 + 4000.0, &[]);
         let send = named(&out, "send");
@@ -156,7 +165,7 @@ fn texts_of_any_length_and_script_cross_the_buffer_both_ways() {
         let out = call(
             11,
             T0 + 4000.0,
-            &["/p", "", "", "", "t", "", "", &props, "big"],
+            &["/p", "", "", "", "t", "", "", &props, "string", "big"],
         );
         for send in named(&out, "send") {
             assert!(send[4].as_str().unwrap().len() <= 65_536);

@@ -24,9 +24,10 @@ impl Tracker {
         if !self.is_running() {
             return;
         }
-        let gained = visible && !self.view.engagement.is_visible();
         self.view.engagement.set_visible(now, visible);
-        if gained {
+        // Whatever this page believed before: the cookie is shared, and
+        // another tab may have written it since (README "Backend pairing").
+        if visible {
             self.claim_session_cookie();
         }
         if !visible {
@@ -34,14 +35,14 @@ impl Tracker {
         }
     }
 
-    /// The window gained or lost focus; gaining it takes `ss_sid`.
+    /// The window gained or lost focus; gaining it takes `ss_sid`, even
+    /// if this page believed it had focus (a blur it missed).
     pub fn handle_focus(&mut self, now: Millis, focused: bool) {
         if !self.is_running() {
             return;
         }
-        let gained = focused && !self.view.engagement.is_focused();
         self.view.engagement.set_focused(now, focused);
-        if gained {
+        if focused {
             self.claim_session_cookie();
         }
     }

@@ -54,8 +54,9 @@ impl Tracker {
     }
     /// Tracks event `name` with `props` (a JSON object's text) on `page`
     /// at `now`. The event counts as activity. A refused event earns one
-    /// warning (but none for want of consent); while consent is pending the
-    /// call is held, with its time and page (Ok).
+    /// warning (but none for want of consent); a name that is empty or
+    /// only spaces is refused at once, held or not. While consent is
+    /// pending the call is held, with its time and page (Ok).
     pub fn handle_track(
         &mut self,
         now: Millis,
@@ -63,6 +64,10 @@ impl Tracker {
         props: &str,
         page: &Page,
     ) -> Result<(), Refusal> {
+        if name.trim_ascii().is_empty() {
+            self.warn(Refusal::EmptyName.message());
+            return Err(Refusal::EmptyName);
+        }
         if !self.is_running() {
             return self.hold_track(now, name, props, page);
         }
@@ -84,14 +89,17 @@ impl Tracker {
         page: &Page,
     ) -> Result<(), Refusal> {
         let name = name.trim_ascii();
-        if name.is_empty() {
-            return Err(Refusal::EmptyName);
-        }
         if props.len() > wire::MAX_PROPS_BYTES {
             return Err(Refusal::PropsTooLarge);
         }
         self.activity(now);
-        let ev = self.event(at.min(now), name, props, page);
+        if !self.entered_session(now, page) {
+            self.hold_until_viewed(at, name, props, page);
+            return Ok(());
+        }
+        // Never before the session's first screen_view (a call held for
+        // consent, or while prerendering).
+        let ev = self.event(at.min(now).max(self.entered), name, props, page);
         self.queue(&ev, now);
         Ok(())
     }

@@ -96,6 +96,18 @@ impl Tracker {
         }
     }
 
+    /// An event tracked while the page is prerendered in a session without
+    /// a page view: it waits until the page is shown (README "Page views
+    /// and engagement"; [`Tracker::handle_page_shown`] replays it).
+    pub(super) fn hold_until_viewed(&mut self, at: Millis, name: &str, props: &str, page: &Page) {
+        self.held.push(Held::Track {
+            at,
+            name: name.into(),
+            props: props.into(),
+            page: OwnedPage::of(page),
+        });
+    }
+
     pub(super) fn hold_view(&mut self, page: &Page, props: &str) {
         self.hold(|| Held::View {
             props: props.into(),

@@ -76,6 +76,7 @@ impl Tracker {
             Ok(s) => {
                 self.page_count = snap.page_count.as_deref().and_then(parse_u64).unwrap_or(0);
                 self.written_activity = s.last_activity;
+                self.entered = s.start;
                 self.session = s;
             }
             Err(_) => self.new_session(now),
@@ -243,6 +244,7 @@ impl Tracker {
             self.page_count = self.page_count.max(count);
         } else {
             self.written_activity = s.last_activity;
+            self.entered = s.start;
             self.session = s;
             self.page_count = count;
         }

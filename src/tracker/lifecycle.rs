@@ -10,7 +10,6 @@ use crate::command::Command;
 use crate::config::Config;
 use crate::cookies::{checked_domain, CookieRule};
 use crate::outbox;
-use crate::rand::Rng;
 use crate::store::{Keys, Snapshot};
 use crate::text::find;
 use crate::time::Millis;
@@ -48,8 +47,6 @@ pub struct Init<'a> {
     /// The script tag's `src` (empty for the npm import): the default
     /// endpoint is `/v1/batch` on its origin.
     pub script: &'a str,
-    /// Random bytes (`crypto.getRandomValues`) that seed the ids.
-    pub random: [u8; 16],
 }
 
 /// `/v1/batch` on the origin of `script` (`scheme://host[:port]`), or on
@@ -78,17 +75,11 @@ impl Tracker {
     /// `init(options)`: reads and checks the options (one warning per bad
     /// value), then starts, or waits for consent with `requireConsent` (or
     /// after `setConsent(false)`). A second call warns and does nothing.
-    pub fn handle_init(&mut self, now: Millis, init: &Init) {
+    pub fn handle_init(&mut self, _now: Millis, init: &Init) {
         if self.stage != Stage::New {
             self.warn("sessionmark: init() was already called; ignored");
             return;
         }
-        let (lo, hi) = (
-            init.random.first_chunk::<8>(),
-            init.random.last_chunk::<8>(),
-        );
-        let word = |c: Option<&[u8; 8]>| u64::from_le_bytes(c.copied().unwrap_or_default());
-        self.rng = Rng::new(word(lo) ^ now.0, word(hi));
         let mut warnings = Vec::new();
         let mut cfg = Config::parse(init.options, &mut warnings);
         for w in warnings {
@@ -117,11 +108,17 @@ impl Tracker {
         self.start_if_allowed();
     }
 
-    /// `setConsent(granted)`. Granted: a tracker waiting for it starts.
-    /// Refused: the held calls are dropped (a later grant still starts);
-    /// once running, everything stored is removed and the tracker stops
-    /// for the rest of the page.
-    pub fn handle_consent(&mut self, _now: Millis, granted: bool) {
+    /// `setConsent(granted)`: `granted` is None when the value was not a
+    /// boolean, which is refused with one warning and changes nothing
+    /// (`'false'` or `{}` must not grant). Granted: a tracker waiting for
+    /// it starts. Refused: the held calls are dropped (a later grant still
+    /// starts); once running, everything stored is removed and the tracker
+    /// stops for the rest of the page.
+    pub fn handle_consent(&mut self, _now: Millis, granted: Option<bool>) {
+        let Some(granted) = granted else {
+            self.warn("sessionmark: setConsent() needs true or false; ignored");
+            return;
+        };
         if granted {
             self.consent = Consent::Granted;
             self.start_if_allowed();

@@ -65,13 +65,17 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///
 /// # Inputs
 /// Each takes `now` (ms since the epoch, from the shell's clock) first.
+/// - Randomness: [`handle_random`](Tracker::handle_random), 16 fresh bytes
+///   from `crypto.getRandomValues` before every other input (the ids that
+///   input mints depend on them).
 /// - Lifecycle: [`handle_init`](Tracker::handle_init) (options, the page's
-///   location, random bytes), [`handle_consent`](Tracker::handle_consent),
+///   location), [`handle_consent`](Tracker::handle_consent),
 ///   and [`handle_stored`](Tracker::handle_stored): the values the shell
 ///   read for a [`Command::Read`].
 /// - The page: [`handle_page_shown`](Tracker::handle_page_shown) (once
-///   listening), [`handle_page_view`](Tracker::handle_page_view) (load
-///   after prerendering, History API navigation, `screenView()`),
+///   listening, and again when a prerendered page is shown),
+///   [`handle_page_view`](Tracker::handle_page_view) (History API
+///   navigation, `screenView()`),
 ///   [`handle_visibility`](Tracker::handle_visibility),
 ///   [`handle_focus`](Tracker::handle_focus),
 ///   [`handle_interaction`](Tracker::handle_interaction),
@@ -101,12 +105,14 @@ pub const BFCACHE: &str = "back_forward_cache";
 /// [`Command::Listen`], [`Command::Trace`], [`Command::Stop`].
 ///
 /// # Order
-/// 1. [`Tracker::new`], then `handle_init`.
+/// 1. [`Tracker::new`], then `handle_init` (after `handle_random`, as every
+///    input).
 /// 2. After every input, `poll_commands(now)` and carry the commands out in
 ///    order. A `Read` is always last: answer it at once with
 ///    `handle_stored` (the core waits for those values), then poll again.
 /// 3. On `Listen`, attach the page's listeners and call
-///    `handle_page_shown` with the page's state.
+///    `handle_page_shown` with the page's state (and again on
+///    `prerenderingchange`).
 /// 4. Then any input as it happens; `handle_timer` when the timer that a
 ///    `Timer` command armed fires.
 ///
@@ -119,7 +125,8 @@ pub struct Tracker {
     rng: Rng,
     /// Ids carried in the URL at `init`, adopted at the start.
     carried: Carried,
-    /// Calls made while the start waits for consent.
+    /// Calls made while the start waits for consent, and events tracked
+    /// while a prerendered page waits to be shown.
     held: Vec<Held>,
     reads: Reads,
     commands: Vec<Command>,
@@ -133,6 +140,10 @@ pub struct Tracker {
     /// The user id of `identify()`; empty when none.
     user: String,
     page_count: u64,
+    /// When the session's first page view was (for a session taken up from
+    /// storage, its start): no event of the session is stamped earlier.
+    /// Meaningful once `page_count` is above 0.
+    entered: Millis,
     /// The last-activity time most recently written to storage.
     written_activity: Millis,
     /// This page's mark in `did_tab` (random): a page removes the mark on
@@ -174,6 +185,7 @@ impl Tracker {
             visitor: String::new(),
             user: String::new(),
             page_count: 0,
+            entered: Millis(0),
             written_activity: Millis(0),
             page_token: String::new(),
             globals: String::new(),
@@ -253,6 +265,13 @@ impl Tracker {
             self.push(Command::Read(keys));
         }
         core::mem::take(&mut self.commands)
+    }
+
+    /// Fresh random bytes from the browser, given before each input: mixed
+    /// into the id generator, so every id minted from now on depends on
+    /// them (README "Sessions").
+    pub fn handle_random(&mut self, bytes: [u8; 16]) {
+        self.rng.reseed(bytes);
     }
 
     /// The timer armed by [`Command::Timer`] fired: due batches and

@@ -54,10 +54,12 @@ fn page_key(with_hash: bool, page: &Page) -> String {
 }
 
 impl Tracker {
-    /// The shell listens now (after [`crate::command::Command::Listen`]):
-    /// the page's visibility and focus, then the load's page view unless
-    /// the page is only prerendered (its view comes with
-    /// `prerenderingchange`), then the calls held until consent.
+    /// The shell listens now (after [`crate::command::Command::Listen`]),
+    /// or a prerendered page is shown (`prerenderingchange`): the page's
+    /// visibility and focus, then the load's page view (measured at
+    /// `depth`) unless the page is only prerendered, then the calls that
+    /// waited: those held until consent, and the events tracked while the
+    /// page was prerendered in a session without a view.
     pub fn handle_page_shown(
         &mut self,
         now: Millis,
@@ -65,6 +67,7 @@ impl Tracker {
         focused: bool,
         prerendering: bool,
         page: &Page,
+        depth: Option<u64>,
     ) {
         if !self.is_running() {
             return;
@@ -72,6 +75,7 @@ impl Tracker {
         self.presence(now, visible, focused);
         if !prerendering {
             self.page_view(now, page, "", false);
+            self.measured(depth);
         }
         self.replay_held(now);
     }
@@ -106,6 +110,20 @@ impl Tracker {
         let counted = self.page_view(now, page, props, manual);
         self.measured(depth);
         counted
+    }
+
+    /// Before an event of `page` is queued: a session without a page view
+    /// yet (after `clear()`, an adopted id, a rotation while prerendered)
+    /// begins with a `screen_view` of this page. False while the page is
+    /// only prerendered: the event waits for the page's first view.
+    pub(super) fn entered_session(&mut self, now: Millis, page: &Page) -> bool {
+        if self.page_count == 0 {
+            if !self.view.active {
+                return false;
+            }
+            self.page_view(now, page, "", true);
+        }
+        true
     }
 
     pub(super) fn page_view(
@@ -152,6 +170,9 @@ impl Tracker {
     /// Counts a page view at `now` of the page in `self.view` and queues
     /// its `screen_view`.
     fn begin_view(&mut self, now: Millis, navigation_type: Option<&str>, props: &str) {
+        if self.page_count == 0 {
+            self.entered = now;
+        }
         self.view.active = true;
         self.view.engagement.restart(now);
         self.page_count = self.page_count.saturating_add(1);

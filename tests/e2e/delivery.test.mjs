@@ -404,6 +404,32 @@ describe('failures', () => {
     assert.ok(!outbox, `delivered events leave the outbox; did_outbox = ${outbox?.slice(0, 300)}`);
   });
 
+  it('a request that never answers: flush() settles after 10 s, its events kept in the outbox and delivered by the retry', T, async () => {
+    const clientId = newClientId('hang');
+    const page = await readyPage({ clientId, batchSize: 10, batchTimeout: 5000 }, { pausedClock: true });
+    // Every batch post hangs: the route neither answers it nor lets it through.
+    const hung = [];
+    await page.route('**/v1/batch', (route) => hung.push(route));
+
+    await trackRange(page, 0, 3);
+    await page.evaluate(() => {
+      window.flushed = false;
+      window.sm.flush().then(() => (window.flushed = true));
+    });
+    await until(() => hung.length === 1, { what: 'the flushed request reaching the route', clientId });
+    await page.clock.fastForward(9_000);
+    assert.equal(await page.evaluate(() => window.flushed), false, 'flush() waits while the request may still be answered');
+    await page.clock.fastForward(1_000);
+    await until(() => page.evaluate(() => window.flushed), { what: 'flush() settling 10 s after its request', clientId, timeout: 5_000 });
+    assert.equal(probesIn(await page.evaluate(() => localStorage.getItem('did_outbox'))), 3, 'the 3 events kept in did_outbox');
+
+    await page.unroute('**/v1/batch');
+    // The retry after the first failure: 0.5-1 s.
+    await page.clock.fastForward(1_000);
+    await waitStored(clientId, 3, 'the retry delivers the events of the hung request');
+    await assertNoMoreAndEachOnce(clientId, 3);
+  });
+
   it('the collector down while the tab closes, up at the next page load: nothing lost', T, async () => {
     const clientId = newClientId('down');
     const opts = { clientId, batchSize: 10, batchTimeout: 30000 };

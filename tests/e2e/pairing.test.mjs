@@ -251,6 +251,24 @@ describe('ss_sid follows the tab the user is using; ss_vid is the visitor', () =
     }
   });
 
+  it('a tab that missed its blur still takes ss_sid back when it gains focus or becomes visible', T, async () => {
+    const clientId = newClientId('missedblur');
+    const a = await suite.t.newPage();
+    await openPage(a, { clientId });
+    const sidA = await sessionOf(a);
+    await untilSidCookie(sidA, 'tab A started with focus');
+    // Tab B opens in front, but A never hears a blur: it still believes it has focus.
+    const b = await suite.t.newPage();
+    await openPage(b, { clientId });
+    const sidB = await sessionOf(b);
+    await untilSidCookie(sidB, 'tab B started with focus');
+
+    await setPresence(a, { focused: true });
+    await untilSidCookie(sidA, 'A gains focus (no blur before it)');
+    await setPresence(b, { visible: true });
+    await untilSidCookie(sidB, 'B becomes visible (never hidden before)');
+  });
+
   it('ss_vid is written on every load; a reload keeps the tab session and its ss_sid', T, async () => {
     const clientId = newClientId('reload');
     const a = await suite.t.newPage();
@@ -960,11 +978,18 @@ describe('requireConsent', () => {
     );
   });
 
-  it('events held before consent keep the time and page of their track() call', T, async () => {
+  it('events held before consent keep the time and page of their track() call in a session that began earlier', T, async () => {
     const clientId = newClientId('consent-time');
     const page = await suite.t.newPage();
     await page.clock.install();
+    // The first page: consent given, the session begins (with its screen_view).
     await openPage(page, { clientId, consent: 1 });
+    await page.evaluate(() => window.sm.setConsent(true));
+    // The next page of the tab waits for consent again (the site gives it
+    // from its own record); a session that began before consent was asked
+    // keeps the time of calls held meanwhile (README "Consent").
+    await page.reload();
+    await page.waitForFunction(() => window.pairingReady === true, null, { timeout: 10_000 });
     const trackedAt = await page.evaluate(() => {
       window.sm.track('held_timed');
       return Date.now();

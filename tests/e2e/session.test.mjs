@@ -380,6 +380,72 @@ describe('calls queued before the script loaded (www/queue.html)', () => {
   });
 });
 
+describe('every session begins with a screen_view of its page', () => {
+  /** The stored events of `sessionId` once `name` is among them, in the collector's order. */
+  const storedWith = (sessionId, name) =>
+    waitFor(
+      async () => {
+        const evs = await suite.collector.events(sessionId);
+        return evs.some((e) => e.name === name) && evs;
+      },
+      { what: `${name} stored for ${sessionId}`, timeout: 20_000 },
+    );
+
+  it('the session begun by a queued clear() starts with a screen_view, before the queued event (www/queue.html)', T, async () => {
+    const page = await suite.t.newPage();
+    await open(page, '/queue.html');
+    const { sessionId } = await state(page);
+    await page.evaluate(() => window.sessionmark.flush());
+    const evs = await storedWith(sessionId, 'queued_after_clear');
+    assert.deepEqual(
+      evs.map((e) => [e.name, e.path]),
+      [
+        ['screen_view', '/queue.html'],
+        ['queued_after_clear', '/queue.html'],
+      ],
+    );
+    assert.equal(evs[0].page_count, 1);
+  });
+
+  it("clear() then an event: the new session's first event is a screen_view of the page", T, async () => {
+    const page = await suite.t.newPage();
+    await open(page, '/');
+    const sessionId = await page.evaluate(() => {
+      const sm = window.sessionmark;
+      sm.clear();
+      sm.track('after_clear');
+      sm.flush();
+      return sm.getSessionId();
+    });
+    const evs = await storedWith(sessionId, 'after_clear');
+    assert.deepEqual(
+      evs.map((e) => e.name),
+      ['screen_view', 'after_clear'],
+    );
+  });
+
+  it('an event held for consent in a session that begins on consent is stored after its screen_view', T, async () => {
+    const page = await suite.t.newPage();
+    await page.clock.install();
+    await page.addInitScript(() => {
+      window.sessionmark = { q: [['init', { clientId: 'entry-consent', requireConsent: true }], ['track', 'held_early']] };
+    });
+    await open(page, '/');
+    await page.clock.fastForward(3_000);
+    const sessionId = await page.evaluate(() => {
+      window.sessionmark.setConsent(true);
+      window.sessionmark.flush();
+      return window.sessionmark.getSessionId();
+    });
+    const evs = await storedWith(sessionId, 'held_early');
+    assert.deepEqual(
+      evs.map((e) => e.name),
+      ['screen_view', 'held_early'],
+    );
+    assert.equal(evs[1].timestamp, evs[0].timestamp, "stamped at consent, the session's start");
+  });
+});
+
 describe('the script tag pasted twice (www/twice.html)', () => {
   it('one tracker runs: one screen_view stored, events once, one warning', T, async () => {
     const page = await suite.t.newPage();

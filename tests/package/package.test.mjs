@@ -28,21 +28,46 @@ function run(cmd, args, cwd) {
 }
 
 // What a user writes: the browser API and the server SDK, with strict types.
-const BROWSER_TS = `import { init, track, getSessionId, flush, type Options } from 'sessionmark';
+const BROWSER_TS = `import { init, track, getSessionId, getSessionHeaders, flush, type Options } from 'sessionmark';
 
 const options: Options = { clientId: 'package-test', batchSize: 10 };
 init(options);
 track('packed', { via: 'vite', n: 1 });
 
 const id: string | null = getSessionId();
-const headers: Record<string, string> = id ? { 'X-Session-ID': id } : {};
-export const request = new Request('/api/cart', { headers });
+// The README's way to tie a request to the session.
+export const request = new Request('/api/cart', { headers: getSessionHeaders() });
+export const merged = fetch('/api/cart', { headers: { ...getSessionHeaders(), 'Content-Type': 'application/json' } });
+// @ts-expect-error: getSessionId() may be null, which a header cannot be
+export const unchecked = new Request('/api/cart', { headers: { 'X-Session-ID': getSessionId() } });
+document.body.dataset.headers = JSON.stringify(getSessionHeaders());
 
 // @ts-expect-error: an event needs a name
 track();
 
 document.body.dataset.session = id ?? '';
 Object.assign(window, { packageFlush: (): Promise<void> => flush() });
+`;
+
+// The script tag's global, as README "Adding it to a site" uses it.
+const SCRIPT_TS = `import type {} from 'sessionmark';
+
+window.sessionmark = window.sessionmark || { q: [] };
+window.sessionmark.q.push(['track', 'signup_clicked', { plan: 'pro' }]);
+window.sessionmark.q.push(['identify', 'user-123']);
+window.sessionmark.q.push(['init', { clientId: 'my-site', batchSize: 20 }]);
+// @ts-expect-error: not a call of the API
+window.sessionmark.q.push(['nope']);
+// @ts-expect-error: track() needs a name
+window.sessionmark.q.push(['track']);
+
+// Once the script has run, the global holds the API.
+const sm = window.sessionmark;
+if (sm && 'getSessionHeaders' in sm) {
+  void fetch('/api/cart', { headers: sm.getSessionHeaders() });
+  const id: string | null = sm.getSessionId();
+  void id;
+}
 `;
 
 const SERVER_TS = `import { createClient, sessionFromRequest, type Client, type RequestClient } from 'sessionmark/server';
@@ -86,6 +111,7 @@ before(() => {
   run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], app);
   writeFileSync(join(app, 'main.ts'), BROWSER_TS);
   writeFileSync(join(app, 'server.ts'), SERVER_TS);
+  writeFileSync(join(app, 'script.ts'), SCRIPT_TS);
   writeFileSync(
     join(app, 'index.html'),
     '<!doctype html>\n<html><head><meta charset="utf-8"><title>package test</title></head>\n<body><script type="module" src="/main.ts"></script></body></html>\n',
@@ -109,7 +135,7 @@ test('npm pack builds the package: the bundles, their types and the server SDK, 
 });
 
 for (const resolution of ['nodenext', 'bundler']) {
-  test(`an import of sessionmark and sessionmark/server passes tsc --strict (moduleResolution ${resolution})`, () => {
+  test(`an import of sessionmark and sessionmark/server, and the script tag's global, pass tsc --strict (moduleResolution ${resolution})`, () => {
     const config = join(app, `tsconfig.${resolution}.json`);
     writeFileSync(
       config,
@@ -124,7 +150,7 @@ for (const resolution of ['nodenext', 'bundler']) {
           types: [],
           skipLibCheck: false,
         },
-        files: ['main.ts', 'server.ts'],
+        files: ['main.ts', 'server.ts', 'script.ts'],
       }),
     );
     run(join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-p', config], app);
@@ -141,6 +167,7 @@ test('Vite bundles the installed package, and the bundle tracks in Chromium agai
     await page.goto(`${collector.url}/`);
     await page.waitForFunction(() => document.body.dataset.session);
     const sessionId = await page.evaluate(() => document.body.dataset.session);
+    assert.deepEqual(JSON.parse(await page.evaluate(() => document.body.dataset.headers)), { 'X-Session-ID': sessionId });
     await page.evaluate(() => window.packageFlush());
     const stored = await waitFor(
       async () => {

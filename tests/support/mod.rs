@@ -10,10 +10,13 @@ mod sent;
 #[allow(unused_imports)]
 pub use sent::{sent_events, sent_shared};
 
-use sessionmark::command::{Command, Mode};
+use sessionmark::command::{Answer, Command, Mode};
 use sessionmark::config::Config;
 use sessionmark::delivery::Outcome;
+use sessionmark::ids;
+use sessionmark::input::{apply, Code};
 use sessionmark::outbox;
+use sessionmark::rand::Rng;
 use sessionmark::store::{Area, Key};
 use sessionmark::time::Millis;
 use sessionmark::tracker::{Init, Page, Tracker};
@@ -91,6 +94,23 @@ impl Tab {
         Tab::default()
     }
 
+    /// A tab whose session began at `start` on an earlier page, with that
+    /// page's view: a page opened in it (prerendered by default, so without
+    /// a view of its own) sends its events at once, since the session
+    /// already began with a `screen_view` (README "Page views and
+    /// engagement"). What the delivery tests count on.
+    pub fn in_session(start: Millis) -> Tab {
+        let tab = Tab::new();
+        let id = ids::mint_session_id(start, &mut Rng::new(7, 7));
+        tab.session.set(Key::Session.name(), &id);
+        tab.session
+            .set(Key::SessionStart.name(), &start.0.to_string());
+        tab.session
+            .set(Key::SessionTimestamp.name(), &start.0.to_string());
+        tab.session.set(Key::PageCount.name(), "1");
+        tab
+    }
+
     /// The browser copies sessionStorage into a duplicated tab.
     pub fn duplicate(&self) -> Tab {
         let copy = Store::default();
@@ -131,6 +151,11 @@ pub struct PageShell {
     pub shown: (bool, bool, bool),
     /// The page reported at `Listen`.
     pub url: String,
+    /// The random words [`PageShell::input`] sends before the fields
+    /// (zeros: the page's generator goes on as seeded at the start).
+    pub random: [u32; 4],
+    /// Every storage write of this page, in order.
+    pub written: Vec<(Key, String)>,
 }
 
 /// Options as the shim writes them, from a `Config`'s values.
@@ -160,6 +185,11 @@ impl Browser {
     /// Opens a page in `tab` at `now` with `cfg` and the URL's `query`;
     /// at `Listen` it reports [`Browser::shown`].
     pub fn open(&mut self, tab: &Tab, now: Millis, cfg: &Config, query: &str) -> PageShell {
+        self.open_with(tab, now, &option_lines(cfg), query)
+    }
+
+    /// [`Browser::open`] with the options as the shim writes them.
+    pub fn open_with(&mut self, tab: &Tab, now: Millis, options: &str, query: &str) -> PageShell {
         self.seed += 1;
         let mut p = PageShell {
             tracker: Tracker::new(),
@@ -175,18 +205,20 @@ impl Browser {
             beacons: Some(true),
             shown: self.shown,
             url: String::new(),
+            random: [0; 4],
+            written: Vec::new(),
         };
+        // A deterministic fake of the browser's random bytes: each page its own.
         let mut random = [0u8; 16];
         random[..8].copy_from_slice(&self.seed.to_le_bytes());
         random[8..].copy_from_slice(&99u64.to_le_bytes());
-        let options = option_lines(cfg);
+        p.tracker.handle_random(random);
         let init = Init {
-            options: &options,
+            options,
             query,
             host: "example.com",
             https: false,
             script: "",
-            random,
         };
         p.tracker.handle_init(now, &init);
         p.settle(now);
@@ -218,7 +250,10 @@ impl PageShell {
 
     fn perform(&mut self, now: Millis, c: Command) {
         match c {
-            Command::Set(key, value) => self.area(key.area()).set(key.name(), &value),
+            Command::Set(key, value) => {
+                self.area(key.area()).set(key.name(), &value);
+                self.written.push((key, value));
+            }
             Command::Remove(key) => self.area(key.area()).remove(key.name()),
             Command::Cookie(assignment) => {
                 let name = assignment.split('=').next().unwrap().to_owned();
@@ -248,8 +283,14 @@ impl PageShell {
                 self.listening = true;
                 let (visible, focused, prerendering) = self.shown;
                 let url = self.url.clone();
-                self.tracker
-                    .handle_page_shown(now, visible, focused, prerendering, &page(&url));
+                self.tracker.handle_page_shown(
+                    now,
+                    visible,
+                    focused,
+                    prerendering,
+                    &page(&url),
+                    None,
+                );
             }
             Command::Trace(hosts) => self.traced = hosts.split(',').map(String::from).collect(),
             Command::Stop => {
@@ -258,6 +299,27 @@ impl PageShell {
                 self.timer = None;
             }
         }
+    }
+
+    /// Input `code` at `now` as the shim sends it (its fields joined by
+    /// line breaks, decoded by `sessionmark::input`), then carries out its
+    /// commands; returns the answer to the API call. The random words
+    /// before the fields are [`PageShell::random`].
+    pub fn input(&mut self, now: Millis, code: Code, fields: &[&str]) -> Answer {
+        let words = self.random.map(|w| w.to_string());
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let text = [&words[..], fields].concat().join("\n");
+        let answer = apply(&mut self.tracker, code as u32, now, &text);
+        self.settle(now);
+        answer
+    }
+
+    /// Input number `code` at `now` with `text` exactly as given (random
+    /// words included), then its commands carried out.
+    pub fn input_text(&mut self, now: Millis, code: u32, text: &str) -> Answer {
+        let answer = apply(&mut self.tracker, code, now, text);
+        self.settle(now);
+        answer
     }
 
     /// Runs one typed input at `now`, then carries out its commands.
