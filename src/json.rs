@@ -28,25 +28,12 @@ pub fn push_str(out: &mut String, s: &str) {
 
 /// Appends an unsigned integer in decimal, without `core::fmt`.
 pub fn push_u64(out: &mut String, v: u64) {
-    // Least significant digit first into a buffer (u64 has at most 20), then
-    // copied in order: no division by a variable, so no panic path.
-    let mut digits = [b'0'; 20];
-    let mut start = digits.len();
-    let mut v = v;
-    while let Some(slot) = start.checked_sub(1).and_then(|i| digits.get_mut(i)) {
-        #[allow(clippy::cast_possible_truncation)]
-        {
-            *slot = b'0' + (v % 10) as u8;
-        }
-        start -= 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    // The leading digits first: at most 20 levels deep.
+    if v >= 10 {
+        push_u64(out, v / 10);
     }
-    for &d in digits.get(start..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
+    #[allow(clippy::cast_possible_truncation)]
+    out.push(char::from(b'0' + (v % 10) as u8));
 }
 
 /// The decimal text of `v`.
