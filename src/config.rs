@@ -4,8 +4,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::json::{parse_u64, u64_text};
-use crate::text::{cut, pieces};
+use crate::json::push_u64;
+use crate::text::{cut, pieces, push_lowercase};
 use crate::time::Millis;
 
 /// Every option of the tracker, with its default (README "Options").
@@ -67,11 +67,12 @@ pub const OPTION_NAMES: &[&str] = &[
     "requireConsent",
 ];
 
-fn warning(parts: &[&str]) -> String {
-    let mut s = String::from("sessionmark: ");
-    for p in parts {
-        s.push_str(p);
-    }
+/// `sessionmark: option NAME` + `what`: every option warning names its
+/// option first.
+fn warning(name: &str, what: &str) -> String {
+    let mut s = String::from("sessionmark: option ");
+    s.push_str(name);
+    s.push_str(what);
     s
 }
 
@@ -79,11 +80,7 @@ fn as_bool(name: &str, v: &str) -> Result<bool, String> {
     match v.trim_ascii() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(warning(&[
-            "option ",
-            name,
-            " must be true or false; using the default",
-        ])),
+        _ => Err(warning(name, " must be true or false; using the default")),
     }
 }
 
@@ -91,58 +88,52 @@ fn as_string(name: &str, v: &str, max: usize) -> Result<String, String> {
     if v.len() <= max {
         Ok(v.trim_ascii().into())
     } else {
-        Err(warning(&["option ", name, " is too long; ignored"]))
+        Err(warning(name, " is too long; ignored"))
     }
 }
 
 /// A whole number clamped into `lo..=hi`, warning when it had to be moved.
 fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<String>) {
-    // Whole milliseconds or counts: a fraction is dropped, a huge value
-    // saturates (and is clamped below).
     let v = v.trim_ascii();
-    let whole = cut(v, b'.').map_or(v, |(w, f)| {
-        if f.bytes().all(|b| b.is_ascii_digit()) {
-            w
-        } else {
-            "x"
-        }
-    });
     // A negative number is out of range too: it is clamped to `lo`.
-    let (negative, digits) = match whole.strip_prefix('-') {
+    let (negative, digits) = match v.strip_prefix('-') {
         Some(d) => (true, d),
-        None => (false, whole),
+        None => (false, v),
     };
-    let n = parse_u64(digits)
-        .or_else(|| {
-            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(u64::MAX)
-        })
-        .map(|n| if negative { 0 } else { n });
-    let Some(n) = n else {
+    // Whole milliseconds or counts: a fraction (digits after one `.`) is
+    // dropped; a huge value stops growing past 2^32 (and is clamped below).
+    let (mut n, mut whole, mut fraction) = (0u64, false, false);
+    for b in digits.bytes() {
+        if b == b'.' && !fraction {
+            fraction = true;
+        } else if !b.is_ascii_digit() {
+            whole = false;
+            break;
+        } else if !fraction {
+            whole = true;
+            if n <= u64::from(u32::MAX) {
+                n = n * 10 + u64::from(b - b'0');
+            }
+        }
+    }
+    if !whole {
         return (
             None,
-            Some(warning(&[
-                "option ",
-                name,
-                " must be a number; using the default",
-            ])),
+            Some(warning(name, " must be a number; using the default")),
         );
-    };
+    }
+    let n = if negative { 0 } else { n };
     // Not `clamp`: its `min <= max` assertion is a panic path.
     let c = n.max(lo).min(hi);
     if c == n {
         return (Some(n), None);
     }
-    let (lo_t, hi_t, c_t) = (u64_text(lo), u64_text(hi), u64_text(c));
-    let msg = warning(&[
-        "option ",
-        name,
-        " is out of range ",
-        &lo_t,
-        "..",
-        &hi_t,
-        "; using ",
-        &c_t,
-    ]);
+    let mut msg = warning(name, " is out of range ");
+    push_u64(&mut msg, lo);
+    msg.push_str("..");
+    push_u64(&mut msg, hi);
+    msg.push_str("; using ");
+    push_u64(&mut msg, c);
     (Some(c), Some(msg))
 }
 
@@ -153,7 +144,7 @@ fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
     let mut bad = false;
     let mut hosts = String::new();
     for item in pieces(v, b',') {
-        let h = item.trim_ascii().to_ascii_lowercase();
+        let h = item.trim_ascii();
         if h.is_empty() {
             continue;
         }
@@ -165,17 +156,16 @@ fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
             if !hosts.is_empty() {
                 hosts.push(',');
             }
-            hosts.push_str(&h);
+            push_lowercase(&mut hosts, h);
         } else {
             bad = true;
         }
     }
     let w = bad.then(|| {
-        warning(&[
-            "option ",
+        warning(
             name,
             " has entries that are not host or host:port; they were dropped",
-        ])
+        )
     });
     (hosts, w)
 }
@@ -239,7 +229,7 @@ impl Config {
                 }
                 w
             }
-            _ => Some(warning(&["unknown option ", name, "; ignored"])),
+            _ => Some(warning(name, " is unknown; ignored")),
         }
     }
 }

@@ -71,7 +71,11 @@ pub fn checked_domain(domain: &str, host: &str) -> Option<String> {
     let tail_matches = h
         .get(at..)
         .is_some_and(|tail| tail.eq_ignore_ascii_case(d.as_bytes()));
-    (!d.is_empty() && tail_matches && (same || parent)).then(|| d.to_ascii_lowercase())
+    (!d.is_empty() && tail_matches && (same || parent)).then(|| {
+        let mut lower = String::new();
+        crate::text::push_lowercase(&mut lower, d);
+        lower
+    })
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
