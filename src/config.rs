@@ -67,33 +67,53 @@ pub const OPTION_NAMES: &[&str] = &[
     "requireConsent",
 ];
 
-/// `sessionmark: option NAME` + `what`: every option warning names its
-/// option first.
-fn warning(name: &str, what: &str) -> String {
-    let mut s = String::from("sessionmark: option ");
-    s.push_str(name);
-    s.push_str(what);
-    s
+/// What was wrong with an option's value (or name).
+enum Problem {
+    /// Said after the option's name.
+    Text(&'static str),
+    /// Out of `lo..=hi`: clamped to the third number.
+    Range(u64, u64, u64),
 }
 
-fn as_bool(name: &str, v: &str) -> Result<bool, String> {
+impl Problem {
+    /// The console warning: `sessionmark: option NAME ...`.
+    fn warning(self, name: &str) -> String {
+        let mut s = String::from("sessionmark: option ");
+        s.push_str(name);
+        match self {
+            Problem::Text(what) => s.push_str(what),
+            Problem::Range(lo, hi, c) => {
+                s.push_str(" is out of range ");
+                push_u64(&mut s, lo);
+                s.push_str("..");
+                push_u64(&mut s, hi);
+                s.push_str("; using ");
+                push_u64(&mut s, c);
+            }
+        }
+        s
+    }
+}
+
+fn as_bool(v: &str) -> Result<bool, Problem> {
     match v.trim_ascii() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(warning(name, " must be true or false; using the default")),
+        _ => Err(Problem::Text(" must be true or false; using the default")),
     }
 }
 
-fn as_string(name: &str, v: &str, max: usize) -> Result<String, String> {
+fn as_string(v: &str, max: usize) -> Result<String, Problem> {
     if v.len() <= max {
         Ok(v.trim_ascii().into())
     } else {
-        Err(warning(name, " is too long; ignored"))
+        Err(Problem::Text(" is too long; ignored"))
     }
 }
 
-/// A whole number clamped into `lo..=hi`, warning when it had to be moved.
-fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<String>) {
+/// A whole number clamped into `lo..=hi` (None: not a number), and the
+/// problem when it had to be moved.
+fn as_clamped(v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<Problem>) {
     let v = v.trim_ascii();
     // A negative number is out of range too: it is clamped to `lo`.
     let (negative, digits) = match v.strip_prefix('-') {
@@ -119,28 +139,19 @@ fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<Str
     if !whole {
         return (
             None,
-            Some(warning(name, " must be a number; using the default")),
+            Some(Problem::Text(" must be a number; using the default")),
         );
     }
     let n = if negative { 0 } else { n };
     // Not `clamp`: its `min <= max` assertion is a panic path.
     let c = n.max(lo).min(hi);
-    if c == n {
-        return (Some(n), None);
-    }
-    let mut msg = warning(name, " is out of range ");
-    push_u64(&mut msg, lo);
-    msg.push_str("..");
-    push_u64(&mut msg, hi);
-    msg.push_str("; using ");
-    push_u64(&mut msg, c);
-    (Some(c), Some(msg))
+    (Some(c), (c != n).then_some(Problem::Range(lo, hi, c)))
 }
 
 /// A list of hosts, comma-separated. Each must be
 /// `host` or `host:port` (letters, digits, `-`, `.`, IPv6 brackets); bad
 /// entries are dropped with one warning.
-fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
+fn as_hosts(v: &str) -> (String, Option<Problem>) {
     let mut bad = false;
     let mut hosts = String::new();
     for item in pieces(v, b',') {
@@ -161,13 +172,10 @@ fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
             bad = true;
         }
     }
-    let w = bad.then(|| {
-        warning(
-            name,
-            " has entries that are not host or host:port; they were dropped",
-        )
-    });
-    (hosts, w)
+    let problem = bad.then_some(Problem::Text(
+        " has entries that are not host or host:port; they were dropped",
+    ));
+    (hosts, problem)
 }
 
 impl Config {
@@ -191,46 +199,42 @@ impl Config {
     /// warning when the value was bad (then the default or a clamped value
     /// stands) or the name unknown.
     pub fn set(&mut self, name: &str, v: &str) -> Option<String> {
-        let ms = |(n, w): (Option<u64>, Option<String>), slot: &mut Millis| {
+        let ms = |(n, problem): (Option<u64>, Option<Problem>), slot: &mut Millis| {
             if let Some(n) = n {
                 *slot = Millis(n);
             }
-            w
+            problem
         };
-        match name {
-            "clientId" => as_string(name, v, 128).map(|s| self.client_id = s).err(),
-            "endpoint" => as_string(name, v, 2048).map(|s| self.endpoint = s).err(),
-            "cookieDomain" => as_string(name, v, 253)
-                .map(|s| self.cookie_domain = s)
-                .err(),
-            "enableBatching" => as_bool(name, v).map(|b| self.enable_batching = b).err(),
-            "trackHashChanges" => as_bool(name, v).map(|b| self.track_hash_changes = b).err(),
-            "requireConsent" => as_bool(name, v).map(|b| self.require_consent = b).err(),
+        let problem = match name {
+            "clientId" => as_string(v, 128).map(|s| self.client_id = s).err(),
+            "endpoint" => as_string(v, 2048).map(|s| self.endpoint = s).err(),
+            "cookieDomain" => as_string(v, 253).map(|s| self.cookie_domain = s).err(),
+            "enableBatching" => as_bool(v).map(|b| self.enable_batching = b).err(),
+            "trackHashChanges" => as_bool(v).map(|b| self.track_hash_changes = b).err(),
+            "requireConsent" => as_bool(v).map(|b| self.require_consent = b).err(),
             "tracingHeaders" => {
-                let (hosts, w) = as_hosts(name, v);
+                let (hosts, problem) = as_hosts(v);
                 self.tracing_headers = hosts;
-                w
+                problem
             }
             // 1 minute .. 24 hours.
-            "sessionTimeout" => ms(
-                as_clamped(name, v, 60_000, 86_400_000),
-                &mut self.session_timeout,
-            ),
+            "sessionTimeout" => ms(as_clamped(v, 60_000, 86_400_000), &mut self.session_timeout),
             // At most 24 h: backends require a session to fit in 24 h from its UUIDv7 time.
             "maxSessionLength" => ms(
-                as_clamped(name, v, 60_000, 86_400_000),
+                as_clamped(v, 60_000, 86_400_000),
                 &mut self.max_session_length,
             ),
-            "batchTimeout" => ms(as_clamped(name, v, 100, 30_000), &mut self.batch_timeout),
+            "batchTimeout" => ms(as_clamped(v, 100, 30_000), &mut self.batch_timeout),
             "batchSize" => {
-                let (n, w) = as_clamped(name, v, 1, 50);
+                let (n, problem) = as_clamped(v, 1, 50);
                 if let Some(n) = n.and_then(|n| usize::try_from(n).ok()) {
                     self.batch_size = n;
                 }
-                w
+                problem
             }
-            _ => Some(warning(name, " is unknown; ignored")),
-        }
+            _ => Some(Problem::Text(" is unknown; ignored")),
+        };
+        problem.map(|p| p.warning(name))
     }
 }
 
