@@ -46,11 +46,14 @@ pub fn u64_text(v: u64) -> String {
 /// Parses a decimal string of digits only (no sign, no spaces, at most 16
 /// digits), as stored timestamps and counters are written.
 pub fn parse_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.len() > 16 {
         return None;
     }
     let mut v: u64 = 0;
     for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
         v = v * 10 + u64::from(b - b'0');
     }
     Some(v)
