@@ -43,7 +43,8 @@ fn push_uuid(out: &mut String, mut bits: u128) {
 /// 128 random bits with the RFC 9562 version nibble set to `version` and
 /// the variant bits to `10`.
 fn versioned(rng: &mut Rng, version: u128) -> u128 {
-    let bits = u128::from_be_bytes(rng.bytes16());
+    // Little-endian: the generator's two words as they are, no byte swap.
+    let bits = u128::from_le_bytes(rng.bytes16());
     (bits & !(0xf << 76) & !(0x3 << 62)) | (version << 76) | (1 << 63)
 }
 
