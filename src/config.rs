@@ -186,7 +186,9 @@ impl Config {
         let mut cfg = Config::default();
         for line in pieces(text, b'\n') {
             if let Some((name, value)) = cut(line, b'=') {
-                warnings.extend(cfg.set(name, value));
+                if let Some(warning) = cfg.set(name, value) {
+                    warnings.push(warning);
+                }
             }
         }
         cfg
