@@ -68,14 +68,18 @@ pub fn checked_domain(domain: &str, host: &str) -> Option<String> {
     let at = h.len().checked_sub(d.len())?;
     let same = at == 0;
     let parent = dots > 0 && at > 0 && h.get(at - 1) == Some(&b'.');
-    let tail_matches = h
-        .get(at..)
-        .is_some_and(|tail| tail.eq_ignore_ascii_case(d.as_bytes()));
-    (!d.is_empty() && tail_matches && (same || parent)).then(|| {
-        let mut lower = String::new();
-        crate::text::push_lowercase(&mut lower, d);
-        lower
-    })
+    if d.is_empty() || !(same || parent) {
+        return None;
+    }
+    let mut lower = String::new();
+    for (i, &b) in d.as_bytes().iter().enumerate() {
+        let b = b.to_ascii_lowercase();
+        if h.get(at + i).map(u8::to_ascii_lowercase) != Some(b) {
+            return None;
+        }
+        lower.push(char::from(b));
+    }
+    Some(lower)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
