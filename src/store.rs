@@ -167,11 +167,11 @@ impl Snapshot {
     /// order, separated by `'\n'`; the last one takes the rest (the outbox
     /// has line breaks). An empty value is an absent one.
     pub fn from_answer(keys: Keys, answer: &str) -> Snapshot {
-        let mut values: [Option<String>; 8] = Default::default();
+        let mut snap = Snapshot::default();
         let mut rest = answer;
         let mut left = keys.0.count_ones();
-        for (key, slot) in Key::ALL.iter().zip(values.iter_mut()) {
-            if !keys.contains(*key) {
+        for key in Key::ALL {
+            if !keys.contains(key) {
                 continue;
             }
             left -= 1;
@@ -184,20 +184,19 @@ impl Snapshot {
                 // keys after it absent.
                 _ => core::mem::take(&mut rest),
             };
+            let slot = match key {
+                Key::Session => &mut snap.session,
+                Key::SessionTimestamp => &mut snap.session_timestamp,
+                Key::SessionStart => &mut snap.session_start,
+                Key::PageCount => &mut snap.page_count,
+                Key::Tab => &mut snap.tab_alive,
+                Key::Visitor => &mut snap.visitor,
+                Key::User => &mut snap.user,
+                Key::Outbox => &mut snap.outbox,
+            };
             *slot = (!value.is_empty()).then(|| value.into());
         }
-        let [session, session_timestamp, session_start, page_count, tab_alive, visitor, user, outbox] =
-            values;
-        Snapshot {
-            session,
-            session_timestamp,
-            session_start,
-            page_count,
-            tab_alive,
-            visitor,
-            user,
-            outbox,
-        }
+        snap
     }
 }
 
