@@ -27,28 +27,35 @@ function write(name, key, value) {
 
 let timer;
 
-export function perform(command) {
-  const [name, a, b, c, d] = command;
-  if (name === 'set') write(a, b, c);
-  else if (name === 'remove') write(a, b);
-  else if (name === 'cookie') {
+// Each command by its name (src/command.rs): its fields are the arguments.
+const commands = {
+  set: write,
+  remove: write,
+  cookie(text) {
     try {
-      document.cookie = a;
+      document.cookie = text;
     } catch (e) {}
-  } else if (name === 'send') send(a, b, c, d);
-  else if (name === 'warn') console.warn(a);
-  else if (name === 'timer') {
+  },
+  send,
+  warn: (text) => console.warn(text),
+  timer(ms) {
     clearTimeout(timer);
-    if (a >= 0) timer = setTimeout(guard(() => input(Timer, [])), a);
-  } else if (name === 'read') {
+    if (ms >= 0) timer = setTimeout(guard(() => input(Timer, [])), ms);
+  },
+  read(...keys) {
     const values = [];
-    for (let i = 1; i < command.length; i += 2) values.push(read(command[i], command[i + 1]));
+    for (let i = 0; i < keys.length; i += 2) values.push(read(keys[i], keys[i + 1]));
     input(Stored, values);
-  } else if (name === 'listen') listen();
-  else if (name === 'trace') trace(command.slice(1));
-  else if (name === 'stop') {
+  },
+  listen,
+  trace: (...hosts) => trace(hosts),
+  stop() {
     clearTimeout(timer);
     unlisten();
     untrace();
-  }
+  },
+};
+
+export function perform([name, ...fields]) {
+  commands[name](...fields);
 }

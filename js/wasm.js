@@ -41,15 +41,15 @@ function loaded() {
 
 // The text crosses through the core's buffer in its memory: the input's
 // UTF-8 is written where the core says, and the reply is read where it
-// says (a 4-byte little-endian length, then its UTF-8).
+// says (UTF-8 up to a zero byte).
 function call(code, text) {
   const bytes = encoder.encode(text);
   // A call may grow the memory, which detaches views made before it.
   const room = coreInput(BUFFER, 0, bytes.length);
   new Uint8Array(memory.buffer).set(bytes, room);
   const at = coreInput(code, Date.now(), bytes.length);
-  const view = new DataView(memory.buffer);
-  return decoder.decode(new Uint8Array(memory.buffer, at + 4, view.getUint32(at, true)));
+  const reply = new Uint8Array(memory.buffer);
+  return decoder.decode(reply.subarray(at, reply.indexOf(0, at)));
 }
 
 // Fresh random words for every input: the ids an input mints depend on

@@ -4,8 +4,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::json::{parse_u64, u64_text};
-use crate::text::{cut, pieces};
+use crate::json::push_u64;
+use crate::text::{cut, pieces, push_lowercase};
 use crate::time::Millis;
 
 /// Every option of the tracker, with its default (README "Options").
@@ -67,93 +67,95 @@ pub const OPTION_NAMES: &[&str] = &[
     "requireConsent",
 ];
 
-fn warning(parts: &[&str]) -> String {
-    let mut s = String::from("sessionmark: ");
-    for p in parts {
-        s.push_str(p);
-    }
-    s
+/// What was wrong with an option's value (or name).
+enum Problem {
+    /// Said after the option's name.
+    Text(&'static str),
+    /// Out of `lo..=hi`: clamped to the third number.
+    Range(u64, u64, u64),
 }
 
-fn as_bool(name: &str, v: &str) -> Result<bool, String> {
+impl Problem {
+    /// The console warning: `sessionmark: option NAME ...`.
+    fn warning(self, name: &str) -> String {
+        let mut s = String::from("sessionmark: option ");
+        s.push_str(name);
+        match self {
+            Problem::Text(what) => s.push_str(what),
+            Problem::Range(lo, hi, c) => {
+                s.push_str(" is out of range ");
+                push_u64(&mut s, lo);
+                s.push_str("..");
+                push_u64(&mut s, hi);
+                s.push_str("; using ");
+                push_u64(&mut s, c);
+            }
+        }
+        s
+    }
+}
+
+fn as_bool(v: &str) -> Result<bool, Problem> {
     match v.trim_ascii() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(warning(&[
-            "option ",
-            name,
-            " must be true or false; using the default",
-        ])),
+        _ => Err(Problem::Text(" must be true or false; using the default")),
     }
 }
 
-fn as_string(name: &str, v: &str, max: usize) -> Result<String, String> {
+fn as_string(v: &str, max: usize) -> Result<String, Problem> {
     if v.len() <= max {
         Ok(v.trim_ascii().into())
     } else {
-        Err(warning(&["option ", name, " is too long; ignored"]))
+        Err(Problem::Text(" is too long; ignored"))
     }
 }
 
-/// A whole number clamped into `lo..=hi`, warning when it had to be moved.
-fn as_clamped(name: &str, v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<String>) {
-    // Whole milliseconds or counts: a fraction is dropped, a huge value
-    // saturates (and is clamped below).
+/// A whole number clamped into `lo..=hi` (None: not a number), and the
+/// problem when it had to be moved.
+fn as_clamped(v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<Problem>) {
     let v = v.trim_ascii();
-    let whole = cut(v, b'.').map_or(v, |(w, f)| {
-        if f.bytes().all(|b| b.is_ascii_digit()) {
-            w
-        } else {
-            "x"
-        }
-    });
     // A negative number is out of range too: it is clamped to `lo`.
-    let (negative, digits) = match whole.strip_prefix('-') {
+    let (negative, digits) = match v.strip_prefix('-') {
         Some(d) => (true, d),
-        None => (false, whole),
+        None => (false, v),
     };
-    let n = parse_u64(digits)
-        .or_else(|| {
-            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(u64::MAX)
-        })
-        .map(|n| if negative { 0 } else { n });
-    let Some(n) = n else {
+    // Whole milliseconds or counts: a fraction (digits after one `.`) is
+    // dropped; a huge value stops growing past 2^32 (and is clamped below).
+    let (mut n, mut whole, mut fraction) = (0u64, false, false);
+    for b in digits.bytes() {
+        if b == b'.' && !fraction {
+            fraction = true;
+        } else if !b.is_ascii_digit() {
+            whole = false;
+            break;
+        } else if !fraction {
+            whole = true;
+            if n <= u64::from(u32::MAX) {
+                n = n * 10 + u64::from(b - b'0');
+            }
+        }
+    }
+    if !whole {
         return (
             None,
-            Some(warning(&[
-                "option ",
-                name,
-                " must be a number; using the default",
-            ])),
+            Some(Problem::Text(" must be a number; using the default")),
         );
-    };
+    }
+    let n = if negative { 0 } else { n };
     // Not `clamp`: its `min <= max` assertion is a panic path.
     let c = n.max(lo).min(hi);
-    if c == n {
-        return (Some(n), None);
-    }
-    let (lo_t, hi_t, c_t) = (u64_text(lo), u64_text(hi), u64_text(c));
-    let msg = warning(&[
-        "option ",
-        name,
-        " is out of range ",
-        &lo_t,
-        "..",
-        &hi_t,
-        "; using ",
-        &c_t,
-    ]);
-    (Some(c), Some(msg))
+    (Some(c), (c != n).then_some(Problem::Range(lo, hi, c)))
 }
 
 /// A list of hosts, comma-separated. Each must be
 /// `host` or `host:port` (letters, digits, `-`, `.`, IPv6 brackets); bad
 /// entries are dropped with one warning.
-fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
+fn as_hosts(v: &str) -> (String, Option<Problem>) {
     let mut bad = false;
     let mut hosts = String::new();
     for item in pieces(v, b',') {
-        let h = item.trim_ascii().to_ascii_lowercase();
+        let h = item.trim_ascii();
         if h.is_empty() {
             continue;
         }
@@ -165,19 +167,15 @@ fn as_hosts(name: &str, v: &str) -> (String, Option<String>) {
             if !hosts.is_empty() {
                 hosts.push(',');
             }
-            hosts.push_str(&h);
+            push_lowercase(&mut hosts, h);
         } else {
             bad = true;
         }
     }
-    let w = bad.then(|| {
-        warning(&[
-            "option ",
-            name,
-            " has entries that are not host or host:port; they were dropped",
-        ])
-    });
-    (hosts, w)
+    let problem = bad.then_some(Problem::Text(
+        " has entries that are not host or host:port; they were dropped",
+    ));
+    (hosts, problem)
 }
 
 impl Config {
@@ -189,9 +187,15 @@ impl Config {
         let mut cfg = Config::default();
         for line in pieces(text, b'\n') {
             match cut(line, b'=') {
-                Some((name, value)) => warnings.extend(cfg.set(name, value)),
+                Some((name, value)) => {
+                    if let Some(warning) = cfg.set(name, value) {
+                        warnings.push(warning);
+                    }
+                }
                 None if !line.is_empty() => {
-                    warnings.push(warning(&[line, " has a value of the wrong type; ignored"]));
+                    warnings.push(
+                        Problem::Text(" has a value of the wrong type; ignored").warning(line),
+                    );
                 }
                 None => {}
             }
@@ -206,46 +210,42 @@ impl Config {
     /// warning when the value was bad (then the default or a clamped value
     /// stands) or the name unknown.
     pub fn set(&mut self, name: &str, v: &str) -> Option<String> {
-        let ms = |(n, w): (Option<u64>, Option<String>), slot: &mut Millis| {
+        let ms = |(n, problem): (Option<u64>, Option<Problem>), slot: &mut Millis| {
             if let Some(n) = n {
                 *slot = Millis(n);
             }
-            w
+            problem
         };
-        match name {
-            "clientId" => as_string(name, v, 128).map(|s| self.client_id = s).err(),
-            "endpoint" => as_string(name, v, 2048).map(|s| self.endpoint = s).err(),
-            "cookieDomain" => as_string(name, v, 253)
-                .map(|s| self.cookie_domain = s)
-                .err(),
-            "enableBatching" => as_bool(name, v).map(|b| self.enable_batching = b).err(),
-            "trackHashChanges" => as_bool(name, v).map(|b| self.track_hash_changes = b).err(),
-            "requireConsent" => as_bool(name, v).map(|b| self.require_consent = b).err(),
+        let problem = match name {
+            "clientId" => as_string(v, 128).map(|s| self.client_id = s).err(),
+            "endpoint" => as_string(v, 2048).map(|s| self.endpoint = s).err(),
+            "cookieDomain" => as_string(v, 253).map(|s| self.cookie_domain = s).err(),
+            "enableBatching" => as_bool(v).map(|b| self.enable_batching = b).err(),
+            "trackHashChanges" => as_bool(v).map(|b| self.track_hash_changes = b).err(),
+            "requireConsent" => as_bool(v).map(|b| self.require_consent = b).err(),
             "tracingHeaders" => {
-                let (hosts, w) = as_hosts(name, v);
+                let (hosts, problem) = as_hosts(v);
                 self.tracing_headers = hosts;
-                w
+                problem
             }
             // 1 minute .. 24 hours.
-            "sessionTimeout" => ms(
-                as_clamped(name, v, 60_000, 86_400_000),
-                &mut self.session_timeout,
-            ),
+            "sessionTimeout" => ms(as_clamped(v, 60_000, 86_400_000), &mut self.session_timeout),
             // At most 24 h: backends require a session to fit in 24 h from its UUIDv7 time.
             "maxSessionLength" => ms(
-                as_clamped(name, v, 60_000, 86_400_000),
+                as_clamped(v, 60_000, 86_400_000),
                 &mut self.max_session_length,
             ),
-            "batchTimeout" => ms(as_clamped(name, v, 100, 30_000), &mut self.batch_timeout),
+            "batchTimeout" => ms(as_clamped(v, 100, 30_000), &mut self.batch_timeout),
             "batchSize" => {
-                let (n, w) = as_clamped(name, v, 1, 50);
+                let (n, problem) = as_clamped(v, 1, 50);
                 if let Some(n) = n.and_then(|n| usize::try_from(n).ok()) {
                     self.batch_size = n;
                 }
-                w
+                problem
             }
-            _ => Some(warning(&["unknown option ", name, "; ignored"])),
-        }
+            _ => Some(Problem::Text(" is unknown; ignored")),
+        };
+        problem.map(|p| p.warning(name))
     }
 }
 
@@ -351,7 +351,7 @@ mod tests {
         assert_eq!((c.client_id.as_str(), c.batch_size), ("", 5));
         assert_eq!(
             warnings[2],
-            "sessionmark: clientId has a value of the wrong type; ignored"
+            "sessionmark: option clientId has a value of the wrong type; ignored"
         );
     }
 

@@ -92,16 +92,23 @@ impl Engagement {
 /// document: `(scroll_y + viewport) / document`, rounded. A page that cannot
 /// scroll is fully seen: 100. Negative or nonsense inputs are clamped.
 pub fn scroll_depth(scroll_y: f64, viewport: f64, document: f64) -> u64 {
-    let clean = |x: f64| if x.is_finite() && x > 0.0 { x } else { 0.0 };
-    let (y, v, d) = (clean(scroll_y), clean(viewport), clean(document));
+    // Whole pixels in integer arithmetic. A float cast saturates (NaN and
+    // negatives are 0); an infinite one is nonsense too. Below 2^32 each,
+    // nothing below can overflow.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let whole = |x: f64| {
+        if x.is_finite() {
+            (x as u64).min(u64::from(u32::MAX))
+        } else {
+            0
+        }
+    };
+    let (y, v, d) = (whole(scroll_y), whole(viewport), whole(document));
     if d <= v {
         return 100;
     }
-    let pct = ((y + v) / d * 100.0 + 0.5).min(100.0);
-    // In 0..=100 after the clamps above.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let out = pct as u64;
-    out
+    // round(100 (y + v) / d) = floor((200 (y + v) + d) / 2d).
+    ((200 * (y + v) + d) / (2 * d)).min(100)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -19,62 +19,59 @@ pub const SESSION_PREFIX: &str = "sess_";
 pub const VISITOR_PREFIX: &str = "anon_";
 const UUID_LEN: usize = 36;
 
-/// Appends 16 bytes as a lowercase hyphenated UUID (8-4-4-4-12 hex digits).
-/// By hand: the `uuid` crate's formatting cost more wasm than this loop.
-fn push_uuid(out: &mut String, bytes: [u8; 16]) {
-    for (i, b) in bytes.into_iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
+/// Appends a UUID (its 128 bits, most significant first) as lowercase
+/// hyphenated text (8-4-4-4-12 hex digits). By hand: the `uuid` crate's
+/// formatting cost more wasm than this loop.
+fn push_uuid(out: &mut String, mut bits: u128) {
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
             out.push('-');
         }
-        for nibble in [b >> 4, b & 0xf] {
-            // Arithmetic, not a table: no bounds check to fail.
-            let digit = if nibble < 10 {
-                b'0' + nibble
-            } else {
-                b'a' - 10 + nibble
-            };
-            out.push(char::from(digit));
-        }
+        // The top nibble, then the next one up: shifts by constants only.
+        #[allow(clippy::cast_possible_truncation)]
+        let nibble = (bits >> 124) as u8;
+        bits <<= 4;
+        // Arithmetic, not a table: no bounds check to fail.
+        out.push(char::from(if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'a' - 10 + nibble
+        }));
     }
 }
 
-/// 16 random bytes with the RFC 9562 version nibble set to `version` and
+/// 128 random bits with the RFC 9562 version nibble set to `version` and
 /// the variant bits to `10`.
-fn versioned(mut bytes: [u8; 16], version: u8) -> [u8; 16] {
-    bytes[6] = (bytes[6] & 0x0f) | (version << 4);
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    bytes
+fn versioned(rng: &mut Rng, version: u128) -> u128 {
+    // Little-endian: the generator's two words as they are, no byte swap.
+    let bits = u128::from_le_bytes(rng.bytes16());
+    (bits & !(0xf << 76) & !(0x3 << 62)) | (version << 76) | (1 << 63)
 }
 
-/// The bytes of a UUIDv7 at `now`: 48 bits of milliseconds, then random.
-fn v7_bytes(now: Millis, rng: &mut Rng) -> [u8; 16] {
-    let mut bytes = rng.bytes16();
-    let ms = now.0.to_be_bytes();
-    // The low 6 bytes of the big-endian u64 are the 48-bit timestamp.
-    for (slot, b) in bytes.iter_mut().zip(ms.into_iter().skip(2)) {
-        *slot = b;
-    }
-    versioned(bytes, 7)
+/// The bits of a UUIDv7 at `now`: 48 bits of milliseconds, then random.
+fn v7(now: Millis, rng: &mut Rng) -> u128 {
+    let ms = u128::from(now.0 & 0xffff_ffff_ffff);
+    (versioned(rng, 7) & ((1 << 80) - 1)) | (ms << 80)
 }
 
 /// A fresh UUIDv7 whose timestamp is `now`.
 pub fn uuid_v7(now: Millis, rng: &mut Rng) -> String {
     let mut s = String::with_capacity(UUID_LEN);
-    push_uuid(&mut s, v7_bytes(now, rng));
+    push_uuid(&mut s, v7(now, rng));
     s
 }
 
 pub fn mint_session_id(now: Millis, rng: &mut Rng) -> String {
     let mut s = String::with_capacity(SESSION_PREFIX.len() + UUID_LEN);
     s.push_str(SESSION_PREFIX);
-    push_uuid(&mut s, v7_bytes(now, rng));
+    push_uuid(&mut s, v7(now, rng));
     s
 }
 
 pub fn mint_visitor_id(rng: &mut Rng) -> String {
     let mut s = String::with_capacity(VISITOR_PREFIX.len() + UUID_LEN);
     s.push_str(VISITOR_PREFIX);
-    push_uuid(&mut s, versioned(rng.bytes16(), 4));
+    push_uuid(&mut s, versioned(rng, 4));
     s
 }
 
@@ -120,14 +117,13 @@ pub fn uuid_v7_time(u: &str) -> Option<Millis> {
     if !is_uuid_v7_text(u) {
         return None;
     }
-    // The first 48 bits are the 12 hex digits before and after the first hyphen.
+    // The first 48 bits are the 12 hex digits around the first hyphen.
     let mut ms: u64 = 0;
-    for c in u.bytes().filter(|&c| c != b'-').take(12) {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            _ => c - b'a' + 10,
-        };
-        ms = (ms << 4) | u64::from(d);
+    for &c in u.as_bytes().iter().take(13) {
+        if c != b'-' {
+            let d = if c <= b'9' { c - b'0' } else { c - b'a' + 10 };
+            ms = (ms << 4) | u64::from(d);
+        }
     }
     Some(Millis(ms))
 }

@@ -6,26 +6,21 @@
 
 use alloc::string::String;
 
-/// Appends `s` as a JSON string literal, quotes included.
+/// Appends `s` as a JSON string literal, quotes included. Control
+/// characters take JSON's one escape for all of them, `\u00XX`: fewer
+/// branches than the short forms (`\n`, ...), read back the same.
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // U+2028/2029 are valid JSON but break some JS line readers.
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if u32::from(c) < 0x20 => {
-                let v = u32::from(c);
-                out.push_str("\\u00");
-                out.push(char::from_digit(v >> 4, 16).unwrap_or('0'));
-                out.push(char::from_digit(v & 0xf, 16).unwrap_or('0'));
-            }
-            c => out.push(c),
+        let v = u32::from(c);
+        if c == '"' || c == '\\' {
+            out.push('\\');
+            out.push(c);
+        } else if v < 0x20 {
+            out.push_str(if v < 0x10 { "\\u000" } else { "\\u001" });
+            out.push(char::from_digit(v & 0xf, 16).unwrap_or('0'));
+        } else {
+            out.push(c);
         }
     }
     out.push('"');
@@ -33,25 +28,12 @@ pub fn push_str(out: &mut String, s: &str) {
 
 /// Appends an unsigned integer in decimal, without `core::fmt`.
 pub fn push_u64(out: &mut String, v: u64) {
-    // Least significant digit first into a buffer (u64 has at most 20), then
-    // copied in order: no division by a variable, so no panic path.
-    let mut digits = [b'0'; 20];
-    let mut start = digits.len();
-    let mut v = v;
-    while let Some(slot) = start.checked_sub(1).and_then(|i| digits.get_mut(i)) {
-        #[allow(clippy::cast_possible_truncation)]
-        {
-            *slot = b'0' + (v % 10) as u8;
-        }
-        start -= 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    // The leading digits first: at most 20 levels deep.
+    if v >= 10 {
+        push_u64(out, v / 10);
     }
-    for &d in digits.get(start..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
+    #[allow(clippy::cast_possible_truncation)]
+    out.push(char::from(b'0' + (v % 10) as u8));
 }
 
 /// The decimal text of `v`.
@@ -64,11 +46,14 @@ pub fn u64_text(v: u64) -> String {
 /// Parses a decimal string of digits only (no sign, no spaces, at most 16
 /// digits), as stored timestamps and counters are written.
 pub fn parse_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.len() > 16 {
         return None;
     }
     let mut v: u64 = 0;
     for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
         v = v * 10 + u64::from(b - b'0');
     }
     Some(v)

@@ -6,6 +6,8 @@
 
 use alloc::string::String;
 
+use crate::text::cut;
+
 /// One storage area of the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Area {
@@ -165,36 +167,36 @@ impl Snapshot {
     /// order, separated by `'\n'`; the last one takes the rest (the outbox
     /// has line breaks). An empty value is an absent one.
     pub fn from_answer(keys: Keys, answer: &str) -> Snapshot {
-        let mut rest = Some(answer);
-        let mut values: [Option<String>; 8] = Default::default();
-        let count = keys.iter().count();
-        for (n, key) in keys.iter().enumerate() {
-            let Some(r) = rest else { break };
-            let (value, after) = if n + 1 == count {
-                (r, None)
-            } else {
-                match crate::text::cut(r, b'\n') {
-                    Some((v, after)) => (v, Some(after)),
-                    None => (r, None),
-                }
-            };
-            rest = after;
-            if let Some(slot) = values.get_mut(key as usize) {
-                *slot = (!value.is_empty()).then(|| value.into());
+        let mut snap = Snapshot::default();
+        let mut rest = answer;
+        let mut left = keys.0.count_ones();
+        for key in Key::ALL {
+            if !keys.contains(key) {
+                continue;
             }
+            left -= 1;
+            let value = match cut(rest, b'\n') {
+                Some((value, after)) if left > 0 => {
+                    rest = after;
+                    value
+                }
+                // The last key takes the rest; a short answer leaves the
+                // keys after it absent.
+                _ => core::mem::take(&mut rest),
+            };
+            let slot = match key {
+                Key::Session => &mut snap.session,
+                Key::SessionTimestamp => &mut snap.session_timestamp,
+                Key::SessionStart => &mut snap.session_start,
+                Key::PageCount => &mut snap.page_count,
+                Key::Tab => &mut snap.tab_alive,
+                Key::Visitor => &mut snap.visitor,
+                Key::User => &mut snap.user,
+                Key::Outbox => &mut snap.outbox,
+            };
+            *slot = (!value.is_empty()).then(|| value.into());
         }
-        let [session, session_timestamp, session_start, page_count, tab_alive, visitor, user, outbox] =
-            values;
-        Snapshot {
-            session,
-            session_timestamp,
-            session_start,
-            page_count,
-            tab_alive,
-            visitor,
-            user,
-            outbox,
-        }
+        snap
     }
 }
 

@@ -37,6 +37,14 @@ pub fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Appends `s` lowercased, for text already checked to be ASCII (what
+/// `str::to_ascii_lowercase` does without its own allocation).
+pub fn push_lowercase(out: &mut alloc::string::String, s: &str) {
+    for b in s.bytes() {
+        out.push(char::from(b.to_ascii_lowercase()));
+    }
+}
+
 /// Where `key` first stands in `text`.
 pub fn find(text: &str, key: &[u8]) -> Option<usize> {
     let b = text.as_bytes();

@@ -24,15 +24,9 @@ impl Millis {
 
     /// Converts a JS number (`Date.now()`), clamping NaN and negatives to 0.
     pub fn from_f64(ms: f64) -> Millis {
-        if ms.is_nan() || ms <= 0.0 {
-            Millis(0)
-        } else if ms >= 9.0e15 {
-            Millis(9_000_000_000_000_000)
-        } else {
-            // In range and non-negative: the cast cannot truncate meaningfully.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Millis(ms as u64)
-        }
+        // A float cast saturates: NaN and negatives are 0.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Millis((ms as u64).min(9_000_000_000_000_000))
     }
 }
 

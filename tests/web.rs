@@ -32,15 +32,12 @@ static ALLOC: SizeClasses = SizeClasses::new();
 
 const T0: f64 = 1_709_318_400_000.0;
 
-/// The text of `input`'s reply at `at`: 4 bytes of length, then UTF-8.
+/// The text of `input`'s reply at `at`: UTF-8 up to a zero byte.
 fn reply_at(at: u32) -> String {
-    let ptr = at as *const u8;
-    // SAFETY: `at` is what `input` just answered: a live buffer of 4 +
-    // length bytes, unchanged until the next call.
-    unsafe {
-        let n = u32::from_le_bytes(*(ptr as *const [u8; 4])) as usize;
-        String::from_utf8(std::slice::from_raw_parts(ptr.add(4), n).to_vec()).unwrap()
-    }
+    // SAFETY: `at` is what `input` just answered: a live, zero-ended
+    // buffer, unchanged until the next call.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(at as *const std::ffi::c_char) };
+    String::from_utf8(bytes.to_bytes().to_vec()).unwrap()
 }
 
 /// Input `code` as the shim sends it: the fields joined by line breaks,

@@ -113,23 +113,4 @@ unsafe impl GlobalAlloc for SizeClasses {
             *head = ptr as usize;
         }
     }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: `layout.align()` is valid and `new_size` was checked by
-        // the caller (GlobalAlloc's contract).
-        let new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        if class(new).is_some_and(|k| Some(k) == class(layout)) {
-            return ptr;
-        }
-        // SAFETY: GlobalAlloc's own contract, passed on.
-        let out = unsafe { self.alloc(new) };
-        if !out.is_null() {
-            // SAFETY: both blocks hold at least the smaller size.
-            unsafe {
-                core::ptr::copy_nonoverlapping(ptr, out, layout.size().min(new_size));
-                self.dealloc(ptr, layout);
-            }
-        }
-        out
-    }
 }

@@ -10,9 +10,10 @@
 //! 1. `input(BUFFER, 0, n)` makes the buffer hold at least `n` bytes and
 //!    answers where it starts; the shim writes the input's UTF-8 there;
 //! 2. `input(code, now, n)` handles input `code` with those `n` bytes as its
-//!    text, and answers where its reply stands: a 4-byte little-endian
-//!    length, then that many bytes of UTF-8 (`[answer, command, ...]` as
-//!    JSON, see `crate::command`). The reply stays until the next call.
+//!    text, and answers where its reply starts: UTF-8 (`[answer, command,
+//!    ...]` as JSON, see `crate::command`) ended by a zero byte, which JSON
+//!    text never holds (its strings escape every control character). The
+//!    reply stays until the next call.
 
 pub mod allocator;
 #[cfg(feature = "bundle")]
@@ -20,7 +21,6 @@ mod runtime;
 
 use crate::time::Millis;
 use crate::tracker::Tracker;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -48,24 +48,15 @@ pub fn input(code: u32, now: f64, len: u32) -> u32 {
     let (tracker, buffer) = slot.get_or_insert_with(|| (Tracker::new(), Vec::new()));
     let len = usize::try_from(len).unwrap_or(0);
     if code == BUFFER {
-        buffer.clear();
-        buffer.resize(len, 0);
+        *buffer = alloc::vec![0; len];
     } else {
         let bytes = buffer.get(..len).unwrap_or_default();
         // SAFETY: the shim writes TextEncoder's output there, which is
         // always UTF-8 (wasm-bindgen's own string glue relies on the same).
         let text = unsafe { core::str::from_utf8_unchecked(bytes) };
-        let reply = crate::input::handle(tracker, code, Millis::from_f64(now), text);
-        *buffer = framed(reply);
+        let mut reply = crate::input::handle(tracker, code, Millis::from_f64(now), text);
+        reply.push('\0');
+        *buffer = reply.into_bytes();
     }
     buffer.as_ptr() as u32
-}
-
-/// `text` after its length, 4 bytes little-endian.
-fn framed(text: String) -> Vec<u8> {
-    let n = u32::try_from(text.len()).unwrap_or(u32::MAX);
-    let mut out = Vec::with_capacity(text.len().saturating_add(4));
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(text.as_bytes());
-    out
 }
