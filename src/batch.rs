@@ -103,9 +103,15 @@ impl Batcher {
 
     fn take(&mut self, n: usize, now: Millis) -> Vec<Queued> {
         // Not `drain(..n)`: its range check is a panic path with formatting.
-        let mut rest = core::mem::take(&mut self.queue).into_iter();
-        let out: Vec<Queued> = rest.by_ref().take(n).collect();
-        self.queue = rest.collect();
+        // A loop, not `take(n).collect()`: less generic code (README "Size").
+        let mut out = Vec::new();
+        for ev in core::mem::take(&mut self.queue) {
+            if out.len() < n {
+                out.push(ev);
+            } else {
+                self.queue.push(ev);
+            }
+        }
         self.first_at = if self.queue.is_empty() {
             None
         } else {
@@ -167,11 +173,18 @@ pub fn split(events: Vec<Queued>, budget: usize) -> Vec<Vec<Queued>> {
     if start < events.len() {
         sizes.push(events.len() - start);
     }
-    let mut rest = events.into_iter();
-    sizes
-        .into_iter()
-        .map(|n| rest.by_ref().take(n).collect())
-        .collect()
+    let mut chunks: Vec<Vec<Queued>> = Vec::new();
+    let mut sizes = sizes.into_iter();
+    let mut chunk = Vec::new();
+    let mut n = sizes.next().unwrap_or(0);
+    for ev in events {
+        chunk.push(ev);
+        if chunk.len() == n {
+            chunks.push(core::mem::take(&mut chunk));
+            n = sizes.next().unwrap_or(0);
+        }
+    }
+    chunks
 }
 
 /// Realistic encoded events for tests of this module and `outbox`.

@@ -88,7 +88,14 @@ impl Delivery {
 
     /// Keepalive bytes of requests in flight.
     fn keepalive_in_flight(&self) -> usize {
-        self.flights.iter().map(|f| f.keepalive).sum()
+        // Plain loops here and below, not iterator chains (`sum`, `min`,
+        // `collect`, `flat_map`): each chain is its own generic code in
+        // the wasm (README "Size").
+        let mut sum = 0usize;
+        for f in &self.flights {
+            sum = sum.saturating_add(f.keepalive);
+        }
+        sum
     }
 
     /// Queues requests for `events`, split so each body fits the beacon
@@ -161,24 +168,57 @@ impl Delivery {
 
     /// Records `id` as outboxed; false when it already was.
     fn mark_outboxed(&mut self, id: &str) -> bool {
-        let fresh = !self.outboxed.iter().any(|o| o == id);
+        let mut fresh = true;
+        for o in &self.outboxed {
+            if o == id {
+                fresh = false;
+            }
+        }
         if fresh {
             self.outboxed.push(id.into());
         }
         fresh
     }
 
-    /// Forgets `id` as outboxed; true when it was.
-    fn unmark_outboxed(&mut self, id: &str) -> bool {
-        let before = self.outboxed.len();
-        self.outboxed.retain(|o| o != id);
-        self.outboxed.len() != before
+    /// Forgets these events as outboxed; the ids of those that were.
+    fn unmark_all(&mut self, events: &[Queued]) -> Vec<String> {
+        let mut ids = Vec::new();
+        for e in events {
+            let mut found = false;
+            for o in core::mem::take(&mut self.outboxed) {
+                if o == e.id {
+                    found = true;
+                } else {
+                    self.outboxed.push(o);
+                }
+            }
+            if found {
+                ids.push(e.id.clone());
+            }
+        }
+        ids
+    }
+
+    /// Marks these events as outboxed; those that were not yet.
+    fn mark_all(&mut self, events: &[Queued]) -> Vec<Queued> {
+        let mut fresh = Vec::new();
+        for e in events {
+            if self.mark_outboxed(&e.id) {
+                fresh.push(e.clone());
+            }
+        }
+        fresh
     }
 
     /// When [`Delivery::poll`] should next run: the batch timeout or the
     /// earliest retry.
     pub fn deadline(&self) -> Option<Millis> {
-        let retry = self.waiting.iter().map(|w| w.due).min();
+        let mut retry: Option<Millis> = None;
+        for w in &self.waiting {
+            if retry.is_none_or(|r| w.due < r) {
+                retry = Some(w.due);
+            }
+        }
         match (self.batcher.deadline(), retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -202,33 +242,36 @@ impl Delivery {
     /// fate is never known.
     pub fn hide(&mut self) -> Vec<Queued> {
         self.flush(true);
-        let all: Vec<Queued> = self
-            .flights
-            .iter()
-            .flat_map(|f| f.events.iter().cloned())
-            .collect();
-        all.into_iter()
-            .filter(|e| self.mark_outboxed(&e.id))
-            .collect()
+        let mut all = Vec::new();
+        for f in &self.flights {
+            all.extend_from_slice(&f.events);
+        }
+        self.mark_all(&all)
     }
 
     /// The browser took beacon `id`: its fate is unknown, so its events stay
     /// in the outbox (put there by [`Delivery::hide`]) and leave memory.
     pub fn beacon_queued(&mut self, id: u32) {
-        self.flights.retain(|f| f.id != id);
+        for f in core::mem::take(&mut self.flights) {
+            if f.id != id {
+                self.flights.push(f);
+            }
+        }
     }
 
     /// The browser refused beacon `id` (its queue was full, or the body too
     /// large): the same body goes as a `fetch` with `keepalive`, under the
     /// same id, whose answer then settles it.
     pub fn beacon_refused(&mut self, id: u32) {
-        if let Some(f) = self.flights.iter().find(|f| f.id == id) {
-            let body = batch_body(&f.events);
-            self.ready.push(Send {
-                id,
-                mode: Mode::Keepalive,
-                body,
-            });
+        for f in &self.flights {
+            if f.id == id {
+                let body = batch_body(&f.events);
+                self.ready.push(Send {
+                    id,
+                    mode: Mode::Keepalive,
+                    body,
+                });
+            }
         }
     }
 
@@ -248,22 +291,11 @@ impl Delivery {
             return Outcome::Unknown;
         };
         if (200..300).contains(&status) {
-            let acked: Vec<String> = f
-                .events
-                .iter()
-                .filter(|e| self.unmark_outboxed(&e.id))
-                .map(|e| e.id.clone())
-                .collect();
-            return Outcome::Delivered(acked);
+            return Outcome::Delivered(self.unmark_all(&f.events));
         }
         if is_retryable(status) {
             let attempt = f.attempt.saturating_add(1);
-            let fresh: Vec<Queued> = f
-                .events
-                .iter()
-                .filter(|e| self.mark_outboxed(&e.id))
-                .cloned()
-                .collect();
+            let fresh = self.mark_all(&f.events);
             self.waiting.push(Waiting {
                 due: now.plus(backoff(attempt, rng)),
                 attempt,
@@ -271,12 +303,7 @@ impl Delivery {
             });
             return Outcome::Retrying(fresh);
         }
-        let outboxed = f
-            .events
-            .iter()
-            .filter(|e| self.unmark_outboxed(&e.id))
-            .map(|e| e.id.clone())
-            .collect();
+        let outboxed = self.unmark_all(&f.events);
         Outcome::Refused {
             n: f.events.len(),
             status,

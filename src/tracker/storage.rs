@@ -124,7 +124,6 @@ impl Tracker {
                     dropped = dropped.saturating_add(n);
                 }
                 OutboxChange::Remove(ids) => {
-                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                     text = outbox::remove(&text, &ids);
                 }
             }
