@@ -30,15 +30,13 @@ impl Tracker {
                 // `"rejected":[{"index":..` names events the collector found
                 // invalid: they are not retried (they would fail again).
                 if has_rejected(answer) {
-                    self.warn("sessionmark: the collector rejected events of a batch (see its answer); they were dropped");
+                    self.warn("sessionmark: the collector rejected events; dropped");
                 }
             }
             Outcome::Retrying(events) => self.outbox_add(events),
             Outcome::Refused { outboxed, .. } => {
                 self.outbox_remove(outboxed);
-                self.warn(
-                    "sessionmark: the collector refused a batch (4xx); its events were dropped",
-                );
+                self.warn("sessionmark: the collector refused a batch; dropped");
             }
             Outcome::Unknown => {}
         }

@@ -21,12 +21,10 @@ pub enum Refusal {
 impl Refusal {
     pub fn message(self) -> &'static str {
         match self {
-            Refusal::EmptyName => {
-                "sessionmark: track() needs a non-empty event name; event refused"
-            }
-            Refusal::PropsTooLarge => "sessionmark: event properties exceed 16 KiB; event refused",
-            Refusal::NotStarted => "sessionmark: track() called before init(); event dropped",
-            Refusal::NoConsent => "sessionmark: no consent; event dropped",
+            Refusal::EmptyName => "sessionmark: track() needs an event name; ignored",
+            Refusal::PropsTooLarge => "sessionmark: properties over 16 KiB; event ignored",
+            Refusal::NotStarted => "sessionmark: track() before init(); ignored",
+            Refusal::NoConsent => "sessionmark: no consent; ignored",
         }
     }
 }
@@ -48,7 +46,7 @@ impl Tracker {
         self.warn(match problem {
             PropsProblem::NotAnObject => "sessionmark: properties must be a plain object; ignored",
             PropsProblem::DroppedValues => {
-                "sessionmark: dropped property values JSON cannot hold (functions, symbols, BigInt, cycles)"
+                "sessionmark: property values JSON cannot hold were dropped"
             }
         });
     }

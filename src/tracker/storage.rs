@@ -129,7 +129,7 @@ impl Tracker {
             }
         }
         if dropped > 0 {
-            self.warn("sessionmark: outbox full; the oldest undelivered events were dropped");
+            self.warn("sessionmark: outbox full; oldest events dropped");
         }
         if text == stored {
             return;

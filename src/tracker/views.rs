@@ -101,7 +101,7 @@ impl Tracker {
             return false;
         }
         let props = if props.len() > wire::MAX_PROPS_BYTES {
-            self.warn("sessionmark: screenView() properties exceed 16 KiB; the page view is sent without them");
+            self.warn("sessionmark: screenView() properties over 16 KiB; sent without them");
             ""
         } else {
             props
