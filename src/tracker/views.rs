@@ -6,10 +6,11 @@ use alloc::string::String;
 
 use super::{Tracker, BFCACHE, PAGE_EXIT, SCREEN_VIEW};
 use crate::engagement::Engagement;
+use crate::ids;
 use crate::json::truncate;
 use crate::store::{Key, Keys};
 use crate::time::Millis;
-use crate::wire::{self, Event};
+use crate::wire::{self, EventRef};
 
 /// The page as the shell reads it (`location`, `document`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -177,28 +178,29 @@ impl Tracker {
         self.view.engagement.restart(now);
         self.page_count = self.page_count.saturating_add(1);
         self.write_page_count();
-        let mut ev = self.view_event(now, SCREEN_VIEW, props);
-        ev.navigation_type = navigation_type.map(Into::into);
-        self.queue(&ev, now);
+        let id = ids::uuid_v7(now, &mut self.rng);
+        let mut ev = self.view_event(&id, now, SCREEN_VIEW, props);
+        ev.navigation_type = navigation_type;
+        let ev = ev.encode();
+        self.delivery.push(ev, now);
     }
 
-    fn view_event(&mut self, now: Millis, name: &str, props: &str) -> Event {
-        let (path, title, referrer) = (
-            core::mem::take(&mut self.view.path),
-            core::mem::take(&mut self.view.title),
-            core::mem::take(&mut self.view.referrer),
-        );
+    /// The envelope of event `id` of the page in view.
+    fn view_event<'a>(
+        &'a self,
+        id: &'a str,
+        now: Millis,
+        name: &'a str,
+        props: &'a str,
+    ) -> EventRef<'a> {
         let page = Page {
-            path: &path,
-            title: &title,
-            referrer: &referrer,
+            path: &self.view.path,
+            title: &self.view.title,
+            referrer: &self.view.referrer,
             ..Page::default()
         };
-        let mut ev = self.event(now, name, props, &page);
+        let mut ev = self.envelope(id, now, name, props, &page);
         ev.page_count = Some(self.page_count);
-        self.view.path = path;
-        self.view.title = title;
-        self.view.referrer = referrer;
         ev
     }
 
@@ -209,13 +211,15 @@ impl Tracker {
             return;
         }
         self.view.engagement.exited = true;
-        let mut ev = self.view_event(now, PAGE_EXIT, "");
+        let id = ids::uuid_v7(now, &mut self.rng);
+        let mut ev = self.view_event(&id, now, PAGE_EXIT, "");
         let e = &self.view.engagement;
         ev.time_on_page = Some(e.time_on_page(now));
         ev.engaged_time = Some(e.engaged(now).0);
         ev.scroll_depth = Some(e.scroll_depth);
         ev.interaction_count = Some(e.interactions);
-        self.queue(&ev, now);
+        let ev = ev.encode();
+        self.delivery.push(ev, now);
     }
 
     /// `pagehide` (reload, navigation, close, or entering the back/forward
