@@ -159,30 +159,23 @@ impl Batcher {
 /// which is then over budget: the caller sends it another way (a plain
 /// `fetch` without `keepalive`) or keeps it in the outbox.
 pub fn split(events: Vec<Queued>, budget: usize) -> Vec<Vec<Queued>> {
-    // The cuts first, measured on the events in place; then the moves.
-    let mut sizes: Vec<usize> = Vec::new();
-    let mut start = 0usize;
-    for end in 2..=events.len() {
-        // Would the chunk from `start` take the event before `end`?
-        let grown = events.get(start..end).unwrap_or_default();
-        if grown.len() > wire::MAX_BATCH_EVENTS || wire::batch_body_len(grown) > budget {
-            sizes.push(grown.len() - 1);
-            start = end - 1;
-        }
-    }
-    if start < events.len() {
-        sizes.push(events.len() - start);
-    }
     let mut chunks: Vec<Vec<Queued>> = Vec::new();
-    let mut sizes = sizes.into_iter();
-    let mut chunk = Vec::new();
-    let mut n = sizes.next().unwrap_or(0);
+    let mut chunk: Vec<Queued> = Vec::new();
     for ev in events {
         chunk.push(ev);
-        if chunk.len() == n {
-            chunks.push(core::mem::take(&mut chunk));
-            n = sizes.next().unwrap_or(0);
+        // Grown past a bound with more than one event: the event just
+        // added begins the next chunk.
+        if chunk.len() > 1
+            && (chunk.len() > wire::MAX_BATCH_EVENTS || wire::batch_body_len(&chunk) > budget)
+        {
+            if let Some(last) = chunk.pop() {
+                chunks.push(core::mem::take(&mut chunk));
+                chunk.push(last);
+            }
         }
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
     }
     chunks
 }
