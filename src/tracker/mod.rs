@@ -65,7 +65,7 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///
 /// # Inputs
 /// Each takes `now` (ms since the epoch, from the shell's clock) first.
-/// - Randomness: [`handle_random`](Tracker::handle_random), 16 fresh bytes
+/// - Randomness: [`handle_random`](Tracker::handle_random), 128 fresh bits
 ///   from `crypto.getRandomValues` before every other input (the ids that
 ///   input mints depend on them).
 /// - Lifecycle: [`handle_init`](Tracker::handle_init) (options, the page's
@@ -267,11 +267,12 @@ impl Tracker {
         core::mem::take(&mut self.commands)
     }
 
-    /// Fresh random bytes from the browser, given before each input: mixed
-    /// into the id generator, so every id minted from now on depends on
-    /// them (README "Sessions").
-    pub fn handle_random(&mut self, bytes: [u8; 16]) {
-        self.rng.reseed(bytes);
+    /// 128 fresh random bits from the browser (its 16 bytes as two
+    /// little-endian halves), given before each input: mixed into the id
+    /// generator, so every id minted from now on depends on them (README
+    /// "Sessions").
+    pub fn handle_random(&mut self, lo: u64, hi: u64) {
+        self.rng.reseed(lo, hi);
     }
 
     /// The timer armed by [`Command::Timer`] fired: due batches and
