@@ -47,7 +47,7 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    pub fn new(rule: BatchRule) -> Self {
+    pub const fn new(rule: BatchRule) -> Self {
         Batcher {
             rule,
             queue: Vec::new(),

@@ -36,20 +36,26 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config {
-            client_id: String::new(),
-            endpoint: String::new(),
-            session_timeout: Millis(30 * 60_000),
-            max_session_length: Millis(24 * 3_600_000),
-            enable_batching: true,
-            batch_size: 10,
-            batch_timeout: Millis(5_000),
-            track_hash_changes: false,
-            cookie_domain: String::new(),
-            tracing_headers: String::new(),
-            require_consent: false,
-        }
+        Config::DEFAULT
     }
+}
+
+impl Config {
+    /// The defaults (README "Options"); a constant, so a tracker's
+    /// initial state is data, not code.
+    pub const DEFAULT: Config = Config {
+        client_id: String::new(),
+        endpoint: String::new(),
+        session_timeout: Millis(30 * 60_000),
+        max_session_length: Millis(24 * 3_600_000),
+        enable_batching: true,
+        batch_size: 10,
+        batch_timeout: Millis(5_000),
+        track_hash_changes: false,
+        cookie_domain: String::new(),
+        tracing_headers: String::new(),
+        require_consent: false,
+    };
 }
 
 /// The option names `init` accepts, in camelCase.

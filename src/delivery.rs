@@ -75,7 +75,7 @@ fn ids(events: &[Queued]) -> Vec<String> {
 }
 
 impl Delivery {
-    pub fn new(rule: BatchRule) -> Delivery {
+    pub const fn new(rule: BatchRule) -> Delivery {
         Delivery {
             batcher: Batcher::new(rule),
             flights: Vec::new(),

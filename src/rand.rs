@@ -57,7 +57,7 @@ fn siphash(k0: u64, k1: u64, m: u64) -> u64 {
 }
 
 impl Rng {
-    pub fn new(seed_a: u64, seed_b: u64) -> Rng {
+    pub const fn new(seed_a: u64, seed_b: u64) -> Rng {
         Rng {
             k0: seed_a,
             k1: seed_b,

@@ -102,6 +102,7 @@ impl Key {
 pub struct Keys(u8);
 
 impl Keys {
+    pub const NONE: Keys = Keys(0);
     /// What a page starts from: every key.
     pub const START: Keys = Keys(0xff);
     /// What a restored page takes up: the session keys, the visitor and

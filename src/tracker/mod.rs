@@ -164,15 +164,19 @@ impl Default for Tracker {
 
 impl Tracker {
     /// A tracker before `init()`: it answers nothing and stores nothing.
-    pub fn new() -> Tracker {
-        let cfg = Config::default();
+    /// A `const fn`: the shell's tracker starts as data (README "Size").
+    pub const fn new() -> Tracker {
+        let cfg = Config::DEFAULT;
         Tracker {
             stage: Stage::New,
             consent: Consent::Unasked,
             rng: Rng::new(0, 0),
-            carried: Carried::default(),
+            carried: Carried {
+                session: None,
+                visitor: None,
+            },
             held: Vec::new(),
-            reads: Reads::default(),
+            reads: Reads::NEW,
             commands: Vec::new(),
             armed: None,
             view: View::new(Millis(0)),
@@ -292,7 +296,7 @@ impl Tracker {
     }
 }
 
-fn batch_rule(cfg: &Config) -> BatchRule {
+const fn batch_rule(cfg: &Config) -> BatchRule {
     BatchRule {
         enabled: cfg.enable_batching,
         size: cfg.batch_size,
@@ -301,7 +305,7 @@ fn batch_rule(cfg: &Config) -> BatchRule {
 }
 
 impl View {
-    fn new(now: Millis) -> View {
+    const fn new(now: Millis) -> View {
         View {
             key: String::new(),
             href: String::new(),

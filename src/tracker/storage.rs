@@ -25,7 +25,6 @@ enum OutboxChange {
 }
 
 /// What waits for storage.
-#[derive(Default)]
 pub(super) struct Reads {
     /// Keys needed and not asked for yet.
     wanted: Keys,
@@ -42,6 +41,15 @@ pub(super) struct Reads {
 }
 
 impl Reads {
+    pub(super) const NEW: Reads = Reads {
+        wanted: Keys::NONE,
+        asked: None,
+        starting: false,
+        restoring: None,
+        tab_check: false,
+        outbox: Vec::new(),
+    };
+
     pub(super) fn need(&mut self, keys: Keys) {
         self.wanted = self.wanted.with(keys);
     }
