@@ -52,7 +52,7 @@ impl Tracker {
     /// rule: a missing, malformed, idle, too old or duplicated-tab session
     /// is replaced.
     pub(super) fn start_identity(&mut self, now: Millis, snap: &Snapshot) {
-        let visitor = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v));
+        let visitor = snap.visitor.filter(|v| ids::is_visitor_id(v));
         match visitor {
             Some(v) => {
                 self.visitor = v.into();
@@ -66,22 +66,18 @@ impl Tracker {
         let stored = if snap.tab_alive.is_some() {
             Err(Reason::DuplicateTab)
         } else {
-            Session::from_stored(
-                snap.session.as_deref(),
-                snap.session_timestamp.as_deref(),
-                snap.session_start.as_deref(),
-            )
+            Session::from_stored(snap.session, snap.session_timestamp, snap.session_start)
         };
         match stored.and_then(|s| s.expiry(now, self.rules()).map_or(Ok(s), Err)) {
             Ok(s) => {
-                self.page_count = snap.page_count.as_deref().and_then(parse_u64).unwrap_or(0);
+                self.page_count = snap.page_count.and_then(parse_u64).unwrap_or(0);
                 self.written_activity = s.last_activity;
                 self.entered = s.start;
                 self.session = s;
             }
             Err(_) => self.new_session(now),
         }
-        self.user = valid_user(snap.user.as_deref()).unwrap_or_default().into();
+        self.user = valid_user(snap.user).unwrap_or_default().into();
         let carried = core::mem::take(&mut self.carried);
         self.adopt(&carried, now);
         self.page_token = u64_text(self.rng.next_u64());
@@ -226,19 +222,15 @@ impl Tracker {
     /// visitor after their `clear()`. Unreadable or malformed storage leaves
     /// memory as it is.
     pub(super) fn resync(&mut self, snap: &Snapshot) {
-        if let Some(v) = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v)) {
+        if let Some(v) = snap.visitor.filter(|v| ids::is_visitor_id(v)) {
             self.visitor = v.into();
             // Readable storage: the user is whoever the tab's other pages
             // identified (or nobody, after their `clear()`).
-            self.user = valid_user(snap.user.as_deref()).unwrap_or_default().into();
+            self.user = valid_user(snap.user).unwrap_or_default().into();
         }
-        let stored = Session::from_stored(
-            snap.session.as_deref(),
-            snap.session_timestamp.as_deref(),
-            snap.session_start.as_deref(),
-        );
+        let stored = Session::from_stored(snap.session, snap.session_timestamp, snap.session_start);
         let Ok(s) = stored else { return };
-        let count = snap.page_count.as_deref().and_then(parse_u64).unwrap_or(0);
+        let count = snap.page_count.and_then(parse_u64).unwrap_or(0);
         if s.id == self.session.id {
             self.session.last_activity = self.session.last_activity.max(s.last_activity);
             self.page_count = self.page_count.max(count);

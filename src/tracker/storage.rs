@@ -87,7 +87,7 @@ impl Tracker {
             }
         }
         let tab_check = keys.contains(Key::Tab) && core::mem::take(&mut self.reads.tab_check);
-        if tab_check && snap.tab_alive.as_deref() == Some(self.page_token.as_str()) {
+        if tab_check && snap.tab_alive == Some(self.page_token.as_str()) {
             self.push(Command::Remove(Key::Tab));
         }
         if keys.contains(Key::Outbox) {
@@ -121,8 +121,8 @@ impl Tracker {
         self.outbox_add(&unacked);
     }
 
-    fn change_outbox(&mut self, stored: String, changes: Vec<OutboxChange>) {
-        let mut text = stored.clone();
+    fn change_outbox(&mut self, stored: &str, changes: Vec<OutboxChange>) {
+        let mut text = String::from(stored);
         let mut dropped = 0usize;
         for change in changes {
             match change {
