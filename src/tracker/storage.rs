@@ -99,17 +99,17 @@ impl Tracker {
     }
 
     /// Events to keep in the outbox until acknowledged.
-    pub(super) fn outbox_add(&mut self, events: &[Queued]) {
+    pub(super) fn outbox_add(&mut self, events: Vec<Queued>) {
         if !events.is_empty() {
-            self.reads.outbox.push(OutboxChange::Add(events.to_vec()));
+            self.reads.outbox.push(OutboxChange::Add(events));
             self.reads.need(Keys::one(Key::Outbox));
         }
     }
 
     /// Events to take out of the outbox.
-    pub(super) fn outbox_remove(&mut self, ids: &[String]) {
+    pub(super) fn outbox_remove(&mut self, ids: Vec<String>) {
         if !ids.is_empty() {
-            self.reads.outbox.push(OutboxChange::Remove(ids.to_vec()));
+            self.reads.outbox.push(OutboxChange::Remove(ids));
             self.reads.need(Keys::one(Key::Outbox));
         }
     }
@@ -118,7 +118,7 @@ impl Tracker {
     /// everything unacknowledged is kept in the outbox.
     pub(super) fn hide_delivery(&mut self) {
         let unacked = self.delivery.hide();
-        self.outbox_add(&unacked);
+        self.outbox_add(unacked);
     }
 
     fn change_outbox(&mut self, stored: &str, changes: Vec<OutboxChange>) {

@@ -352,7 +352,9 @@ impl PageShell {
 
     /// The answer to request `id`.
     pub fn answer(&mut self, id: u32, status: u16, body: &str, now: Millis) -> Outcome {
-        self.at(now, |t| t.handle_sent(now, id, status, body))
+        self.at(now, |t| {
+            t.handle_sent_and(now, id, status, body, Outcome::clone)
+        })
     }
 
     /// The answer to request `id`, with the collector's usual body.
