@@ -70,6 +70,22 @@ pub struct Delivery {
     outboxed: Vec<String>,
 }
 
+/// Marks `events` as outboxed; those that were not yet go into `fresh`.
+fn mark_into(outboxed: &mut Vec<String>, events: &[Queued], fresh: &mut Vec<Queued>) {
+    for e in events {
+        let mut known = false;
+        for o in outboxed.iter() {
+            if *o == e.id {
+                known = true;
+            }
+        }
+        if !known {
+            outboxed.push(e.id.clone());
+            fresh.push(e.clone());
+        }
+    }
+}
+
 fn ids(events: &[Queued]) -> Vec<String> {
     events.iter().map(|e| e.id.clone()).collect()
 }
@@ -140,8 +156,11 @@ impl Delivery {
         if events.is_empty() {
             return;
         }
+        // Marked as outboxed, by id only (the outbox keeps them already):
+        // each once, as `outbox::parse` keeps one line per id and nothing
+        // is marked before the start.
         for e in &events {
-            self.mark_outboxed(&e.id);
+            self.outboxed.push(e.id.clone());
         }
         self.dispatch(events, 0, false);
     }
@@ -166,20 +185,6 @@ impl Delivery {
         core::mem::take(&mut self.ready)
     }
 
-    /// Records `id` as outboxed; false when it already was.
-    fn mark_outboxed(&mut self, id: &str) -> bool {
-        let mut fresh = true;
-        for o in &self.outboxed {
-            if o == id {
-                fresh = false;
-            }
-        }
-        if fresh {
-            self.outboxed.push(id.into());
-        }
-        fresh
-    }
-
     /// Forgets these events as outboxed; the ids of those that were.
     fn unmark_all(&mut self, events: &[Queued]) -> Vec<String> {
         let mut ids = Vec::new();
@@ -202,11 +207,7 @@ impl Delivery {
     /// Marks these events as outboxed; those that were not yet.
     fn mark_all(&mut self, events: &[Queued]) -> Vec<Queued> {
         let mut fresh = Vec::new();
-        for e in events {
-            if self.mark_outboxed(&e.id) {
-                fresh.push(e.clone());
-            }
-        }
+        mark_into(&mut self.outboxed, events, &mut fresh);
         fresh
     }
 
@@ -242,11 +243,11 @@ impl Delivery {
     /// fate is never known.
     pub fn hide(&mut self) -> Vec<Queued> {
         self.flush(true);
-        let mut all = Vec::new();
+        let mut fresh = Vec::new();
         for f in &self.flights {
-            all.extend_from_slice(&f.events);
+            mark_into(&mut self.outboxed, &f.events, &mut fresh);
         }
-        self.mark_all(&all)
+        fresh
     }
 
     /// The browser took beacon `id`: its fate is unknown, so its events stay
