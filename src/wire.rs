@@ -231,13 +231,9 @@ impl EventRef<'_> {
             } else {
                 self.properties
             };
-            // Props text comes from JSON.stringify (or the outbox); strip any
-            // newline so the one-event-per-line outbox format holds.
-            for c in props.chars() {
-                if c != '\n' && c != '\r' {
-                    out.push(c);
-                }
-            }
+            // JSON.stringify's text (or an outbox line's): never a line
+            // break, which the outbox would refuse (`outbox::merge`).
+            out.push_str(props);
         }
     }
 }
