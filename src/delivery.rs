@@ -253,11 +253,21 @@ impl Delivery {
     /// The browser took beacon `id`: its fate is unknown, so its events stay
     /// in the outbox (put there by [`Delivery::hide`]) and leave memory.
     pub fn beacon_queued(&mut self, id: u32) {
+        self.take_flight(id);
+    }
+
+    /// Takes request `id` out of the flights.
+    fn take_flight(&mut self, id: u32) -> Option<Flight> {
+        // Not `swap_remove`: its index check is a panic path with formatting.
+        let mut found = None;
         for f in core::mem::take(&mut self.flights) {
-            if f.id != id {
+            if f.id == id && found.is_none() {
+                found = Some(f);
+            } else {
                 self.flights.push(f);
             }
         }
+        found
     }
 
     /// The browser refused beacon `id` (its queue was full, or the body too
@@ -279,16 +289,7 @@ impl Delivery {
     /// The answer to request `id`: HTTP status, or 0 for a network error
     /// (or a refused beacon whose fetch fallback failed).
     pub fn on_result(&mut self, id: u32, status: u16, now: Millis, rng: &mut Rng) -> Outcome {
-        // Not `swap_remove`: its index check is a panic path with formatting.
-        let mut found = None;
-        for f in core::mem::take(&mut self.flights) {
-            if f.id == id && found.is_none() {
-                found = Some(f);
-            } else {
-                self.flights.push(f);
-            }
-        }
-        let Some(f) = found else {
+        let Some(f) = self.take_flight(id) else {
             return Outcome::Unknown;
         };
         if (200..300).contains(&status) {
