@@ -170,6 +170,11 @@ impl Delivery {
         while let Some(batch) = self.batcher.take_due(now) {
             self.dispatch(batch, 0, hidden);
         }
+        self.retry_due(now, hidden);
+    }
+
+    /// Moves the retries due at `now` into requests.
+    fn retry_due(&mut self, now: Millis, hidden: bool) {
         // Not `swap_remove`: its index check is a panic path with formatting.
         for w in core::mem::take(&mut self.waiting) {
             if w.due <= now {
@@ -232,9 +237,8 @@ impl Delivery {
         if !queued.is_empty() {
             self.dispatch(queued, 0, hidden);
         }
-        for w in core::mem::take(&mut self.waiting) {
-            self.dispatch(w.events, w.attempt, hidden);
-        }
+        // Every retry, whenever due.
+        self.retry_due(Millis(u64::MAX), hidden);
     }
 
     /// The page is hidden (maybe for good): everything queued or waiting
