@@ -17,24 +17,25 @@ use crate::time::Millis;
 
 /// Ids carried over from another domain (`sessionId` / `anonId` URL
 /// parameters). Anything not in the exact formats is ignored.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Carried {
-    pub session: Option<String>,
-    pub visitor: Option<String>,
+/// Borrowed from the query string they were read from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Carried<'a> {
+    pub session: Option<&'a str>,
+    pub visitor: Option<&'a str>,
 }
 
-impl Carried {
+impl<'a> Carried<'a> {
     /// Reads `sessionId` and `anonId` from a query string (`?a=b&c=d`, the
     /// leading `?` optional). Values are taken as they are: a valid id needs
     /// no percent-encoding, so an encoded one is not valid.
-    pub fn from_query(query: &str) -> Carried {
+    pub fn from_query(query: &'a str) -> Carried<'a> {
         let mut c = Carried::default();
         let query = query.strip_prefix('?').unwrap_or(query);
         for pair in pieces(query, b'&') {
             let (k, v) = cut(pair, b'=').unwrap_or((pair, ""));
             match k {
-                "sessionId" => c.session = Some(v.into()),
-                "anonId" => c.visitor = Some(v.into()),
+                "sessionId" => c.session = Some(v),
+                "anonId" => c.visitor = Some(v),
                 _ => {}
             }
         }
@@ -78,8 +79,8 @@ impl Tracker {
             Err(_) => self.new_session(now),
         }
         self.user = valid_user(snap.user).unwrap_or_default().into();
-        let carried = core::mem::take(&mut self.carried);
-        self.adopt(&carried, now);
+        let query = core::mem::take(&mut self.carried_query);
+        self.adopt(&Carried::from_query(&query), now);
         self.page_token = u64_text(self.rng.next_u64());
         self.mark_alive();
     }
@@ -176,13 +177,13 @@ impl Tracker {
     /// Adopts carried ids that are in the exact formats (and, for a session,
     /// still within the rules); ignores everything else.
     pub(super) fn adopt(&mut self, carried: &Carried, now: Millis) {
-        if let Some(v) = carried.visitor.as_deref().filter(|v| ids::is_visitor_id(v)) {
+        if let Some(v) = carried.visitor.filter(|v| ids::is_visitor_id(v)) {
             if v != self.visitor {
                 self.visitor = v.into();
                 self.write_visitor();
             }
         }
-        let Some(id) = carried.session.as_deref() else {
+        let Some(id) = carried.session else {
             return;
         };
         if id == self.session.id {

@@ -5,7 +5,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{batch_rule, Carried, Tracker};
+use super::{batch_rule, Tracker};
 use crate::command::Command;
 use crate::config::Config;
 use crate::cookies::{checked_domain, CookieRule};
@@ -101,7 +101,7 @@ impl Tracker {
             secure: init.https,
             domain,
         });
-        self.carried = Carried::from_query(init.query);
+        self.carried_query = init.query.into();
         self.delivery.set_rule(batch_rule(&cfg));
         self.cfg = cfg;
         self.stage = Stage::Waiting;

@@ -123,8 +123,9 @@ pub struct Tracker {
     consent: Consent,
     cfg: Config,
     rng: Rng,
-    /// Ids carried in the URL at `init`, adopted at the start.
-    carried: Carried,
+    /// The page's query at `init` (`location.search`): the ids carried in
+    /// it are adopted at the start.
+    carried_query: String,
     /// Calls made while the start waits for consent, and events tracked
     /// while a prerendered page waits to be shown.
     held: Vec<Held>,
@@ -171,10 +172,7 @@ impl Tracker {
             stage: Stage::New,
             consent: Consent::Unasked,
             rng: Rng::new(0, 0),
-            carried: Carried {
-                session: None,
-                visitor: None,
-            },
+            carried_query: String::new(),
             held: Vec::new(),
             reads: Reads::NEW,
             commands: Vec::new(),
