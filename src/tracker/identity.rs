@@ -43,6 +43,16 @@ impl<'a> Carried<'a> {
     }
 }
 
+/// The session storage held, if well-formed.
+fn stored_session(snap: &Snapshot) -> Result<Session, Reason> {
+    Session::from_stored(snap.session, snap.session_timestamp, snap.session_start)
+}
+
+/// The page count storage held (0 when absent or malformed).
+fn stored_page_count(snap: &Snapshot) -> u64 {
+    snap.page_count.and_then(parse_u64).unwrap_or(0)
+}
+
 /// A user id as `identify()` takes it: 1..256 bytes.
 fn valid_user(user: Option<&str>) -> Option<&str> {
     user.filter(|u| (1..=crate::wire::MAX_USER_ID_BYTES).contains(&u.len()))
@@ -67,15 +77,10 @@ impl Tracker {
         let stored = if snap.tab_alive.is_some() {
             Err(Reason::DuplicateTab)
         } else {
-            Session::from_stored(snap.session, snap.session_timestamp, snap.session_start)
+            stored_session(snap)
         };
         match stored.and_then(|s| s.expiry(now, self.rules()).map_or(Ok(s), Err)) {
-            Ok(s) => {
-                self.page_count = snap.page_count.and_then(parse_u64).unwrap_or(0);
-                self.written_activity = s.last_activity;
-                self.entered = s.start;
-                self.session = s;
-            }
+            Ok(s) => self.take_up(s, snap),
             Err(_) => self.new_session(now),
         }
         self.user = valid_user(snap.user).unwrap_or_default().into();
@@ -229,18 +234,21 @@ impl Tracker {
             // identified (or nobody, after their `clear()`).
             self.user = valid_user(snap.user).unwrap_or_default().into();
         }
-        let stored = Session::from_stored(snap.session, snap.session_timestamp, snap.session_start);
-        let Ok(s) = stored else { return };
-        let count = snap.page_count.and_then(parse_u64).unwrap_or(0);
+        let Ok(s) = stored_session(snap) else { return };
         if s.id == self.session.id {
             self.session.last_activity = self.session.last_activity.max(s.last_activity);
-            self.page_count = self.page_count.max(count);
+            self.page_count = self.page_count.max(stored_page_count(snap));
         } else {
-            self.written_activity = s.last_activity;
-            self.entered = s.start;
-            self.session = s;
-            self.page_count = count;
+            self.take_up(s, snap);
         }
+    }
+
+    /// Takes up session `s` that storage held, with its stored page count.
+    fn take_up(&mut self, s: Session, snap: &Snapshot) {
+        self.page_count = stored_page_count(snap);
+        self.written_activity = s.last_activity;
+        self.entered = s.start;
+        self.session = s;
     }
 
     /// `clear()`: sends the current page view's `page_exit` (old ids),
