@@ -156,7 +156,7 @@ impl<'a> Snapshot<'a> {
         let mut snap = Snapshot::default();
         let mut rest = answer;
         let mut left = keys.0.count_ones();
-        for key in Key::ALL {
+        for &key in &Key::ALL {
             if !keys.contains(key) {
                 continue;
             }

@@ -256,7 +256,7 @@ impl Tracker {
     /// and engagement back to zero.
     pub(super) fn clear(&mut self, now: Millis) {
         self.end_page_view(now);
-        for key in Key::SESSION_KEYS {
+        for &key in &Key::SESSION_KEYS {
             self.push(Command::Remove(key));
         }
         self.push(Command::Remove(Key::Visitor));
@@ -296,11 +296,11 @@ impl Tracker {
     /// Consent withdrawn: every stored key and both cookies are removed,
     /// and nothing is written or sent any more.
     pub(super) fn forget(&mut self) {
-        for key in Key::ALL {
+        for &key in &Key::ALL {
             self.push(Command::Remove(key));
         }
         if let Some(rule) = self.cookies.take() {
-            for name in [SESSION_COOKIE, VISITOR_COOKIE] {
+            for name in &[SESSION_COOKIE, VISITOR_COOKIE] {
                 // An empty value that expires at once deletes the cookie.
                 let c = rule.cookie(name, "", Some(0));
                 self.push(Command::Cookie(c));
