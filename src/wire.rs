@@ -212,7 +212,7 @@ impl EventRef<'_> {
             push_field(out, "navigation_type");
             push_str(out, v);
         }
-        for (k, v) in [
+        for &(k, v) in &[
             ("page_count", self.page_count),
             ("time_on_page", self.time_on_page),
             ("engaged_time", self.engaged_time),
