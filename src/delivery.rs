@@ -190,20 +190,22 @@ impl Delivery {
         core::mem::take(&mut self.ready)
     }
 
-    /// Forgets these events as outboxed; the ids of those that were.
+    /// Forgets these events as outboxed; the ids of those that were (in
+    /// the order they were outboxed: one pass over the outboxed ids, each
+    /// moved, not copied).
     fn unmark_all(&mut self, events: &[Queued]) -> Vec<String> {
         let mut ids = Vec::new();
-        for e in events {
-            let mut found = false;
-            for o in core::mem::take(&mut self.outboxed) {
+        for o in core::mem::take(&mut self.outboxed) {
+            let mut hit = false;
+            for e in events {
                 if o == e.id {
-                    found = true;
-                } else {
-                    self.outboxed.push(o);
+                    hit = true;
                 }
             }
-            if found {
-                ids.push(e.id.clone());
+            if hit {
+                ids.push(o);
+            } else {
+                self.outboxed.push(o);
             }
         }
         ids
