@@ -12,7 +12,7 @@ use crate::ids;
 use crate::json::{parse_u64, u64_text};
 use crate::session::{Reason, Rules, Session};
 use crate::store::{Key, Snapshot};
-use crate::text::{cut, pieces};
+use crate::text::{assign, cut, pieces};
 use crate::time::Millis;
 
 /// Ids carried over from another domain (`sessionId` / `anonId` URL
@@ -66,7 +66,7 @@ impl Tracker {
         let visitor = snap.visitor.filter(|v| ids::is_visitor_id(v));
         match visitor {
             Some(v) => {
-                self.visitor = v.into();
+                assign(&mut self.visitor, v);
                 self.write_visitor_cookie();
             }
             None => {
@@ -83,7 +83,7 @@ impl Tracker {
             Ok(s) => self.take_up(s, snap),
             Err(_) => self.new_session(now),
         }
-        self.user = valid_user(snap.user).unwrap_or_default().into();
+        assign(&mut self.user, valid_user(snap.user).unwrap_or_default());
         let query = core::mem::take(&mut self.carried_query);
         self.adopt(&Carried::from_query(&query), now);
         self.page_token = u64_text(self.rng.next_u64());
@@ -184,7 +184,7 @@ impl Tracker {
     pub(super) fn adopt(&mut self, carried: &Carried, now: Millis) {
         if let Some(v) = carried.visitor.filter(|v| ids::is_visitor_id(v)) {
             if v != self.visitor {
-                self.visitor = v.into();
+                assign(&mut self.visitor, v);
                 self.write_visitor();
             }
         }
@@ -229,10 +229,10 @@ impl Tracker {
     /// memory as it is.
     pub(super) fn resync(&mut self, snap: &Snapshot) {
         if let Some(v) = snap.visitor.filter(|v| ids::is_visitor_id(v)) {
-            self.visitor = v.into();
+            assign(&mut self.visitor, v);
             // Readable storage: the user is whoever the tab's other pages
             // identified (or nobody, after their `clear()`).
-            self.user = valid_user(snap.user).unwrap_or_default().into();
+            assign(&mut self.user, valid_user(snap.user).unwrap_or_default());
         }
         let Ok(s) = stored_session(snap) else { return };
         if s.id == self.session.id {
@@ -288,7 +288,7 @@ impl Tracker {
         if !self.is_running() {
             self.hold_identify(user);
         } else if user != self.user {
-            self.user = user.into();
+            assign(&mut self.user, user);
             self.set(Key::User, self.user.clone());
         }
     }

@@ -9,6 +9,7 @@ use crate::engagement::Engagement;
 use crate::ids;
 use crate::json::truncate;
 use crate::store::{Key, Keys};
+use crate::text::assign;
 use crate::time::Millis;
 use crate::wire::{self, EventRef};
 
@@ -150,11 +151,18 @@ impl Tracker {
         } else {
             &self.view.href
         };
-        self.view.referrer = truncate(referrer, wire::MAX_URL_BYTES).into();
+        let referrer = truncate(referrer, wire::MAX_URL_BYTES);
+        assign(&mut self.view.referrer, referrer);
         self.view.key = key;
-        self.view.href = page.href.into();
-        self.view.path = truncate(page.path, wire::MAX_URL_BYTES).into();
-        self.view.title = truncate(page.title, wire::MAX_TITLE_BYTES).into();
+        assign(&mut self.view.href, page.href);
+        assign(
+            &mut self.view.path,
+            truncate(page.path, wire::MAX_URL_BYTES),
+        );
+        assign(
+            &mut self.view.title,
+            truncate(page.title, wire::MAX_TITLE_BYTES),
+        );
         self.begin_view(now, None, props);
         self.write_activity();
         true
