@@ -32,7 +32,11 @@ export function page() {
 
 /** How far the page is scrolled, and whether it is still loading. */
 export function scroll() {
-  return [scrollY, innerHeight, document.documentElement.scrollHeight, document.readyState === 'loading'];
+  // While loading the core ignores the depth, and reading the sizes would
+  // force a style and layout pass (the script runs in <head>): zeros then.
+  return document.readyState === 'loading'
+    ? [0, 0, 0, true]
+    : [scrollY, innerHeight, document.documentElement.scrollHeight, false];
 }
 
 /** Whether the page is visible, focused, prerendered. */

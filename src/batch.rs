@@ -47,7 +47,7 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    pub fn new(rule: BatchRule) -> Self {
+    pub const fn new(rule: BatchRule) -> Self {
         Batcher {
             rule,
             queue: Vec::new(),
@@ -103,9 +103,15 @@ impl Batcher {
 
     fn take(&mut self, n: usize, now: Millis) -> Vec<Queued> {
         // Not `drain(..n)`: its range check is a panic path with formatting.
-        let mut rest = core::mem::take(&mut self.queue).into_iter();
-        let out: Vec<Queued> = rest.by_ref().take(n).collect();
-        self.queue = rest.collect();
+        // A loop, not `take(n).collect()`: less generic code (README "Size").
+        let mut out = Vec::new();
+        for ev in core::mem::take(&mut self.queue) {
+            if out.len() < n {
+                out.push(ev);
+            } else {
+                self.queue.push(ev);
+            }
+        }
         self.first_at = if self.queue.is_empty() {
             None
         } else {
@@ -153,25 +159,25 @@ impl Batcher {
 /// which is then over budget: the caller sends it another way (a plain
 /// `fetch` without `keepalive`) or keeps it in the outbox.
 pub fn split(events: Vec<Queued>, budget: usize) -> Vec<Vec<Queued>> {
-    // The cuts first, measured on the events in place; then the moves.
-    let mut sizes: Vec<usize> = Vec::new();
-    let mut start = 0usize;
-    for end in 2..=events.len() {
-        // Would the chunk from `start` take the event before `end`?
-        let grown = events.get(start..end).unwrap_or_default();
-        if grown.len() > wire::MAX_BATCH_EVENTS || wire::batch_body_len(grown) > budget {
-            sizes.push(grown.len() - 1);
-            start = end - 1;
+    let mut chunks: Vec<Vec<Queued>> = Vec::new();
+    let mut chunk: Vec<Queued> = Vec::new();
+    for ev in events {
+        chunk.push(ev);
+        // Grown past a bound with more than one event: the event just
+        // added begins the next chunk.
+        if chunk.len() > 1
+            && (chunk.len() > wire::MAX_BATCH_EVENTS || wire::batch_body_len(&chunk) > budget)
+        {
+            if let Some(last) = chunk.pop() {
+                chunks.push(core::mem::take(&mut chunk));
+                chunk.push(last);
+            }
         }
     }
-    if start < events.len() {
-        sizes.push(events.len() - start);
+    if !chunk.is_empty() {
+        chunks.push(chunk);
     }
-    let mut rest = events.into_iter();
-    sizes
-        .into_iter()
-        .map(|n| rest.by_ref().take(n).collect())
-        .collect()
+    chunks
 }
 
 /// Realistic encoded events for tests of this module and `outbox`.

@@ -70,12 +70,28 @@ pub struct Delivery {
     outboxed: Vec<String>,
 }
 
+/// Marks `events` as outboxed; those that were not yet go into `fresh`.
+fn mark_into(outboxed: &mut Vec<String>, events: &[Queued], fresh: &mut Vec<Queued>) {
+    for e in events {
+        let mut known = false;
+        for o in outboxed.iter() {
+            if *o == e.id {
+                known = true;
+            }
+        }
+        if !known {
+            outboxed.push(e.id.clone());
+            fresh.push(e.clone());
+        }
+    }
+}
+
 fn ids(events: &[Queued]) -> Vec<String> {
     events.iter().map(|e| e.id.clone()).collect()
 }
 
 impl Delivery {
-    pub fn new(rule: BatchRule) -> Delivery {
+    pub const fn new(rule: BatchRule) -> Delivery {
         Delivery {
             batcher: Batcher::new(rule),
             flights: Vec::new(),
@@ -88,7 +104,14 @@ impl Delivery {
 
     /// Keepalive bytes of requests in flight.
     fn keepalive_in_flight(&self) -> usize {
-        self.flights.iter().map(|f| f.keepalive).sum()
+        // Plain loops here and below, not iterator chains (`sum`, `min`,
+        // `collect`, `flat_map`): each chain is its own generic code in
+        // the wasm (README "Size").
+        let mut sum = 0usize;
+        for f in &self.flights {
+            sum = sum.saturating_add(f.keepalive);
+        }
+        sum
     }
 
     /// Queues requests for `events`, split so each body fits the beacon
@@ -133,8 +156,11 @@ impl Delivery {
         if events.is_empty() {
             return;
         }
+        // Marked as outboxed, by id only (the outbox keeps them already):
+        // each once, as `outbox::parse` keeps one line per id and nothing
+        // is marked before the start.
         for e in &events {
-            self.mark_outboxed(&e.id);
+            self.outboxed.push(e.id.clone());
         }
         self.dispatch(events, 0, false);
     }
@@ -144,6 +170,11 @@ impl Delivery {
         while let Some(batch) = self.batcher.take_due(now) {
             self.dispatch(batch, 0, hidden);
         }
+        self.retry_due(now, hidden);
+    }
+
+    /// Moves the retries due at `now` into requests.
+    fn retry_due(&mut self, now: Millis, hidden: bool) {
         // Not `swap_remove`: its index check is a panic path with formatting.
         for w in core::mem::take(&mut self.waiting) {
             if w.due <= now {
@@ -159,26 +190,43 @@ impl Delivery {
         core::mem::take(&mut self.ready)
     }
 
-    /// Records `id` as outboxed; false when it already was.
-    fn mark_outboxed(&mut self, id: &str) -> bool {
-        let fresh = !self.outboxed.iter().any(|o| o == id);
-        if fresh {
-            self.outboxed.push(id.into());
+    /// Forgets these events as outboxed; the ids of those that were (in
+    /// the order they were outboxed: one pass over the outboxed ids, each
+    /// moved, not copied).
+    fn unmark_all(&mut self, events: &[Queued]) -> Vec<String> {
+        let mut ids = Vec::new();
+        for o in core::mem::take(&mut self.outboxed) {
+            let mut hit = false;
+            for e in events {
+                if o == e.id {
+                    hit = true;
+                }
+            }
+            if hit {
+                ids.push(o);
+            } else {
+                self.outboxed.push(o);
+            }
         }
-        fresh
+        ids
     }
 
-    /// Forgets `id` as outboxed; true when it was.
-    fn unmark_outboxed(&mut self, id: &str) -> bool {
-        let before = self.outboxed.len();
-        self.outboxed.retain(|o| o != id);
-        self.outboxed.len() != before
+    /// Marks these events as outboxed; those that were not yet.
+    fn mark_all(&mut self, events: &[Queued]) -> Vec<Queued> {
+        let mut fresh = Vec::new();
+        mark_into(&mut self.outboxed, events, &mut fresh);
+        fresh
     }
 
     /// When [`Delivery::poll`] should next run: the batch timeout or the
     /// earliest retry.
     pub fn deadline(&self) -> Option<Millis> {
-        let retry = self.waiting.iter().map(|w| w.due).min();
+        let mut retry: Option<Millis> = None;
+        for w in &self.waiting {
+            if retry.is_none_or(|r| w.due < r) {
+                retry = Some(w.due);
+            }
+        }
         match (self.batcher.deadline(), retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -191,9 +239,8 @@ impl Delivery {
         if !queued.is_empty() {
             self.dispatch(queued, 0, hidden);
         }
-        for w in core::mem::take(&mut self.waiting) {
-            self.dispatch(w.events, w.attempt, hidden);
-        }
+        // Every retry, whenever due.
+        self.retry_due(Millis(u64::MAX), hidden);
     }
 
     /// The page is hidden (maybe for good): everything queued or waiting
@@ -202,39 +249,21 @@ impl Delivery {
     /// fate is never known.
     pub fn hide(&mut self) -> Vec<Queued> {
         self.flush(true);
-        let all: Vec<Queued> = self
-            .flights
-            .iter()
-            .flat_map(|f| f.events.iter().cloned())
-            .collect();
-        all.into_iter()
-            .filter(|e| self.mark_outboxed(&e.id))
-            .collect()
+        let mut fresh = Vec::new();
+        for f in &self.flights {
+            mark_into(&mut self.outboxed, &f.events, &mut fresh);
+        }
+        fresh
     }
 
     /// The browser took beacon `id`: its fate is unknown, so its events stay
     /// in the outbox (put there by [`Delivery::hide`]) and leave memory.
     pub fn beacon_queued(&mut self, id: u32) {
-        self.flights.retain(|f| f.id != id);
+        self.take_flight(id);
     }
 
-    /// The browser refused beacon `id` (its queue was full, or the body too
-    /// large): the same body goes as a `fetch` with `keepalive`, under the
-    /// same id, whose answer then settles it.
-    pub fn beacon_refused(&mut self, id: u32) {
-        if let Some(f) = self.flights.iter().find(|f| f.id == id) {
-            let body = batch_body(&f.events);
-            self.ready.push(Send {
-                id,
-                mode: Mode::Keepalive,
-                body,
-            });
-        }
-    }
-
-    /// The answer to request `id`: HTTP status, or 0 for a network error
-    /// (or a refused beacon whose fetch fallback failed).
-    pub fn on_result(&mut self, id: u32, status: u16, now: Millis, rng: &mut Rng) -> Outcome {
+    /// Takes request `id` out of the flights.
+    fn take_flight(&mut self, id: u32) -> Option<Flight> {
         // Not `swap_remove`: its index check is a panic path with formatting.
         let mut found = None;
         for f in core::mem::take(&mut self.flights) {
@@ -244,26 +273,37 @@ impl Delivery {
                 self.flights.push(f);
             }
         }
-        let Some(f) = found else {
+        found
+    }
+
+    /// The browser refused beacon `id` (its queue was full, or the body too
+    /// large): the same body goes as a `fetch` with `keepalive`, under the
+    /// same id, whose answer then settles it.
+    pub fn beacon_refused(&mut self, id: u32) {
+        for f in &self.flights {
+            if f.id == id {
+                let body = batch_body(&f.events);
+                self.ready.push(Send {
+                    id,
+                    mode: Mode::Keepalive,
+                    body,
+                });
+            }
+        }
+    }
+
+    /// The answer to request `id`: HTTP status, or 0 for a network error
+    /// (or a refused beacon whose fetch fallback failed).
+    pub fn on_result(&mut self, id: u32, status: u16, now: Millis, rng: &mut Rng) -> Outcome {
+        let Some(f) = self.take_flight(id) else {
             return Outcome::Unknown;
         };
         if (200..300).contains(&status) {
-            let acked: Vec<String> = f
-                .events
-                .iter()
-                .filter(|e| self.unmark_outboxed(&e.id))
-                .map(|e| e.id.clone())
-                .collect();
-            return Outcome::Delivered(acked);
+            return Outcome::Delivered(self.unmark_all(&f.events));
         }
         if is_retryable(status) {
             let attempt = f.attempt.saturating_add(1);
-            let fresh: Vec<Queued> = f
-                .events
-                .iter()
-                .filter(|e| self.mark_outboxed(&e.id))
-                .cloned()
-                .collect();
+            let fresh = self.mark_all(&f.events);
             self.waiting.push(Waiting {
                 due: now.plus(backoff(attempt, rng)),
                 attempt,
@@ -271,12 +311,7 @@ impl Delivery {
             });
             return Outcome::Retrying(fresh);
         }
-        let outboxed = f
-            .events
-            .iter()
-            .filter(|e| self.unmark_outboxed(&e.id))
-            .map(|e| e.id.clone())
-            .collect();
+        let outboxed = self.unmark_all(&f.events);
         Outcome::Refused {
             n: f.events.len(),
             status,

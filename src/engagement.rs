@@ -22,11 +22,11 @@ pub struct Engagement {
 }
 
 impl Engagement {
-    pub fn new(now: Millis, visible: bool, focused: bool) -> Engagement {
+    pub const fn new(now: Millis, visible: bool, focused: bool) -> Engagement {
         Engagement {
             visible,
             focused,
-            since: (visible && focused).then_some(now),
+            since: if visible && focused { Some(now) } else { None },
             accrued: Millis(0),
             started: now,
             scroll_depth: 0,

@@ -190,14 +190,10 @@ pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answe
     let Some(code) = Code::from_number(code) else {
         return answer;
     };
-    let mut random = [0u8; 16];
-    for chunk in random.chunks_exact_mut(4) {
-        let word = u32::try_from(f.number()).unwrap_or_default();
-        for (slot, b) in chunk.iter_mut().zip(word.to_le_bytes()) {
-            *slot = b;
-        }
-    }
-    tracker.handle_random(random);
+    // Four 32-bit words, little-endian: two 64-bit halves.
+    let lo = f.number() ^ f.number() << 32;
+    let hi = f.number() ^ f.number() << 32;
+    tracker.handle_random(lo, hi);
     match code {
         Code::Init => {
             let (query, host) = (f.text(), f.text());

@@ -112,7 +112,7 @@ fn stored_len(ev: &Queued) -> usize {
 }
 
 fn render(events: &[Queued]) -> String {
-    let mut out = String::with_capacity(events.iter().map(stored_len).sum());
+    let mut out = String::new();
     for ev in events {
         ev.write_line(&mut out);
         out.push('\n');
@@ -166,11 +166,14 @@ fn bound_start(events: &[Queued]) -> usize {
 /// Removes the given ids from stored text (after they were acknowledged) and
 /// returns the new text. Ids not present are ignored; malformed lines are
 /// dropped as [`parse`] does.
-pub fn remove(existing: &str, ids: &[&str]) -> String {
-    let kept: Vec<Queued> = parse(existing)
-        .into_iter()
-        .filter(|q| !ids.contains(&q.id.as_str()))
-        .collect();
+pub fn remove(existing: &str, ids: &[String]) -> String {
+    // A loop, not `filter().collect()`: less generic code (README "Size").
+    let mut kept = Vec::new();
+    for q in parse(existing) {
+        if !ids.contains(&q.id) {
+            kept.push(q);
+        }
+    }
     render(&kept)
 }
 
@@ -342,14 +345,14 @@ mod tests {
         let text = remove(
             &text,
             &[
-                &evs[1].id,
-                &evs[3].id,
-                "018e0e5c-5a00-7abc-8def-0123456789ab",
+                evs[1].id.clone(),
+                evs[3].id.clone(),
+                "018e0e5c-5a00-7abc-8def-0123456789ab".into(),
             ],
         );
         assert_eq!(parse(&text), kept(&[evs[0].clone(), evs[2].clone()]));
         assert_eq!(remove(&text, &[]), text);
-        assert_eq!(remove(&text, &[&evs[0].id, &evs[2].id]), "");
+        assert_eq!(remove(&text, &[evs[0].id.clone(), evs[2].id.clone()]), "");
         assert_eq!(remove("garbage\n", &[]), "");
     }
 
@@ -437,12 +440,12 @@ mod tests {
                         text = t;
                     }
                     Op::Remove(idx) => {
-                        let gone: Vec<&str> = idx
+                        let gone: Vec<String> = idx
                             .iter()
                             .filter_map(|i| history.get(i % history.len().max(1)))
-                            .map(|e| e.id.as_str())
+                            .map(|e| e.id.clone())
                             .collect();
-                        model.retain(|(id, _)| !gone.contains(&id.as_str()));
+                        model.retain(|(id, _)| !gone.contains(id));
                         text = remove(&text, &gone);
                     }
                 }

@@ -4,8 +4,6 @@
 //! ignores failures (private mode, quota, disabled storage), so the tracker
 //! keeps working in memory.
 
-use alloc::string::String;
-
 use crate::text::cut;
 
 /// One storage area of the page.
@@ -102,6 +100,7 @@ impl Key {
 pub struct Keys(u8);
 
 impl Keys {
+    pub const NONE: Keys = Keys(0);
     /// What a page starts from: every key.
     pub const START: Keys = Keys(0xff);
     /// What a restored page takes up: the session keys, the visitor and
@@ -135,42 +134,29 @@ impl Keys {
     }
 }
 
-/// The stored values the shell read (None: absent, empty or unreadable).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    pub session: Option<String>,
-    pub session_timestamp: Option<String>,
-    pub session_start: Option<String>,
-    pub page_count: Option<String>,
-    pub tab_alive: Option<String>,
-    pub visitor: Option<String>,
-    pub user: Option<String>,
-    pub outbox: Option<String>,
+/// The stored values the shell read (None: absent, empty or unreadable),
+/// borrowed from its answer (no copy of each value).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot<'a> {
+    pub session: Option<&'a str>,
+    pub session_timestamp: Option<&'a str>,
+    pub session_start: Option<&'a str>,
+    pub page_count: Option<&'a str>,
+    pub tab_alive: Option<&'a str>,
+    pub visitor: Option<&'a str>,
+    pub user: Option<&'a str>,
+    pub outbox: Option<&'a str>,
 }
 
-impl Snapshot {
-    /// Builds a snapshot from a lookup of each key.
-    pub fn read(mut get: impl FnMut(Key) -> Option<String>) -> Snapshot {
-        Snapshot {
-            session: get(Key::Session),
-            session_timestamp: get(Key::SessionTimestamp),
-            session_start: get(Key::SessionStart),
-            page_count: get(Key::PageCount),
-            tab_alive: get(Key::Tab),
-            visitor: get(Key::Visitor),
-            user: get(Key::User),
-            outbox: get(Key::Outbox),
-        }
-    }
-
+impl<'a> Snapshot<'a> {
     /// The values of `keys` as the shell answers a read: one per key, in
     /// order, separated by `'\n'`; the last one takes the rest (the outbox
     /// has line breaks). An empty value is an absent one.
-    pub fn from_answer(keys: Keys, answer: &str) -> Snapshot {
+    pub fn from_answer(keys: Keys, answer: &'a str) -> Snapshot<'a> {
         let mut snap = Snapshot::default();
         let mut rest = answer;
         let mut left = keys.0.count_ones();
-        for key in Key::ALL {
+        for &key in &Key::ALL {
             if !keys.contains(key) {
                 continue;
             }
@@ -194,7 +180,7 @@ impl Snapshot {
                 Key::User => &mut snap.user,
                 Key::Outbox => &mut snap.outbox,
             };
-            *slot = (!value.is_empty()).then(|| value.into());
+            *slot = (!value.is_empty()).then_some(value);
         }
         snap
     }
@@ -208,12 +194,12 @@ mod tests {
     fn an_answer_is_read_in_key_order_and_the_outbox_keeps_its_lines() {
         let keys = Keys::one(Key::Tab).with(Keys::one(Key::Outbox));
         let s = Snapshot::from_answer(keys, "tok\nline1\nline2\n");
-        assert_eq!(s.tab_alive.as_deref(), Some("tok"));
-        assert_eq!(s.outbox.as_deref(), Some("line1\nline2\n"));
+        assert_eq!(s.tab_alive, Some("tok"));
+        assert_eq!(s.outbox, Some("line1\nline2\n"));
         assert_eq!(s.session, None);
         let all = Snapshot::from_answer(Keys::START, "\n\n\n\n\nanon_x\nu1\n");
-        assert_eq!(all.visitor.as_deref(), Some("anon_x"));
-        assert_eq!(all.user.as_deref(), Some("u1"));
+        assert_eq!(all.visitor, Some("anon_x"));
+        assert_eq!(all.user, Some("u1"));
         assert_eq!((all.session, all.outbox), (None, None), "empty is absent");
         assert_eq!(Keys::START.iter().count(), 8);
         assert_eq!(

@@ -146,7 +146,32 @@ fn push_member(out: &mut String, key: &str, value: Option<&str>) {
     out.push('\n');
 }
 
-impl Event {
+/// An event's fields, borrowed: what the tracker encodes straight from its
+/// own state (no copy of its strings), and [`Event::encode`] through
+/// [`Event::as_ref`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EventRef<'a> {
+    pub event_id: &'a str,
+    pub name: &'a str,
+    pub session_id: &'a str,
+    pub anonymous_id: &'a str,
+    pub timestamp: u64,
+    pub path: &'a str,
+    pub title: &'a str,
+    pub referrer: &'a str,
+    pub client_id: &'a str,
+    pub page_count: Option<u64>,
+    pub navigation_type: Option<&'a str>,
+    pub time_on_page: Option<u64>,
+    pub engaged_time: Option<u64>,
+    pub scroll_depth: Option<u64>,
+    pub interaction_count: Option<u64>,
+    /// A JSON object's text (`{}` or empty: none).
+    pub properties: &'a str,
+    pub user_id: Option<&'a str>,
+}
+
+impl EventRef<'_> {
     /// The event encoded for a batch: its own fields, and its shareable
     /// ones apart (what the batch's events share is sent once). Its
     /// `timestamp` is left out when it is the time of its UUIDv7
@@ -157,27 +182,18 @@ impl Event {
         // In SHARED_FIELDS order, each member ended by '\n' (an absent
         // user_id is an empty member).
         let mut context = String::new();
-        push_member(&mut context, "session_id", Some(&self.session_id));
-        push_member(&mut context, "anonymous_id", Some(&self.anonymous_id));
-        push_member(&mut context, "client_id", Some(&self.client_id));
-        push_member(&mut context, "user_id", self.user_id.as_deref());
-        push_member(&mut context, "path", Some(&self.path));
-        push_member(&mut context, "title", Some(&self.title));
-        push_member(&mut context, "referrer", Some(&self.referrer));
+        push_member(&mut context, "session_id", Some(self.session_id));
+        push_member(&mut context, "anonymous_id", Some(self.anonymous_id));
+        push_member(&mut context, "client_id", Some(self.client_id));
+        push_member(&mut context, "user_id", self.user_id);
+        push_member(&mut context, "path", Some(self.path));
+        push_member(&mut context, "title", Some(self.title));
+        push_member(&mut context, "referrer", Some(self.referrer));
         Encoded {
-            id: self.event_id.clone(),
+            id: self.event_id.into(),
             own,
             context,
         }
-    }
-
-    /// Appends this event as one JSON object with every field written out
-    /// (the full shape), with no newline in it.
-    pub fn write_json(&self, out: &mut String) {
-        let mut e = self.encode();
-        e.own.clear();
-        self.write_own(&mut e.own, true);
-        e.write_line(out);
     }
 
     /// Appends the members that are this event's own (not shareable),
@@ -185,18 +201,18 @@ impl Event {
     /// properties too.
     fn write_own(&self, out: &mut String, full: bool) {
         out.push_str("\"event_id\":");
-        push_str(out, &self.event_id);
+        push_str(out, self.event_id);
         push_field(out, "name");
-        push_str(out, &self.name);
-        if full || ids::uuid_v7_time(&self.event_id).map(|t| t.0) != Some(self.timestamp) {
+        push_str(out, self.name);
+        if full || ids::uuid_v7_time(self.event_id).map(|t| t.0) != Some(self.timestamp) {
             push_field(out, "timestamp");
             push_u64(out, self.timestamp);
         }
-        if let Some(v) = &self.navigation_type {
+        if let Some(v) = self.navigation_type {
             push_field(out, "navigation_type");
             push_str(out, v);
         }
-        for (k, v) in [
+        for &(k, v) in &[
             ("page_count", self.page_count),
             ("time_on_page", self.time_on_page),
             ("engaged_time", self.engaged_time),
@@ -208,16 +224,57 @@ impl Event {
                 push_u64(out, v);
             }
         }
-        if full || self.properties.0 != "{}" {
+        if full || !matches!(self.properties, "" | "{}") {
             push_field(out, "properties");
-            // Props text comes from JSON.stringify (or the outbox); strip any
-            // newline so the one-event-per-line outbox format holds.
-            for c in self.properties.0.chars() {
-                if c != '\n' && c != '\r' {
-                    out.push(c);
-                }
-            }
+            let props = if self.properties.is_empty() {
+                "{}"
+            } else {
+                self.properties
+            };
+            // JSON.stringify's text (or an outbox line's): never a line
+            // break, which the outbox would refuse (`outbox::merge`).
+            out.push_str(props);
         }
+    }
+}
+
+impl Event {
+    /// The event's fields, borrowed.
+    pub fn as_ref(&self) -> EventRef<'_> {
+        EventRef {
+            event_id: &self.event_id,
+            name: &self.name,
+            session_id: &self.session_id,
+            anonymous_id: &self.anonymous_id,
+            timestamp: self.timestamp,
+            path: &self.path,
+            title: &self.title,
+            referrer: &self.referrer,
+            client_id: &self.client_id,
+            page_count: self.page_count,
+            navigation_type: self.navigation_type.as_deref(),
+            time_on_page: self.time_on_page,
+            engaged_time: self.engaged_time,
+            scroll_depth: self.scroll_depth,
+            interaction_count: self.interaction_count,
+            properties: &self.properties.0,
+            user_id: self.user_id.as_deref(),
+        }
+    }
+
+    /// The event encoded for a batch ([`EventRef::encode`]).
+    pub fn encode(&self) -> Encoded {
+        self.as_ref().encode()
+    }
+
+    /// Appends this event as one JSON object with every field written out
+    /// (the full shape), with no newline in it.
+    pub fn write_json(&self, out: &mut String) {
+        let ev = self.as_ref();
+        let mut e = ev.encode();
+        e.own.clear();
+        ev.write_own(&mut e.own, true);
+        e.write_line(out);
     }
 
     /// Why the collector refuses this event, if it does. Each event is judged

@@ -521,8 +521,8 @@ fn outbox_events(t: &mut PageShell, n: usize, pad: usize) -> Vec<Queued> {
                 .tracker
                 .event(at(i as u64), "stored", &padded(i, pad), &PAGE);
             let mut line = String::new();
-            ev.write_json(&mut line);
-            Queued::whole(&ev.event_id, &line)
+            ev.write_line(&mut line);
+            Queued::whole(&ev.id, &line)
         })
         .collect()
 }

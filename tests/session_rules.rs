@@ -348,8 +348,8 @@ fn a_back_forward_restore_after_30_minutes_starts_a_new_session() {
 fn url_parameters_are_read_from_a_query_string() {
     use sessionmark::tracker::Carried;
     let c = Carried::from_query("?utm=x&sessionId=sess_a&anonId=anon_b&x");
-    assert_eq!(c.session.as_deref(), Some("sess_a"));
-    assert_eq!(c.visitor.as_deref(), Some("anon_b"));
+    assert_eq!(c.session, Some("sess_a"));
+    assert_eq!(c.visitor, Some("anon_b"));
     assert_eq!(Carried::from_query(""), Carried::default());
 }
 

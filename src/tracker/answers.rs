@@ -14,14 +14,29 @@ impl Tracker {
     /// refused beacon whose fetch failed) and the answer's body. Delivered
     /// events leave the outbox; failed ones are kept there and retried;
     /// refused ones are dropped with a warning. A sealed session of this tab
-    /// rotates (old `page_exit`, new `screen_view`, `ss_sid`). Returns what
-    /// the answer did to the request's events.
-    pub fn handle_sent(&mut self, now: Millis, id: u32, status: u16, answer: &str) -> Outcome {
+    /// rotates (old `page_exit`, new `screen_view`, `ss_sid`).
+    pub fn handle_sent(&mut self, now: Millis, id: u32, status: u16, answer: &str) {
+        self.handle_sent_and(now, id, status, answer, |_| ());
+    }
+
+    /// [`Tracker::handle_sent`], showing `look` what the answer did to the
+    /// request's events before the tracker keeps them for the outbox (the
+    /// tests see the [`Outcome`] so; the shell needs nothing of it, and
+    /// the wasm keeps no copy of it: 160 B brotli, README "Size").
+    pub fn handle_sent_and<R>(
+        &mut self,
+        now: Millis,
+        id: u32,
+        status: u16,
+        answer: &str,
+        look: impl FnOnce(&Outcome) -> R,
+    ) -> R {
         if !self.is_running() {
-            return Outcome::Unknown;
+            return look(&Outcome::Unknown);
         }
         let outcome = self.delivery.on_result(id, status, now, &mut self.rng);
-        match &outcome {
+        let seen = look(&outcome);
+        match outcome {
             Outcome::Delivered(ids) => {
                 self.outbox_remove(ids);
                 if sealed_ids(answer).any(|s| s == self.session.id) {
@@ -30,19 +45,17 @@ impl Tracker {
                 // `"rejected":[{"index":..` names events the collector found
                 // invalid: they are not retried (they would fail again).
                 if has_rejected(answer) {
-                    self.warn("sessionmark: the collector rejected events of a batch (see its answer); they were dropped");
+                    self.warn("sessionmark: the collector rejected events; dropped");
                 }
             }
             Outcome::Retrying(events) => self.outbox_add(events),
             Outcome::Refused { outboxed, .. } => {
                 self.outbox_remove(outboxed);
-                self.warn(
-                    "sessionmark: the collector refused a batch (4xx); its events were dropped",
-                );
+                self.warn("sessionmark: the collector refused a batch; dropped");
             }
             Outcome::Unknown => {}
         }
-        outcome
+        seen
     }
 
     /// Whether the browser took beacon `id` (`navigator.sendBeacon`'s

@@ -2,10 +2,11 @@
 //! events to delivery.
 
 use super::{Page, Tracker};
+use crate::batch::Queued;
 use crate::ids;
 use crate::json::truncate;
 use crate::time::Millis;
-use crate::wire::{self, Event, Props};
+use crate::wire::{self, EventRef};
 
 /// Why `track` refused an event (it warns once).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,12 +22,10 @@ pub enum Refusal {
 impl Refusal {
     pub fn message(self) -> &'static str {
         match self {
-            Refusal::EmptyName => {
-                "sessionmark: track() needs a non-empty event name; event refused"
-            }
-            Refusal::PropsTooLarge => "sessionmark: event properties exceed 16 KiB; event refused",
-            Refusal::NotStarted => "sessionmark: track() called before init(); event dropped",
-            Refusal::NoConsent => "sessionmark: no consent; event dropped",
+            Refusal::EmptyName => "sessionmark: track() needs an event name; ignored",
+            Refusal::PropsTooLarge => "sessionmark: properties over 16 KiB; event ignored",
+            Refusal::NotStarted => "sessionmark: track() before init(); ignored",
+            Refusal::NoConsent => "sessionmark: no consent; ignored",
         }
     }
 }
@@ -48,7 +47,7 @@ impl Tracker {
         self.warn(match problem {
             PropsProblem::NotAnObject => "sessionmark: properties must be a plain object; ignored",
             PropsProblem::DroppedValues => {
-                "sessionmark: dropped property values JSON cannot hold (functions, symbols, BigInt, cycles)"
+                "sessionmark: property values JSON cannot hold were dropped"
             }
         });
     }
@@ -100,36 +99,45 @@ impl Tracker {
         // Never before the session's first screen_view (a call held for
         // consent, or while prerendering).
         let ev = self.event(at.min(now).max(self.entered), name, props, page);
-        self.queue(&ev, now);
+        self.delivery.push(ev, now);
         Ok(())
     }
 
-    /// The envelope of an event of this page at `now`. Long strings are
-    /// cut to the wire limits.
-    pub fn event(&mut self, now: Millis, name: &str, props: &str, page: &Page) -> Event {
-        Event {
-            event_id: ids::uuid_v7(now, &mut self.rng),
-            name: truncate(name, wire::MAX_NAME_BYTES).into(),
-            session_id: self.session.id.clone(),
-            anonymous_id: self.visitor.clone(),
-            timestamp: now.0,
-            path: truncate(page.path, wire::MAX_URL_BYTES).into(),
-            title: truncate(page.title, wire::MAX_TITLE_BYTES).into(),
-            referrer: truncate(page.referrer, wire::MAX_URL_BYTES).into(),
-            client_id: self.cfg.client_id.clone(),
-            properties: Props(match (props, self.globals.as_str()) {
-                ("", "") => "{}".into(),
-                ("", globals) => globals.into(),
-                (props, _) => props.into(),
-            }),
-            user_id: (!self.user.is_empty()).then(|| self.user.clone()),
-            ..Event::default()
-        }
+    /// Event `name` of `page` at `now`, encoded.
+    pub fn event(&mut self, now: Millis, name: &str, props: &str, page: &Page) -> Queued {
+        let id = ids::uuid_v7(now, &mut self.rng);
+        self.envelope(&id, now, name, props, page).encode()
     }
 
-    /// Hands an event to delivery.
-    pub(super) fn queue(&mut self, ev: &Event, now: Millis) {
-        self.delivery.push(ev.encode(), now);
+    /// The envelope of event `id` of `page` at `now`, written straight
+    /// from the tracker's state (no copy of its strings). Long strings are
+    /// cut to the wire limits.
+    pub(super) fn envelope<'a>(
+        &'a self,
+        id: &'a str,
+        now: Millis,
+        name: &'a str,
+        props: &'a str,
+        page: &Page<'a>,
+    ) -> EventRef<'a> {
+        EventRef {
+            event_id: id,
+            name: truncate(name, wire::MAX_NAME_BYTES),
+            session_id: &self.session.id,
+            anonymous_id: &self.visitor,
+            timestamp: now.0,
+            path: truncate(page.path, wire::MAX_URL_BYTES),
+            title: truncate(page.title, wire::MAX_TITLE_BYTES),
+            referrer: truncate(page.referrer, wire::MAX_URL_BYTES),
+            client_id: &self.cfg.client_id,
+            properties: if props.is_empty() {
+                &self.globals
+            } else {
+                props
+            },
+            user_id: (!self.user.is_empty()).then_some(self.user.as_str()),
+            ..EventRef::default()
+        }
     }
 
     /// `setGlobalProperties` (JSON object text): the properties of the

@@ -12,34 +12,45 @@ use crate::ids;
 use crate::json::{parse_u64, u64_text};
 use crate::session::{Reason, Rules, Session};
 use crate::store::{Key, Snapshot};
-use crate::text::{cut, pieces};
+use crate::text::{assign, cut, pieces};
 use crate::time::Millis;
 
 /// Ids carried over from another domain (`sessionId` / `anonId` URL
 /// parameters). Anything not in the exact formats is ignored.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Carried {
-    pub session: Option<String>,
-    pub visitor: Option<String>,
+/// Borrowed from the query string they were read from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Carried<'a> {
+    pub session: Option<&'a str>,
+    pub visitor: Option<&'a str>,
 }
 
-impl Carried {
+impl<'a> Carried<'a> {
     /// Reads `sessionId` and `anonId` from a query string (`?a=b&c=d`, the
     /// leading `?` optional). Values are taken as they are: a valid id needs
     /// no percent-encoding, so an encoded one is not valid.
-    pub fn from_query(query: &str) -> Carried {
+    pub fn from_query(query: &'a str) -> Carried<'a> {
         let mut c = Carried::default();
         let query = query.strip_prefix('?').unwrap_or(query);
         for pair in pieces(query, b'&') {
             let (k, v) = cut(pair, b'=').unwrap_or((pair, ""));
             match k {
-                "sessionId" => c.session = Some(v.into()),
-                "anonId" => c.visitor = Some(v.into()),
+                "sessionId" => c.session = Some(v),
+                "anonId" => c.visitor = Some(v),
                 _ => {}
             }
         }
         c
     }
+}
+
+/// The session storage held, if well-formed.
+fn stored_session(snap: &Snapshot) -> Result<Session, Reason> {
+    Session::from_stored(snap.session, snap.session_timestamp, snap.session_start)
+}
+
+/// The page count storage held (0 when absent or malformed).
+fn stored_page_count(snap: &Snapshot) -> u64 {
+    snap.page_count.and_then(parse_u64).unwrap_or(0)
 }
 
 /// A user id as `identify()` takes it: 1..256 bytes.
@@ -52,10 +63,10 @@ impl Tracker {
     /// rule: a missing, malformed, idle, too old or duplicated-tab session
     /// is replaced.
     pub(super) fn start_identity(&mut self, now: Millis, snap: &Snapshot) {
-        let visitor = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v));
+        let visitor = snap.visitor.filter(|v| ids::is_visitor_id(v));
         match visitor {
             Some(v) => {
-                self.visitor = v.into();
+                assign(&mut self.visitor, v);
                 self.write_visitor_cookie();
             }
             None => {
@@ -66,24 +77,15 @@ impl Tracker {
         let stored = if snap.tab_alive.is_some() {
             Err(Reason::DuplicateTab)
         } else {
-            Session::from_stored(
-                snap.session.as_deref(),
-                snap.session_timestamp.as_deref(),
-                snap.session_start.as_deref(),
-            )
+            stored_session(snap)
         };
         match stored.and_then(|s| s.expiry(now, self.rules()).map_or(Ok(s), Err)) {
-            Ok(s) => {
-                self.page_count = snap.page_count.as_deref().and_then(parse_u64).unwrap_or(0);
-                self.written_activity = s.last_activity;
-                self.entered = s.start;
-                self.session = s;
-            }
+            Ok(s) => self.take_up(s, snap),
             Err(_) => self.new_session(now),
         }
-        self.user = valid_user(snap.user.as_deref()).unwrap_or_default().into();
-        let carried = core::mem::take(&mut self.carried);
-        self.adopt(&carried, now);
+        assign(&mut self.user, valid_user(snap.user).unwrap_or_default());
+        let query = core::mem::take(&mut self.carried_query);
+        self.adopt(&Carried::from_query(&query), now);
         self.page_token = u64_text(self.rng.next_u64());
         self.mark_alive();
     }
@@ -180,13 +182,13 @@ impl Tracker {
     /// Adopts carried ids that are in the exact formats (and, for a session,
     /// still within the rules); ignores everything else.
     pub(super) fn adopt(&mut self, carried: &Carried, now: Millis) {
-        if let Some(v) = carried.visitor.as_deref().filter(|v| ids::is_visitor_id(v)) {
+        if let Some(v) = carried.visitor.filter(|v| ids::is_visitor_id(v)) {
             if v != self.visitor {
-                self.visitor = v.into();
+                assign(&mut self.visitor, v);
                 self.write_visitor();
             }
         }
-        let Some(id) = carried.session.as_deref() else {
+        let Some(id) = carried.session else {
             return;
         };
         if id == self.session.id {
@@ -226,28 +228,27 @@ impl Tracker {
     /// visitor after their `clear()`. Unreadable or malformed storage leaves
     /// memory as it is.
     pub(super) fn resync(&mut self, snap: &Snapshot) {
-        if let Some(v) = snap.visitor.as_deref().filter(|v| ids::is_visitor_id(v)) {
-            self.visitor = v.into();
+        if let Some(v) = snap.visitor.filter(|v| ids::is_visitor_id(v)) {
+            assign(&mut self.visitor, v);
             // Readable storage: the user is whoever the tab's other pages
             // identified (or nobody, after their `clear()`).
-            self.user = valid_user(snap.user.as_deref()).unwrap_or_default().into();
+            assign(&mut self.user, valid_user(snap.user).unwrap_or_default());
         }
-        let stored = Session::from_stored(
-            snap.session.as_deref(),
-            snap.session_timestamp.as_deref(),
-            snap.session_start.as_deref(),
-        );
-        let Ok(s) = stored else { return };
-        let count = snap.page_count.as_deref().and_then(parse_u64).unwrap_or(0);
+        let Ok(s) = stored_session(snap) else { return };
         if s.id == self.session.id {
             self.session.last_activity = self.session.last_activity.max(s.last_activity);
-            self.page_count = self.page_count.max(count);
+            self.page_count = self.page_count.max(stored_page_count(snap));
         } else {
-            self.written_activity = s.last_activity;
-            self.entered = s.start;
-            self.session = s;
-            self.page_count = count;
+            self.take_up(s, snap);
         }
+    }
+
+    /// Takes up session `s` that storage held, with its stored page count.
+    fn take_up(&mut self, s: Session, snap: &Snapshot) {
+        self.page_count = stored_page_count(snap);
+        self.written_activity = s.last_activity;
+        self.entered = s.start;
+        self.session = s;
     }
 
     /// `clear()`: sends the current page view's `page_exit` (old ids),
@@ -255,7 +256,7 @@ impl Tracker {
     /// and engagement back to zero.
     pub(super) fn clear(&mut self, now: Millis) {
         self.end_page_view(now);
-        for key in Key::SESSION_KEYS {
+        for &key in &Key::SESSION_KEYS {
             self.push(Command::Remove(key));
         }
         self.push(Command::Remove(Key::Visitor));
@@ -281,13 +282,13 @@ impl Tracker {
     /// warning. Held while consent is pending.
     pub fn handle_identify(&mut self, user: Option<&str>) {
         let Some(user) = valid_user(user) else {
-            self.warn("sessionmark: identify() needs a string of 1 to 256 bytes; ignored");
+            self.warn("sessionmark: identify() needs 1 to 256 bytes of text; ignored");
             return;
         };
         if !self.is_running() {
             self.hold_identify(user);
         } else if user != self.user {
-            self.user = user.into();
+            assign(&mut self.user, user);
             self.set(Key::User, self.user.clone());
         }
     }
@@ -295,11 +296,11 @@ impl Tracker {
     /// Consent withdrawn: every stored key and both cookies are removed,
     /// and nothing is written or sent any more.
     pub(super) fn forget(&mut self) {
-        for key in Key::ALL {
+        for &key in &Key::ALL {
             self.push(Command::Remove(key));
         }
         if let Some(rule) = self.cookies.take() {
-            for name in [SESSION_COOKIE, VISITOR_COOKIE] {
+            for name in &[SESSION_COOKIE, VISITOR_COOKIE] {
                 // An empty value that expires at once deletes the cookie.
                 let c = rule.cookie(name, "", Some(0));
                 self.push(Command::Cookie(c));

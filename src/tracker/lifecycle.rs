@@ -5,7 +5,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{batch_rule, Carried, Tracker};
+use super::{batch_rule, Tracker};
 use crate::command::Command;
 use crate::config::Config;
 use crate::cookies::{checked_domain, CookieRule};
@@ -77,7 +77,7 @@ impl Tracker {
     /// after `setConsent(false)`). A second call warns and does nothing.
     pub fn handle_init(&mut self, _now: Millis, init: &Init) {
         if self.stage != Stage::New {
-            self.warn("sessionmark: init() was already called; ignored");
+            self.warn("sessionmark: init() called twice; ignored");
             return;
         }
         let mut warnings = Vec::new();
@@ -93,7 +93,7 @@ impl Tracker {
         } else {
             let d = checked_domain(&cfg.cookie_domain, init.host);
             if d.is_none() {
-                self.warn("sessionmark: option cookieDomain is not this page's host or a parent of it; ignored");
+                self.warn("sessionmark: option cookieDomain is not this host or a parent; ignored");
             }
             d
         };
@@ -101,7 +101,7 @@ impl Tracker {
             secure: init.https,
             domain,
         });
-        self.carried = Carried::from_query(init.query);
+        self.carried_query = init.query.into();
         self.delivery.set_rule(batch_rule(&cfg));
         self.cfg = cfg;
         self.stage = Stage::Waiting;

@@ -65,7 +65,7 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///
 /// # Inputs
 /// Each takes `now` (ms since the epoch, from the shell's clock) first.
-/// - Randomness: [`handle_random`](Tracker::handle_random), 16 fresh bytes
+/// - Randomness: [`handle_random`](Tracker::handle_random), 128 fresh bits
 ///   from `crypto.getRandomValues` before every other input (the ids that
 ///   input mints depend on them).
 /// - Lifecycle: [`handle_init`](Tracker::handle_init) (options, the page's
@@ -123,8 +123,9 @@ pub struct Tracker {
     consent: Consent,
     cfg: Config,
     rng: Rng,
-    /// Ids carried in the URL at `init`, adopted at the start.
-    carried: Carried,
+    /// The page's query at `init` (`location.search`): the ids carried in
+    /// it are adopted at the start.
+    carried_query: String,
     /// Calls made while the start waits for consent, and events tracked
     /// while a prerendered page waits to be shown.
     held: Vec<Held>,
@@ -164,15 +165,16 @@ impl Default for Tracker {
 
 impl Tracker {
     /// A tracker before `init()`: it answers nothing and stores nothing.
-    pub fn new() -> Tracker {
-        let cfg = Config::default();
+    /// A `const fn`: the shell's tracker starts as data (README "Size").
+    pub const fn new() -> Tracker {
+        let cfg = Config::DEFAULT;
         Tracker {
             stage: Stage::New,
             consent: Consent::Unasked,
             rng: Rng::new(0, 0),
-            carried: Carried::default(),
+            carried_query: String::new(),
             held: Vec::new(),
-            reads: Reads::default(),
+            reads: Reads::NEW,
             commands: Vec::new(),
             armed: None,
             view: View::new(Millis(0)),
@@ -267,11 +269,12 @@ impl Tracker {
         core::mem::take(&mut self.commands)
     }
 
-    /// Fresh random bytes from the browser, given before each input: mixed
-    /// into the id generator, so every id minted from now on depends on
-    /// them (README "Sessions").
-    pub fn handle_random(&mut self, bytes: [u8; 16]) {
-        self.rng.reseed(bytes);
+    /// 128 fresh random bits from the browser (its 16 bytes as two
+    /// little-endian halves), given before each input: mixed into the id
+    /// generator, so every id minted from now on depends on them (README
+    /// "Sessions").
+    pub fn handle_random(&mut self, lo: u64, hi: u64) {
+        self.rng.reseed(lo, hi);
     }
 
     /// The timer armed by [`Command::Timer`] fired: due batches and
@@ -291,7 +294,7 @@ impl Tracker {
     }
 }
 
-fn batch_rule(cfg: &Config) -> BatchRule {
+const fn batch_rule(cfg: &Config) -> BatchRule {
     BatchRule {
         enabled: cfg.enable_batching,
         size: cfg.batch_size,
@@ -300,7 +303,7 @@ fn batch_rule(cfg: &Config) -> BatchRule {
 }
 
 impl View {
-    fn new(now: Millis) -> View {
+    const fn new(now: Millis) -> View {
         View {
             key: String::new(),
             href: String::new(),

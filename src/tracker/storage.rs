@@ -25,7 +25,6 @@ enum OutboxChange {
 }
 
 /// What waits for storage.
-#[derive(Default)]
 pub(super) struct Reads {
     /// Keys needed and not asked for yet.
     wanted: Keys,
@@ -42,6 +41,15 @@ pub(super) struct Reads {
 }
 
 impl Reads {
+    pub(super) const NEW: Reads = Reads {
+        wanted: Keys::NONE,
+        asked: None,
+        starting: false,
+        restoring: None,
+        tab_check: false,
+        outbox: Vec::new(),
+    };
+
     pub(super) fn need(&mut self, keys: Keys) {
         self.wanted = self.wanted.with(keys);
     }
@@ -79,7 +87,7 @@ impl Tracker {
             }
         }
         let tab_check = keys.contains(Key::Tab) && core::mem::take(&mut self.reads.tab_check);
-        if tab_check && snap.tab_alive.as_deref() == Some(self.page_token.as_str()) {
+        if tab_check && snap.tab_alive == Some(self.page_token.as_str()) {
             self.push(Command::Remove(Key::Tab));
         }
         if keys.contains(Key::Outbox) {
@@ -91,17 +99,17 @@ impl Tracker {
     }
 
     /// Events to keep in the outbox until acknowledged.
-    pub(super) fn outbox_add(&mut self, events: &[Queued]) {
+    pub(super) fn outbox_add(&mut self, events: Vec<Queued>) {
         if !events.is_empty() {
-            self.reads.outbox.push(OutboxChange::Add(events.to_vec()));
+            self.reads.outbox.push(OutboxChange::Add(events));
             self.reads.need(Keys::one(Key::Outbox));
         }
     }
 
     /// Events to take out of the outbox.
-    pub(super) fn outbox_remove(&mut self, ids: &[String]) {
+    pub(super) fn outbox_remove(&mut self, ids: Vec<String>) {
         if !ids.is_empty() {
-            self.reads.outbox.push(OutboxChange::Remove(ids.to_vec()));
+            self.reads.outbox.push(OutboxChange::Remove(ids));
             self.reads.need(Keys::one(Key::Outbox));
         }
     }
@@ -110,11 +118,11 @@ impl Tracker {
     /// everything unacknowledged is kept in the outbox.
     pub(super) fn hide_delivery(&mut self) {
         let unacked = self.delivery.hide();
-        self.outbox_add(&unacked);
+        self.outbox_add(unacked);
     }
 
-    fn change_outbox(&mut self, stored: String, changes: Vec<OutboxChange>) {
-        let mut text = stored.clone();
+    fn change_outbox(&mut self, stored: &str, changes: Vec<OutboxChange>) {
+        let mut text = String::from(stored);
         let mut dropped = 0usize;
         for change in changes {
             match change {
@@ -124,13 +132,12 @@ impl Tracker {
                     dropped = dropped.saturating_add(n);
                 }
                 OutboxChange::Remove(ids) => {
-                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                     text = outbox::remove(&text, &ids);
                 }
             }
         }
         if dropped > 0 {
-            self.warn("sessionmark: outbox full; the oldest undelivered events were dropped");
+            self.warn("sessionmark: outbox full; oldest events dropped");
         }
         if text == stored {
             return;

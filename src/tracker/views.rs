@@ -6,10 +6,12 @@ use alloc::string::String;
 
 use super::{Tracker, BFCACHE, PAGE_EXIT, SCREEN_VIEW};
 use crate::engagement::Engagement;
+use crate::ids;
 use crate::json::truncate;
 use crate::store::{Key, Keys};
+use crate::text::assign;
 use crate::time::Millis;
-use crate::wire::{self, Event};
+use crate::wire::{self, EventRef};
 
 /// The page as the shell reads it (`location`, `document`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -101,7 +103,7 @@ impl Tracker {
             return false;
         }
         let props = if props.len() > wire::MAX_PROPS_BYTES {
-            self.warn("sessionmark: screenView() properties exceed 16 KiB; the page view is sent without them");
+            self.warn("sessionmark: screenView() properties over 16 KiB; sent without them");
             ""
         } else {
             props
@@ -149,11 +151,18 @@ impl Tracker {
         } else {
             &self.view.href
         };
-        self.view.referrer = truncate(referrer, wire::MAX_URL_BYTES).into();
+        let referrer = truncate(referrer, wire::MAX_URL_BYTES);
+        assign(&mut self.view.referrer, referrer);
         self.view.key = key;
-        self.view.href = page.href.into();
-        self.view.path = truncate(page.path, wire::MAX_URL_BYTES).into();
-        self.view.title = truncate(page.title, wire::MAX_TITLE_BYTES).into();
+        assign(&mut self.view.href, page.href);
+        assign(
+            &mut self.view.path,
+            truncate(page.path, wire::MAX_URL_BYTES),
+        );
+        assign(
+            &mut self.view.title,
+            truncate(page.title, wire::MAX_TITLE_BYTES),
+        );
         self.begin_view(now, None, props);
         self.write_activity();
         true
@@ -177,28 +186,29 @@ impl Tracker {
         self.view.engagement.restart(now);
         self.page_count = self.page_count.saturating_add(1);
         self.write_page_count();
-        let mut ev = self.view_event(now, SCREEN_VIEW, props);
-        ev.navigation_type = navigation_type.map(Into::into);
-        self.queue(&ev, now);
+        let id = ids::uuid_v7(now, &mut self.rng);
+        let mut ev = self.view_event(&id, now, SCREEN_VIEW, props);
+        ev.navigation_type = navigation_type;
+        let ev = ev.encode();
+        self.delivery.push(ev, now);
     }
 
-    fn view_event(&mut self, now: Millis, name: &str, props: &str) -> Event {
-        let (path, title, referrer) = (
-            core::mem::take(&mut self.view.path),
-            core::mem::take(&mut self.view.title),
-            core::mem::take(&mut self.view.referrer),
-        );
+    /// The envelope of event `id` of the page in view.
+    fn view_event<'a>(
+        &'a self,
+        id: &'a str,
+        now: Millis,
+        name: &'a str,
+        props: &'a str,
+    ) -> EventRef<'a> {
         let page = Page {
-            path: &path,
-            title: &title,
-            referrer: &referrer,
+            path: &self.view.path,
+            title: &self.view.title,
+            referrer: &self.view.referrer,
             ..Page::default()
         };
-        let mut ev = self.event(now, name, props, &page);
+        let mut ev = self.envelope(id, now, name, props, &page);
         ev.page_count = Some(self.page_count);
-        self.view.path = path;
-        self.view.title = title;
-        self.view.referrer = referrer;
         ev
     }
 
@@ -209,13 +219,15 @@ impl Tracker {
             return;
         }
         self.view.engagement.exited = true;
-        let mut ev = self.view_event(now, PAGE_EXIT, "");
+        let id = ids::uuid_v7(now, &mut self.rng);
+        let mut ev = self.view_event(&id, now, PAGE_EXIT, "");
         let e = &self.view.engagement;
         ev.time_on_page = Some(e.time_on_page(now));
         ev.engaged_time = Some(e.engaged(now).0);
         ev.scroll_depth = Some(e.scroll_depth);
         ev.interaction_count = Some(e.interactions);
-        self.queue(&ev, now);
+        let ev = ev.encode();
+        self.delivery.push(ev, now);
     }
 
     /// `pagehide` (reload, navigation, close, or entering the back/forward

@@ -30,11 +30,12 @@ use wasm_bindgen::prelude::*;
 pub const BUFFER: u32 = 255;
 
 /// The page's tracker and the text buffer. wasm32 without threads: a plain
-/// static.
-struct Global(RefCell<Option<(Tracker, Vec<u8>)>>);
+/// static. Built at compile time (`Tracker::new` is a `const fn`): its
+/// initial state is data in the module, not code (README "Size").
+struct Global(RefCell<(Tracker, Vec<u8>)>);
 // SAFETY: this wasm has one thread (no atomics), so nothing is shared.
 unsafe impl Sync for Global {}
-static STATE: Global = Global(RefCell::new(None));
+static STATE: Global = Global(RefCell::new((Tracker::new(), Vec::new())));
 
 /// Input `code` at `now` (`Date.now()`) whose text is the buffer's first
 /// `len` bytes; answers the reply's address (see the module's doc). Code
@@ -45,7 +46,7 @@ pub fn input(code: u32, now: f64, len: u32) -> u32 {
         // Only if re-entered, which the shim never does.
         return 0;
     };
-    let (tracker, buffer) = slot.get_or_insert_with(|| (Tracker::new(), Vec::new()));
+    let (tracker, buffer) = &mut *slot;
     let len = usize::try_from(len).unwrap_or(0);
     if code == BUFFER {
         *buffer = alloc::vec![0; len];

@@ -209,10 +209,7 @@ impl Browser {
             written: Vec::new(),
         };
         // A deterministic fake of the browser's random bytes: each page its own.
-        let mut random = [0u8; 16];
-        random[..8].copy_from_slice(&self.seed.to_le_bytes());
-        random[8..].copy_from_slice(&99u64.to_le_bytes());
-        p.tracker.handle_random(random);
+        p.tracker.handle_random(self.seed, 99);
         let init = Init {
             options,
             query,
@@ -355,7 +352,9 @@ impl PageShell {
 
     /// The answer to request `id`.
     pub fn answer(&mut self, id: u32, status: u16, body: &str, now: Millis) -> Outcome {
-        self.at(now, |t| t.handle_sent(now, id, status, body))
+        self.at(now, |t| {
+            t.handle_sent_and(now, id, status, body, Outcome::clone)
+        })
     }
 
     /// The answer to request `id`, with the collector's usual body.
