@@ -1,10 +1,16 @@
 //! Group commit. One thread owns the write connection; requests hand it
 //! their work through a bounded queue and wait for the answer. The thread
 //! takes everything that queued up while it was busy, runs it in one
-//! transaction (each request in its own savepoint, so one failing request
-//! does not take the others down) and commits once: one WAL sync for the
-//! whole group. Each request is answered only after that commit, so an
-//! answer still means the rows are on disk.
+//! transaction and commits once: one WAL sync for the whole group. Each
+//! request is answered only after that commit, so an answer still means the
+//! rows are on disk.
+//!
+//! No savepoint per request: they cost the writer a statement journal of
+//! every page a request touches. Instead, when a request fails (rare: a
+//! full disk, a value SQLite refuses), the whole transaction is rolled
+//! back, that request is answered with its error, and the group is run
+//! again without it; so one failing request still does not take the others
+//! down, and none of its writes are kept.
 //!
 //! No timer gathers the group: while one commit syncs, the next requests
 //! queue, so groups grow exactly as fast as requests arrive.
@@ -30,17 +36,19 @@ pub const RETRY_AFTER_S: u32 = 1;
 trait Job: Send {
     /// Rows it writes, to size the group.
     fn rows(&self) -> usize;
-    /// Runs the work (in its own savepoint) and keeps the result.
-    fn run(&mut self, conn: &Connection);
+    /// Runs the work and keeps the result; false when it failed. It may run
+    /// again, in a new transaction, when another request of its group
+    /// failed.
+    fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the requester: the kept result if the group committed.
     fn answer(self: Box<Self>, committed: Result<(), &StoreError>);
 }
 
-type Work<T> = Box<dyn FnOnce(&Connection) -> Result<T, StoreError> + Send>;
+type Work<T> = Box<dyn FnMut(&Connection) -> Result<T, StoreError> + Send>;
 
 struct Task<T> {
     rows: usize,
-    work: Option<Work<T>>,
+    work: Work<T>,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -50,11 +58,11 @@ impl<T: Send> Job for Task<T> {
         self.rows
     }
 
-    fn run(&mut self, conn: &Connection) {
-        let Some(work) = self.work.take() else {
-            return;
-        };
-        self.result = Some(in_savepoint(conn, work));
+    fn run(&mut self, conn: &Connection) -> bool {
+        let result = (self.work)(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
     }
 
     fn answer(self: Box<Self>, committed: Result<(), &StoreError>) {
@@ -67,17 +75,6 @@ impl<T: Send> Job for Task<T> {
         // committed and a retry of them is a duplicate.
         let _ = self.reply.send(result);
     }
-}
-
-/// Runs `work` so that its failure undoes only its own writes.
-fn in_savepoint<T>(conn: &Connection, work: Work<T>) -> Result<T, StoreError> {
-    conn.prepare_cached("SAVEPOINT request")?.execute([])?;
-    let result = work(conn);
-    if result.is_err() {
-        conn.prepare_cached("ROLLBACK TO request")?.execute([])?;
-    }
-    conn.prepare_cached("RELEASE request")?.execute([])?;
-    result
 }
 
 /// The handle requests use; cheap to clone. The thread ends when the last
@@ -113,15 +110,17 @@ impl Writer {
 
     /// Queues `work` (writing about `rows` rows) and returns where its
     /// answer will come; [`StoreError::Busy`] when the queue is full.
+    /// `work` may run more than once (see the module doc): each run must
+    /// do the whole request again.
     pub fn enqueue<T: Send + 'static>(
         &self,
         rows: usize,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let task = Task {
             rows,
-            work: Some(Box::new(work)),
+            work: Box::new(work),
             result: None,
             reply,
         };
@@ -138,7 +137,7 @@ impl Writer {
     pub async fn submit<T: Send + 'static>(
         &self,
         rows: usize,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.enqueue(rows, work)?.await.map_err(|_| stopped())?
     }
@@ -175,25 +174,19 @@ fn run(
     }
 }
 
-fn commit_group(conn: &Connection, mut group: Vec<Box<dyn Job>>, commits: &AtomicU64) {
-    let committed = (|| -> Result<(), StoreError> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        for job in &mut group {
-            job.run(conn);
-            // Some errors (a full disk, say) roll the whole transaction back:
-            // then nothing of the group is kept, and none of it is answered Ok.
-            if conn.is_autocommit() {
-                return Err(StoreError::Failed(
-                    "the group's transaction was rolled back".into(),
-                ));
+fn commit_group(conn: &Connection, group: Vec<Box<dyn Job>>, commits: &AtomicU64) {
+    let mut group = group;
+    let committed = loop {
+        match run_group(conn, &mut group) {
+            Attempt::Done(committed) => break committed,
+            Attempt::Failed(index) => {
+                // Undone with the whole transaction; it keeps its own error
+                // as its answer, and the others run again without it.
+                let failed = group.remove(index);
+                failed.answer(Ok(()));
             }
         }
-        if let Err(e) = conn.execute_batch("COMMIT") {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.into());
-        }
-        Ok(())
-    })();
+    };
     match &committed {
         // Counted before the answers go out, so whoever got one sees it.
         Ok(()) => {
@@ -204,6 +197,41 @@ fn commit_group(conn: &Connection, mut group: Vec<Box<dyn Job>>, commits: &Atomi
     for job in group {
         job.answer(committed.as_ref().map(|_| ()));
     }
+}
+
+/// How one run of a group ended.
+enum Attempt {
+    /// Committed, or failed as a whole (nothing kept).
+    Done(Result<(), StoreError>),
+    /// This request failed; the transaction is rolled back.
+    Failed(usize),
+}
+
+fn run_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> Attempt {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return Attempt::Done(Err(e.into()));
+    }
+    for (index, job) in group.iter_mut().enumerate() {
+        let ok = job.run(conn);
+        // Some errors (a full disk, say) roll the whole transaction back:
+        // then nothing of the group is kept, and none of it is answered Ok.
+        if conn.is_autocommit() {
+            return Attempt::Done(Err(StoreError::Failed(
+                "the group's transaction was rolled back".into(),
+            )));
+        }
+        if !ok {
+            return match conn.execute_batch("ROLLBACK") {
+                Ok(()) => Attempt::Failed(index),
+                Err(e) => Attempt::Done(Err(e.into())),
+            };
+        }
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Attempt::Done(Err(e.into()));
+    }
+    Attempt::Done(Ok(()))
 }
 
 #[cfg(test)]
@@ -230,7 +258,7 @@ mod tests {
         let (release, released) = channel::<()>();
         let answer = w
             .enqueue(0, move |_| {
-                inside_tx.send(()).unwrap();
+                let _ = inside_tx.send(());
                 let _ = released.recv();
                 Ok(())
             })
@@ -239,7 +267,7 @@ mod tests {
         (release, answer)
     }
 
-    fn insert(v: i64) -> impl FnOnce(&Connection) -> Result<i64, StoreError> + Send {
+    fn insert(v: i64) -> impl FnMut(&Connection) -> Result<i64, StoreError> + Send {
         move |c: &Connection| {
             c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
             Ok(v)
@@ -332,7 +360,7 @@ mod tests {
         // Ending the group's transaction inside a request.
         let b = w
             .enqueue(0, |c: &Connection| -> Result<(), StoreError> {
-                c.execute_batch("RELEASE request; COMMIT; SAVEPOINT request")?;
+                c.execute_batch("COMMIT")?;
                 Ok(())
             })
             .unwrap();
