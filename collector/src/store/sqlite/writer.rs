@@ -1,9 +1,10 @@
 //! Group commit. One thread owns the write connection; requests hand it
 //! their work through a bounded queue and wait for the answer. The thread
-//! takes everything that queued up while it was busy, runs it in one
-//! transaction and commits once: one WAL sync for the whole group. Each
-//! request is answered only after that commit, so an answer still means the
-//! rows are on disk.
+//! opens a transaction, runs what has queued up, and keeps taking requests
+//! that arrive while it runs them, until the queue is empty (or the group
+//! holds [`GROUP_ROWS`]); then it commits once: one WAL sync for the whole
+//! group. Each request is answered only after that commit, so an answer
+//! still means the rows are on disk.
 //!
 //! No savepoint per request: they cost the writer a statement journal of
 //! every page a request touches. Instead, when a request fails (rare: a
@@ -12,8 +13,9 @@
 //! again without it; so one failing request still does not take the others
 //! down, and none of its writes are kept.
 //!
-//! No timer gathers the group: while one commit syncs, the next requests
-//! queue, so groups grow exactly as fast as requests arrive.
+//! No timer gathers the group: requests that arrive while one group runs
+//! join it, those that arrive while it syncs start the next, so groups grow
+//! exactly as fast as requests arrive and the writer never waits for them.
 
 use super::checkpointer::{Checkpointer, EVERY_COMMITS};
 use crate::store::StoreError;
@@ -154,18 +156,7 @@ fn run(
     checkpoints: Option<&Checkpointer>,
 ) {
     while let Ok(first) = queue.recv() {
-        let mut rows = first.rows();
-        let mut group = vec![first];
-        while rows < GROUP_ROWS {
-            match queue.try_recv() {
-                Ok(job) => {
-                    rows += job.rows();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        commit_group(conn, group, commits);
+        commit_group(conn, vec![first], queue, commits);
         if let Some(c) =
             checkpoints.filter(|_| commits.load(Ordering::SeqCst).is_multiple_of(EVERY_COMMITS))
         {
@@ -174,10 +165,15 @@ fn run(
     }
 }
 
-fn commit_group(conn: &Connection, group: Vec<Box<dyn Job>>, commits: &AtomicU64) {
+fn commit_group(
+    conn: &Connection,
+    group: Vec<Box<dyn Job>>,
+    queue: &Receiver<Box<dyn Job>>,
+    commits: &AtomicU64,
+) {
     let mut group = group;
     let committed = loop {
-        match run_group(conn, &mut group) {
+        match run_group(conn, &mut group, queue) {
             Attempt::Done(committed) => break committed,
             Attempt::Failed(index) => {
                 // Undone with the whole transaction; it keeps its own error
@@ -207,11 +203,33 @@ enum Attempt {
     Failed(usize),
 }
 
-fn run_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> Attempt {
+/// Runs the group, and the requests that queue while it runs, in one
+/// transaction, then commits: a request that arrives while the group is
+/// being written joins it instead of waiting for the next commit.
+fn run_group(
+    conn: &Connection,
+    group: &mut Vec<Box<dyn Job>>,
+    queue: &Receiver<Box<dyn Job>>,
+) -> Attempt {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         return Attempt::Done(Err(e.into()));
     }
-    for (index, job) in group.iter_mut().enumerate() {
+    let mut rows = 0;
+    let mut index = 0;
+    loop {
+        let Some(job) = group.get_mut(index) else {
+            if rows >= GROUP_ROWS {
+                break;
+            }
+            match queue.try_recv() {
+                Ok(job) => {
+                    group.push(job);
+                    continue;
+                }
+                Err(_) => break,
+            }
+        };
+        rows += job.rows();
         let ok = job.run(conn);
         // Some errors (a full disk, say) roll the whole transaction back:
         // then nothing of the group is kept, and none of it is answered Ok.
@@ -226,6 +244,7 @@ fn run_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> Attempt {
                 Err(e) => Attempt::Done(Err(e.into())),
             };
         }
+        index += 1;
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");
@@ -285,19 +304,33 @@ mod tests {
     }
 
     #[test]
-    fn requests_that_queue_while_the_writer_is_busy_commit_together_once() {
+    fn requests_that_queue_while_a_group_runs_join_it_and_commit_once() {
         let w = writer(16);
-        let (release, held) = hold(&w);
         let before = w.commits();
+        let (release, held) = hold(&w);
         let answers: Vec<_> = (1..=5).map(|v| w.enqueue(1, insert(v)).unwrap()).collect();
         release.send(()).unwrap();
         held.blocking_recv().unwrap().unwrap();
         for (v, a) in (1..=5).zip(answers) {
             assert_eq!(a.blocking_recv().unwrap(), Ok(v));
         }
-        // The held group, then the five in one.
-        assert_eq!(w.commits(), before + 2);
+        // The held request and the five, in one transaction.
+        assert_eq!(w.commits(), before + 1);
         assert_eq!(count(&w), 5);
+    }
+
+    #[test]
+    fn a_group_stops_taking_requests_once_it_holds_enough_rows() {
+        let w = writer(16);
+        let before = w.commits();
+        let (release, held) = hold(&w);
+        let big = w.enqueue(GROUP_ROWS, insert(1)).unwrap();
+        let next = w.enqueue(1, insert(2)).unwrap();
+        release.send(()).unwrap();
+        held.blocking_recv().unwrap().unwrap();
+        assert_eq!(big.blocking_recv().unwrap(), Ok(1));
+        assert_eq!(next.blocking_recv().unwrap(), Ok(2));
+        assert_eq!(w.commits(), before + 2);
     }
 
     #[test]
@@ -374,11 +407,8 @@ mod tests {
             b.blocking_recv().unwrap(),
             Err(StoreError::Failed(_))
         ));
-        assert!(matches!(
-            c.blocking_recv().unwrap(),
-            Err(StoreError::Failed(_))
-        ));
-        // The writer goes on with the next group.
+        // The group ended at b; the writer goes on with the next one.
+        assert_eq!(c.blocking_recv().unwrap(), Ok(3));
         assert_eq!(
             w.enqueue(1, insert(4)).unwrap().blocking_recv().unwrap(),
             Ok(4)
