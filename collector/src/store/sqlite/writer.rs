@@ -52,7 +52,36 @@ struct Task<T> {
     rows: usize,
     work: Work<T>,
     result: Option<Result<T, StoreError>>,
-    reply: oneshot::Sender<Result<T, StoreError>>,
+    reply: oneshot::Sender<Reply<T>>,
+}
+
+/// The writer's answer to one request. The work goes back with it, so what
+/// it holds (a batch: a few dozen allocations per event) is freed by the
+/// requester's thread instead of the writer's, which everyone waits for.
+struct Reply<T> {
+    result: Result<T, StoreError>,
+    work: Work<T>,
+}
+
+/// Where the answer to a queued request will come.
+pub struct Pending<T> {
+    answer: oneshot::Receiver<Reply<T>>,
+}
+
+impl<T> Pending<T> {
+    /// Waits for the answer (after the commit of its group).
+    pub async fn wait(self) -> Result<T, StoreError> {
+        let reply = self.answer.await.map_err(|_| stopped())?;
+        drop(reply.work);
+        reply.result
+    }
+
+    /// [`wait`](Self::wait), blocking the thread.
+    #[cfg(test)]
+    fn blocking_wait(self) -> Result<T, StoreError> {
+        let reply = self.answer.blocking_recv().map_err(|_| stopped())?;
+        reply.result
+    }
 }
 
 impl<T: Send> Job for Task<T> {
@@ -75,7 +104,10 @@ impl<T: Send> Job for Task<T> {
         };
         // The requester may have gone (its client hung up); the rows stay
         // committed and a retry of them is a duplicate.
-        let _ = self.reply.send(result);
+        let _ = self.reply.send(Reply {
+            result,
+            work: self.work,
+        });
     }
 }
 
@@ -118,7 +150,7 @@ impl Writer {
         &self,
         rows: usize,
         work: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError> {
+    ) -> Result<Pending<T>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let task = Task {
             rows,
@@ -127,7 +159,7 @@ impl Writer {
             reply,
         };
         match self.queue.try_send(Box::new(task)) {
-            Ok(()) => Ok(answer),
+            Ok(()) => Ok(Pending { answer }),
             Err(TrySendError::Full(_)) => Err(StoreError::Busy {
                 retry_after_s: RETRY_AFTER_S,
             }),
@@ -141,7 +173,7 @@ impl Writer {
         rows: usize,
         work: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.enqueue(rows, work)?.await.map_err(|_| stopped())?
+        self.enqueue(rows, work)?.wait().await
     }
 }
 
@@ -267,12 +299,7 @@ mod tests {
 
     /// Occupies the writer until the returned sender is dropped or used;
     /// returns once the writer is inside it (so the queue is empty).
-    fn hold(
-        w: &Writer,
-    ) -> (
-        std::sync::mpsc::Sender<()>,
-        oneshot::Receiver<Result<(), StoreError>>,
-    ) {
+    fn hold(w: &Writer) -> (std::sync::mpsc::Sender<()>, Pending<()>) {
         let (inside_tx, inside) = channel();
         let (release, released) = channel::<()>();
         let answer = w
@@ -298,8 +325,7 @@ mod tests {
             Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
         })
         .unwrap()
-        .blocking_recv()
-        .unwrap()
+        .blocking_wait()
         .unwrap()
     }
 
@@ -310,9 +336,9 @@ mod tests {
         let (release, held) = hold(&w);
         let answers: Vec<_> = (1..=5).map(|v| w.enqueue(1, insert(v)).unwrap()).collect();
         release.send(()).unwrap();
-        held.blocking_recv().unwrap().unwrap();
+        held.blocking_wait().unwrap();
         for (v, a) in (1..=5).zip(answers) {
-            assert_eq!(a.blocking_recv().unwrap(), Ok(v));
+            assert_eq!(a.blocking_wait(), Ok(v));
         }
         // The held request and the five, in one transaction.
         assert_eq!(w.commits(), before + 1);
@@ -327,9 +353,9 @@ mod tests {
         let big = w.enqueue(GROUP_ROWS, insert(1)).unwrap();
         let next = w.enqueue(1, insert(2)).unwrap();
         release.send(()).unwrap();
-        held.blocking_recv().unwrap().unwrap();
-        assert_eq!(big.blocking_recv().unwrap(), Ok(1));
-        assert_eq!(next.blocking_recv().unwrap(), Ok(2));
+        held.blocking_wait().unwrap();
+        assert_eq!(big.blocking_wait(), Ok(1));
+        assert_eq!(next.blocking_wait(), Ok(2));
         assert_eq!(w.commits(), before + 2);
     }
 
@@ -346,7 +372,7 @@ mod tests {
         );
         drop(release);
         for a in queued {
-            a.blocking_recv().unwrap().unwrap();
+            a.blocking_wait().unwrap();
         }
         assert_eq!(count(&w), 2);
     }
@@ -366,12 +392,12 @@ mod tests {
             .unwrap();
         let after = w.enqueue(1, insert(3)).unwrap();
         drop(release);
-        assert_eq!(ok.blocking_recv().unwrap(), Ok(1));
+        assert_eq!(ok.blocking_wait(), Ok(1));
         assert!(matches!(
-            failing.blocking_recv().unwrap(),
+            failing.blocking_wait(),
             Err(StoreError::Failed(_))
         ));
-        assert_eq!(after.blocking_recv().unwrap(), Ok(3));
+        assert_eq!(after.blocking_wait(), Ok(3));
         let kept: Vec<i64> = w
             .enqueue(0, |c| {
                 let mut s = c.prepare("SELECT v FROM t ORDER BY v")?;
@@ -379,8 +405,7 @@ mod tests {
                 Ok(rows.collect::<Result<Vec<i64>, _>>()?)
             })
             .unwrap()
-            .blocking_recv()
-            .unwrap()
+            .blocking_wait()
             .unwrap();
         assert_eq!(kept, [1, 3]);
     }
@@ -399,19 +424,10 @@ mod tests {
             .unwrap();
         let c = w.enqueue(1, insert(3)).unwrap();
         drop(release);
-        assert!(matches!(
-            a.blocking_recv().unwrap(),
-            Err(StoreError::Failed(_))
-        ));
-        assert!(matches!(
-            b.blocking_recv().unwrap(),
-            Err(StoreError::Failed(_))
-        ));
+        assert!(matches!(a.blocking_wait(), Err(StoreError::Failed(_))));
+        assert!(matches!(b.blocking_wait(), Err(StoreError::Failed(_))));
         // The group ended at b; the writer goes on with the next one.
-        assert_eq!(c.blocking_recv().unwrap(), Ok(3));
-        assert_eq!(
-            w.enqueue(1, insert(4)).unwrap().blocking_recv().unwrap(),
-            Ok(4)
-        );
+        assert_eq!(c.blocking_wait(), Ok(3));
+        assert_eq!(w.enqueue(1, insert(4)).unwrap().blocking_wait(), Ok(4));
     }
 }
