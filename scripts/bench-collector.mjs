@@ -8,6 +8,11 @@
 // Then a kill -9 of the current collector under load (16 clients), a
 // restart on the same database, and the same check.
 //
+// The load generator shares the machine with the collector, so it is kept
+// cheap (its HTTP/1.1 spoken by hand, about 4 ms of CPU per 1000 events):
+// its own CPU per 1000 events and the machine's load average before and
+// after each row are printed with the figures.
+//
 // The current collector is measured on SQLite and on ClickHouse (a
 // throwaway server of scripts/clickhouse.mjs, a fresh database per row; the
 // kill -9 too), unless --no-clickhouse or clickhouse-server is missing. The
@@ -27,11 +32,12 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
-import { tmpdir, cpus, totalmem, release } from 'node:os';
+import { tmpdir, cpus, totalmem, release, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { startClickHouse } from './clickhouse.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -173,30 +179,88 @@ function uuidV7() {
 
 // Event ids: UUIDv7 of the batch's time, unique by a counter after a random
 // run prefix. Cheap on purpose: the client shares the collector's two cores,
-// and what it spends the collector cannot.
+// and what it spends the collector cannot. A batch's ids are consecutive, so
+// an acknowledged batch is kept as its time and first counter (two numbers,
+// not ten strings for the garbage collector to trace) and its ids are
+// written again for the check.
 const RUN = randomBytes(4).toString('hex');
+const ID_MIDDLE = `-7${RUN.slice(0, 3)}-8${RUN.slice(3, 6)}-${RUN.slice(6, 8)}`;
 let counter = 0;
-function eventId(msHex) {
-  counter++;
-  return `${msHex.slice(0, 8)}-${msHex.slice(8, 12)}-7${RUN.slice(0, 3)}-8${RUN.slice(3, 6)}-${RUN.slice(6, 8)}${counter.toString(16).padStart(10, '0')}`;
+/** What the ids minted at `ms` begin with. */
+function idPrefix(ms) {
+  const msHex = ms.toString(16).padStart(12, '0');
+  return `${msHex.slice(0, 8)}-${msHex.slice(8, 12)}${ID_MIDDLE}`;
+}
+const eventId = (prefix, n) => prefix + n.toString(16).padStart(10, '0');
+
+/** The event ids of the acknowledged batches of one session ([ms, first counter, ...]). */
+function* batchIds(batches) {
+  for (let b = 0; b < batches.length; b += 2) {
+    const prefix = idPrefix(batches[b]);
+    for (let i = 0; i < BATCH; i++) yield eventId(prefix, batches[b + 1] + i);
+  }
 }
 
-function post(agent, url, body) {
-  return new Promise((resolve) => {
-    const req = http.request(
-      url + '/v1/batch',
-      { method: 'POST', agent, headers: { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode, text }));
-        res.on('error', () => resolve({ status: 0, text: '' }));
-      },
-    );
-    req.on('error', () => resolve({ status: 0, text: '' }));
-    req.end(body);
-  });
+/**
+ * One keep-alive connection of the load, spoken by hand: a request is one
+ * prebuilt write, an answer is read by its Content-Length. Node's http
+ * client cost about 15 ms of CPU per 1000 events here, as much as the
+ * collector it measures, on the same two cores; this costs a fraction.
+ */
+class Connection {
+  constructor(url) {
+    const { hostname, port } = new URL(url);
+    this.head = `POST /v1/batch HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: text/plain;charset=UTF-8\r\n`;
+    this.socket = net.connect({ host: hostname, port: Number(port), noDelay: true });
+    this.buffer = Buffer.alloc(0);
+    this.waiting = null;
+    this.socket.on('data', (d) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, d]) : d;
+      this.answer();
+    });
+    const fail = () => this.finish({ status: 0, text: '' });
+    this.socket.on('error', fail);
+    this.socket.on('close', fail);
+  }
+
+  /** POSTs `body` to /v1/batch; resolves with { status, text } (status 0: no answer). */
+  post(body) {
+    if (this.socket.destroyed) return Promise.resolve({ status: 0, text: '' });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      // The bodies are ASCII: latin1 writes them byte for byte, without
+      // UTF-8 encoding's cost.
+      this.socket.write(`${this.head}Content-Length: ${body.length}\r\n\r\n${body}`, 'latin1');
+    });
+  }
+
+  answer() {
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buffer.toString('latin1', 0, end);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (!length) {
+      // Every answer of /v1/batch has a length; anything else ends the client.
+      this.socket.destroy();
+      return;
+    }
+    const total = end + 4 + Number(length[1]);
+    if (this.buffer.length < total) return;
+    const status = Number(head.slice(9, 12));
+    const text = this.buffer.toString('utf8', end + 4, total);
+    this.buffer = this.buffer.subarray(total);
+    this.finish({ status, text });
+  }
+
+  finish(result) {
+    const resolve = this.waiting;
+    this.waiting = null;
+    resolve?.(result);
+  }
+
+  close() {
+    this.socket.destroy();
+  }
 }
 
 /**
@@ -205,56 +269,60 @@ function post(agent, url, body) {
  * the answer times of requests started after `measureFrom`.
  */
 async function load(url, clients, { until, measureFrom = 0n, stopOnError = false }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-  const acked = new Map(); // session id -> [event ids]
+  const acked = new Map(); // session id -> [ms, first counter] of each acknowledged batch
   const times = [];
   const statuses = {};
   let ackedEvents = 0;
   let measuredEvents = 0;
   async function client() {
+    let connection = new Connection(url);
     const visitor = `anon_${randomUUID()}`;
     let session = null;
+    let sessionBatches = null;
+    // What every event of the session repeats, written once.
+    let middle = '';
     for (let n = 0; until(); n++) {
       if (n % BATCHES_PER_SESSION === 0) {
         session = `sess_${uuidV7()}`;
-        acked.set(session, []);
+        sessionBatches = [];
+        acked.set(session, sessionBatches);
+        middle = `","session_id":"${session}","anonymous_id":"${visitor}","timestamp":`;
       }
-      const ids = [];
-      const events = [];
       const now = Date.now();
-      const msHex = now.toString(16).padStart(12, '0');
+      const prefix = idPrefix(now);
+      const first = counter + 1;
+      counter += BATCH;
+      const pageFields = `,"path":"/products/${n % 50}","title":"A product page of the bench shop","referrer":"https://search.example/?q=bench","client_id":"bench","page_count":${n + 1},"properties":{"i":`;
+      // The fields a tracker sends, written as its hand-made encoder does.
+      let body = '{"events":[';
       for (let i = 0; i < BATCH; i++) {
-        const id = eventId(msHex);
-        ids.push(id);
-        // The fields a tracker sends, written as its hand-made encoder does.
-        events.push(
-          `{"event_id":"${id}","name":"${i === 0 ? 'screen_view' : 'click'}","session_id":"${session}",` +
-            `"anonymous_id":"${visitor}","timestamp":${now + i},"path":"/products/${n % 50}",` +
-            `"title":"A product page of the bench shop","referrer":"https://search.example/?q=bench",` +
-            `"client_id":"bench","page_count":${n + 1},"properties":{"i":${i},"plan":"pro"}}`,
-        );
+        body +=
+          `${i === 0 ? '' : ','}{"event_id":"${eventId(prefix, first + i)}","name":"${i === 0 ? 'screen_view' : 'click'}` +
+          `${middle}${now + i}${pageFields}${i},"plan":"pro"}}`;
       }
-      const body = `{"events":[${events.join(',')}]}`;
+      body += ']}';
       const t0 = process.hrtime.bigint();
-      const { status, text } = await post(agent, url, body);
+      const { status, text } = await connection.post(body);
       const t1 = process.hrtime.bigint();
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status === 200) {
         const a = JSON.parse(text);
         if (a.accepted + a.duplicates !== BATCH) throw new Error(`answer does not add up: ${text}`);
-        acked.get(session).push(...ids);
+        sessionBatches.push(now, first);
         ackedEvents += BATCH;
         if (t0 >= measureFrom) {
           times.push(Number(t1 - t0) / 1e6);
           measuredEvents += BATCH;
         }
-      } else if (status === 0 && stopOnError) {
-        return;
+      } else if (status === 0) {
+        connection.close();
+        if (stopOnError) return;
+        connection = new Connection(url);
       }
     }
+    connection.close();
   }
   await Promise.all(Array.from({ length: clients }, client));
-  agent.destroy();
   return { acked, times, statuses, ackedEvents, measuredEvents };
 }
 
@@ -280,7 +348,8 @@ async function checkStored(url, acked) {
   let missing = 0;
   let twice = 0;
   let stored = 0;
-  for (const [session, ids] of acked) {
+  for (const [session, batches] of acked) {
+    const ids = [...batchIds(batches)];
     const seen = new Map();
     let cursor = null;
     do {
@@ -332,9 +401,15 @@ async function measure(bin, clients, ch = null) {
     const measureFrom = start + BigInt(WARMUP_MS) * 1_000_000n;
     const end = measureFrom + BigInt(SECONDS * 1000) * 1_000_000n;
     let cpuFrom = NaN;
-    setTimeout(() => (cpuFrom = cpuOf()), WARMUP_MS);
+    let ownFrom = null;
+    const loadFrom = loadavg()[0];
+    setTimeout(() => {
+      cpuFrom = cpuOf();
+      ownFrom = process.cpuUsage();
+    }, WARMUP_MS);
     const r = await load(url, clients, { until: () => process.hrtime.bigint() < end, measureFrom });
     const cpu = cpuOf() - cpuFrom;
+    const own = process.cpuUsage(ownFrom);
     const seconds = Number(process.hrtime.bigint() - measureFrom) / 1e9;
     const times = r.times.sort((a, b) => a - b);
     const check = await checkStored(url, r.acked);
@@ -347,6 +422,10 @@ async function measure(bin, clients, ch = null) {
       // The collector's own CPU per 1000 events: what the figures cost it,
       // whatever else the machine was doing.
       cpu_ms_per_1000: +((cpu / r.measuredEvents) * 1000).toFixed(1),
+      // The load generator's own CPU (it shares the machine's cores).
+      load_cpu_ms_per_1000: +(((own.user + own.system) / 1000 / r.measuredEvents) * 1000).toFixed(1),
+      // The machine's 1-minute load average before and after the row.
+      load_average: [+loadFrom.toFixed(2), +loadavg()[0].toFixed(2)],
       statuses: r.statuses,
       ...check,
     };
@@ -400,6 +479,11 @@ function median(runs) {
     p50_ms: mid('p50_ms'),
     p99_ms: mid('p99_ms'),
     cpu_ms_per_1000: mid('cpu_ms_per_1000'),
+    load_cpu_ms_per_1000: mid('load_cpu_ms_per_1000'),
+    load_average: [
+      Math.min(...runs.flatMap((r) => r.load_average)),
+      Math.max(...runs.flatMap((r) => r.load_average)),
+    ],
     acked: sum('acked'),
     stored: sum('stored'),
     missing: sum('missing'),
@@ -461,19 +545,26 @@ if (clickHouseKill) log(`  kill -9 under load on ClickHouse: ${JSON.stringify(cl
 const lossFree = (m) => m.missing === 0 && m.twice === 0 && m.stored === m.acked;
 const cell = (m) =>
   `${m.events_per_s} ev/s, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms, ${m.cpu_ms_per_1000} CPU ms/1000 ev${lossFree(m) ? '' : ' LOSS'}`;
+const loads = rows.flatMap((r) => [r.baseline, r.current, r.clickhouse].filter(Boolean).flatMap((m) => m.load_average));
 console.log(
-  `\ncollector ingest, ${machine}, loopback, batches of ${BATCH}, medians of ${ROUNDS} rounds of ${SECONDS} s`,
+  `\ncollector ingest, ${machine}, loopback, batches of ${BATCH}, medians of ${ROUNDS} rounds of ${SECONDS} s, ` +
+    `load average ${Math.min(...loads)}-${Math.max(...loads)}`,
 );
 console.log(
-  `| clients | baseline ${baseline?.commit ?? '-'} | current (SQLite) | events/s ratio | p99 ratio | current on ClickHouse | ClickHouse / SQLite events/s |`,
+  `| clients | baseline ${baseline?.commit ?? '-'} | current (SQLite) | events/s ratio | p99 ratio | current on ClickHouse | ClickHouse / SQLite events/s | load average | load generator CPU/1000 ev |`,
 );
-console.log('|---:|---|---|---:|---:|---|---:|');
+console.log('|---:|---|---|---:|---:|---|---:|---|---:|');
 for (const r of rows) {
   const ratio = r.baseline ? (r.current.events_per_s / r.baseline.events_per_s).toFixed(1) + 'x' : '-';
   const p99 = r.baseline ? (r.current.p99_ms / r.baseline.p99_ms).toFixed(2) : '-';
   const ch = r.clickhouse ? cell(r.clickhouse) : '-';
   const chRatio = r.clickhouse ? (r.clickhouse.events_per_s / r.current.events_per_s).toFixed(2) + 'x' : '-';
-  console.log(`| ${r.clients} | ${r.baseline ? cell(r.baseline) : '-'} | ${cell(r.current)} | ${ratio} | ${p99} | ${ch} | ${chRatio} |`);
+  const ms = [r.baseline, r.current, r.clickhouse].filter(Boolean);
+  const rowLoads = ms.flatMap((m) => m.load_average);
+  const loadRange = `${Math.min(...rowLoads)}-${Math.max(...rowLoads)}`;
+  console.log(
+    `| ${r.clients} | ${r.baseline ? cell(r.baseline) : '-'} | ${cell(r.current)} | ${ratio} | ${p99} | ${ch} | ${chRatio} | ${loadRange} | ${r.current.load_cpu_ms_per_1000} ms |`,
+  );
 }
 const killLine = (k, on) =>
   `kill -9 after ${k.killed_after_ms} ms of load (16 clients) on ${on}: ${k.acked} events acknowledged, ` +

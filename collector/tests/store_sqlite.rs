@@ -38,14 +38,21 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
 ";
 
-/// Tables with their columns, and the index names, of a database file.
+/// Tables with their columns, and indexes with theirs (and whether partial),
+/// of a database file.
 fn shape(path: &std::path::Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).unwrap();
     let mut stmt = conn
         .prepare(
             "SELECT m.type, m.name, group_concat(p.name || ' ' || p.type || ' ' || p.\"notnull\" || ' ' || coalesce(p.dflt_value, ''), ', ')
              FROM sqlite_master m LEFT JOIN pragma_table_info(m.name) p
-             WHERE m.name NOT LIKE 'sqlite_%' GROUP BY m.type, m.name ORDER BY m.type, m.name",
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' GROUP BY m.name
+             UNION ALL
+             SELECT m.type, m.name, group_concat(i.name, ', ')
+                 || CASE WHEN m.sql LIKE '% WHERE %' THEN ' (partial)' ELSE '' END
+             FROM sqlite_master m JOIN pragma_index_info(m.name) i
+             WHERE m.type = 'index' AND m.name NOT LIKE 'sqlite_%' GROUP BY m.name
+             ORDER BY 1, 2",
         )
         .unwrap();
     let rows = stmt
@@ -151,6 +158,75 @@ async fn a_database_of_the_first_schema_is_migrated_on_open_and_keeps_its_events
     let again = SqliteStore::open(&old).unwrap();
     assert_eq!(shape(&old), shape(&fresh));
     assert_eq!(again.sessions(10).await.unwrap()[0].event_count, 3);
+}
+
+/// What version 3 (the schema before the time-led metrics indexes) had
+/// instead of version 4's.
+const INDEXES_3: &str = "
+DROP INDEX events_by_name;
+DROP INDEX events_pageviews;
+CREATE INDEX events_by_name ON events (name, session_id, source, path);
+PRAGMA user_version = 3;
+";
+
+#[tokio::test]
+async fn a_database_of_version_3_is_migrated_on_open_and_its_metrics_stay_the_same() {
+    let dir = TempDir::new("migrate3");
+    let old = dir.0.join("old.db");
+    let visit = || {
+        let shop = |e: Event| Event {
+            client_id: "shop".into(),
+            ..e
+        };
+        vec![
+            shop(Event {
+                path: "/home".into(),
+                ..event(1, "screen_view")
+            }),
+            shop(Event {
+                path: "/product".into(),
+                ..event(2, "screen_view")
+            }),
+            shop(Event {
+                properties: sessionmark::wire::Props(r#"{"amount":30}"#.into()),
+                ..event(3, "purchase")
+            }),
+        ]
+    };
+    let query = MetricsQuery {
+        client_id: Some("shop".into()),
+        from: T0,
+        to: T0 + 86_400_000,
+        interval: Interval::Hour,
+        now: NOW,
+        goals: vec!["purchase".into()],
+    };
+    let before = {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&old).unwrap());
+        insert_at(&store, NOW, &visit()).await;
+        store.metrics(query.clone()).await.unwrap()
+    };
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute_batch(INDEXES_3)
+        .unwrap();
+    let fresh = dir.0.join("fresh.db");
+    drop(SqliteStore::open(&fresh).unwrap());
+    assert_ne!(shape(&old), shape(&fresh));
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&old).unwrap());
+    assert_eq!(
+        shape(&old),
+        shape(&fresh),
+        "the migrated schema is the current one"
+    );
+    let after = store.metrics(query).await.unwrap();
+    assert_eq!(after, before);
+    assert_eq!((after.pageviews, after.conversions), (2, 1));
+    assert_eq!(after.top_pages.len(), 2);
+    assert_eq!(after.revenue, 30.0);
+    // And it goes on storing.
+    assert_eq!(insert_at(&store, NOW, &[event(4, "a")]).await.accepted, 1);
 }
 
 #[tokio::test]

@@ -1,9 +1,12 @@
 //! The figures of `GET /v1/metrics` and `GET /v1/sites` in SQL, by the
 //! definitions of `crate::metrics` (README "Metrics definitions"). The
 //! visits of the range are found once, from the sessions' summary rows,
-//! into a temporary table; the visit figures read it, the page and goal
-//! figures join it to the events through `events_by_name`. All of it runs
-//! in one read transaction, so every figure sees the same state.
+//! into a temporary table; the visit figures read it. The page and goal
+//! figures read the events of the visits' time span (from the earliest
+//! `first_seen` to the latest `last_seen` among them: every event of a
+//! visit lies in it) through the time-led `events_pageviews` and
+//! `events_by_name`, and keep those of the visits. All of it runs in one
+//! read transaction, so every figure sees the same state.
 
 use super::sql_int;
 use crate::metrics::{Bucket, Count, Metrics, MetricsQuery, Site, DIRECT, NOW_WINDOW_MS, TOP};
@@ -54,16 +57,35 @@ fn count_row(r: &Row<'_>) -> rusqlite::Result<Count> {
     })
 }
 
-fn top_list(conn: &Connection, select: &str) -> Result<Vec<Count>, StoreError> {
+fn top_list(
+    conn: &Connection,
+    select: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Count>, StoreError> {
     let sql = format!("{select} ORDER BY 2 DESC, 1 LIMIT {TOP}");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([], count_row)?;
+    let rows = stmt.query_map(params, count_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// From the earliest start to the latest event of the visits (an empty
+/// span when there are none).
+fn visits_span(conn: &Connection) -> Result<(i64, i64), StoreError> {
+    let span = conn
+        .prepare_cached("SELECT min(first_seen), max(last_seen) FROM temp.visits")?
+        .query_row([], |r| {
+            Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+        })?;
+    Ok(match span {
+        (Some(from), Some(to)) => (from, to),
+        _ => (0, -1),
+    })
 }
 
 pub fn metrics(conn: &Connection, q: &MetricsQuery) -> Result<Metrics, StoreError> {
     let tx = conn.unchecked_transaction()?;
     fill_visits(&tx, q)?;
+    let (span_from, span_to) = visits_span(&tx)?;
 
     let (visits, unique_visitors, pageviews, pages_per_visit, bounce_rate, avg_visit, avg_engaged) =
         tx.prepare_cached(
@@ -86,7 +108,7 @@ pub fn metrics(conn: &Connection, q: &MetricsQuery) -> Result<Metrics, StoreErro
             ))
         })?;
 
-    // From the goal events (few) to their visits, not the other way round.
+    // From the goal events (few) of the visits' span to their visits.
     let goals =
         serde_json::to_string(&q.goals).map_err(|e| StoreError::Failed(format!("goals: {e}")))?;
     let (conversions, conversion_rate, revenue, average_order_value) = tx
@@ -96,10 +118,12 @@ pub fn metrics(conn: &Connection, q: &MetricsQuery) -> Result<Metrics, StoreErro
                              / (SELECT nullif(count(*), 0) FROM temp.visits), 0.0),
                     coalesce(sum(e.amount), 0.0),
                     coalesce(sum(e.amount) / nullif(count(*), 0), 0.0)
-             FROM events e JOIN temp.visits v ON v.session_id = e.session_id
-             WHERE e.name IN (SELECT value FROM json_each(?1))",
+             FROM events e INDEXED BY events_by_name
+             CROSS JOIN temp.visits v ON v.session_id = e.session_id
+             WHERE e.name IN (SELECT value FROM json_each(?1))
+               AND e.timestamp BETWEEN ?2 AND ?3",
         )?
-        .query_row([goals], |r| {
+        .query_row(params![goals, span_from, span_to], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, f64>(1)?,
@@ -110,20 +134,24 @@ pub fn metrics(conn: &Connection, q: &MetricsQuery) -> Result<Metrics, StoreErro
 
     let top_pages = top_list(
         &tx,
-        "SELECT e.path, count(*) FROM temp.visits v
-         JOIN events e ON e.name = 'screen_view' AND e.session_id = v.session_id
-         WHERE e.source = 'browser'
+        "SELECT e.path, count(*) FROM events e INDEXED BY events_pageviews
+         CROSS JOIN temp.visits v ON v.session_id = e.session_id
+         WHERE e.name = 'screen_view' AND e.source = 'browser'
+           AND e.timestamp BETWEEN ?1 AND ?2
          GROUP BY e.path",
+        params![span_from, span_to],
     )?;
     let entry_pages = top_list(
         &tx,
         "SELECT entry_path, count(*) FROM temp.visits
          WHERE entry_path IS NOT NULL GROUP BY entry_path",
+        [],
     )?;
     let exit_pages = top_list(
         &tx,
         "SELECT exit_path, count(*) FROM temp.visits
          WHERE exit_path IS NOT NULL GROUP BY exit_path",
+        [],
     )?;
     let referrers = top_list(
         &tx,
@@ -131,6 +159,7 @@ pub fn metrics(conn: &Connection, q: &MetricsQuery) -> Result<Metrics, StoreErro
             "SELECT CASE entry_referrer WHEN '' THEN '{DIRECT}' ELSE entry_referrer END, count(*)
              FROM temp.visits WHERE entry_path IS NOT NULL GROUP BY 1"
         ),
+        [],
     )?;
 
     let series = {

@@ -1,6 +1,7 @@
 //! The steps from each older schema to the next, each run in one
-//! transaction by `schema::open_writer`. A step only adds: columns and
-//! tables, found again from the stored JSON of the events already there.
+//! transaction by `schema::open_writer`. A step never drops data: it adds
+//! columns and tables, found again from the stored JSON of the events
+//! already there, and changes indexes.
 
 use crate::store::columns::url_host;
 use crate::store::StoreError;
@@ -9,7 +10,7 @@ use rusqlite::{params, Connection};
 /// One step, by the version it leads to.
 pub type Step = fn(&Connection) -> Result<(), StoreError>;
 
-pub const STEPS: [(i64, Step); 3] = [(1, to_1), (2, to_2), (3, to_3)];
+pub const STEPS: [(i64, Step); 4] = [(1, to_1), (2, to_2), (3, to_3), (4, to_4)];
 
 /// Version 0 (the first schema, no version kept) to 1: a session's last
 /// arrival is kept on its row instead of found through an index of every
@@ -121,4 +122,15 @@ fn to_3(conn: &Connection) -> Result<(), StoreError> {
          CREATE INDEX sessions_by_site ON sessions (client_id, first_seen);",
     )?;
     Ok(())
+}
+
+/// 3 to 4: the metrics' indexes lead with the time (cheaper to write: each
+/// new event lands at their end), the page views' in an index of their own.
+fn to_4(conn: &Connection) -> Result<(), StoreError> {
+    Ok(conn.execute_batch(
+        "DROP INDEX events_by_name;
+         CREATE INDEX events_by_name ON events (name, timestamp);
+         CREATE INDEX events_pageviews ON events (timestamp, session_id, path)
+             WHERE name = 'screen_view' AND source = 'browser';",
+    )?)
 }

@@ -7,36 +7,29 @@
 //!
 //! These run inside the caller's connection or transaction.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::visit::StoredVisit;
+use rusqlite::{params, Connection};
 
-/// Seals `session_id` when it is known, not sealed yet, and its last event
-/// was received more than `after_ms` before `now`; says whether it is
-/// sealed afterwards (storing events never seals or unseals, so this holds
-/// for the rest of the batch).
+/// Seals the session of row `stored` (`None`: not known yet) when it is
+/// not sealed yet and its last event was received more than `after_ms`
+/// before `now`; says whether it is sealed afterwards (storing events never
+/// seals or unseals, so this holds for the rest of the batch).
 pub fn seal_if_idle(
     conn: &Connection,
-    session_id: &str,
+    stored: Option<&StoredVisit>,
     now: i64,
     after_ms: i64,
 ) -> rusqlite::Result<bool> {
-    // Read first: the common case (open and active) writes nothing.
-    let row = conn
-        .prepare_cached(
-            "SELECT sealed_at IS NOT NULL, last_received_at FROM sessions WHERE session_id = ?1",
-        )?
-        .query_row([session_id], |r| {
-            Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?))
-        })
-        .optional()?;
-    match row {
+    // The common case (open and active) writes nothing.
+    match stored {
         None => Ok(false),
-        Some((true, _)) => Ok(true),
-        Some((false, last)) if last < now.saturating_sub(after_ms) => {
-            conn.prepare_cached("UPDATE sessions SET sealed_at = ?2 WHERE session_id = ?1")?
-                .execute(params![session_id, now])?;
+        Some(row) if row.sealed => Ok(true),
+        Some(row) if row.last_received_at < now.saturating_sub(after_ms) => {
+            conn.prepare_cached("UPDATE sessions SET sealed_at = ?2 WHERE rowid = ?1")?
+                .execute(params![row.rowid(), now])?;
             Ok(true)
         }
-        Some((false, _)) => Ok(false),
+        Some(_) => Ok(false),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Storing a batch: dedup by `event_id`, sealing idle sessions first, the
 //! typed columns, the session summary rows, the visitor -> user links.
 
-use super::visit::VisitDelta;
+use super::visit::{StoredVisit, VisitDelta};
 use super::{seal, sql_int};
 use crate::store::columns;
 use crate::store::{Batch, Inserted, StoreError};
@@ -19,7 +19,8 @@ pub fn insert(conn: &Connection, batch: &Batch) -> Result<Inserted, StoreError> 
     let now = sql_int(batch.received_at)?;
     let seal_after = i64::try_from(batch.seal_after_ms).unwrap_or(i64::MAX);
     for v in &mut visits {
-        v.sealed = seal::seal_if_idle(conn, v.session_id, now, seal_after)?;
+        v.row = StoredVisit::read(conn, v.session_id)?;
+        v.sealed = seal::seal_if_idle(conn, v.row.as_ref(), now, seal_after)?;
     }
     let mut done = Inserted::default();
     let mut insert_event = conn.prepare_cached(

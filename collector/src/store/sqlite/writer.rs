@@ -1,13 +1,21 @@
 //! Group commit. One thread owns the write connection; requests hand it
 //! their work through a bounded queue and wait for the answer. The thread
-//! takes everything that queued up while it was busy, runs it in one
-//! transaction (each request in its own savepoint, so one failing request
-//! does not take the others down) and commits once: one WAL sync for the
-//! whole group. Each request is answered only after that commit, so an
-//! answer still means the rows are on disk.
+//! opens a transaction, runs what has queued up, and keeps taking requests
+//! that arrive while it runs them, until the queue is empty (or the group
+//! holds [`GROUP_ROWS`]); then it commits once: one WAL sync for the whole
+//! group. Each request is answered only after that commit, so an answer
+//! still means the rows are on disk.
 //!
-//! No timer gathers the group: while one commit syncs, the next requests
-//! queue, so groups grow exactly as fast as requests arrive.
+//! No savepoint per request: they cost the writer a statement journal of
+//! every page a request touches. Instead, when a request fails (rare: a
+//! full disk, a value SQLite refuses), the whole transaction is rolled
+//! back, that request is answered with its error, and the group is run
+//! again without it; so one failing request still does not take the others
+//! down, and none of its writes are kept.
+//!
+//! No timer gathers the group: requests that arrive while one group runs
+//! join it, those that arrive while it syncs start the next, so groups grow
+//! exactly as fast as requests arrive and the writer never waits for them.
 
 use super::checkpointer::{Checkpointer, EVERY_COMMITS};
 use crate::store::StoreError;
@@ -30,19 +38,50 @@ pub const RETRY_AFTER_S: u32 = 1;
 trait Job: Send {
     /// Rows it writes, to size the group.
     fn rows(&self) -> usize;
-    /// Runs the work (in its own savepoint) and keeps the result.
-    fn run(&mut self, conn: &Connection);
+    /// Runs the work and keeps the result; false when it failed. It may run
+    /// again, in a new transaction, when another request of its group
+    /// failed.
+    fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the requester: the kept result if the group committed.
     fn answer(self: Box<Self>, committed: Result<(), &StoreError>);
 }
 
-type Work<T> = Box<dyn FnOnce(&Connection) -> Result<T, StoreError> + Send>;
+type Work<T> = Box<dyn FnMut(&Connection) -> Result<T, StoreError> + Send>;
 
 struct Task<T> {
     rows: usize,
-    work: Option<Work<T>>,
+    work: Work<T>,
     result: Option<Result<T, StoreError>>,
-    reply: oneshot::Sender<Result<T, StoreError>>,
+    reply: oneshot::Sender<Reply<T>>,
+}
+
+/// The writer's answer to one request. The work goes back with it, so what
+/// it holds (a batch: a few dozen allocations per event) is freed by the
+/// requester's thread instead of the writer's, which everyone waits for.
+struct Reply<T> {
+    result: Result<T, StoreError>,
+    work: Work<T>,
+}
+
+/// Where the answer to a queued request will come.
+pub struct Pending<T> {
+    answer: oneshot::Receiver<Reply<T>>,
+}
+
+impl<T> Pending<T> {
+    /// Waits for the answer (after the commit of its group).
+    pub async fn wait(self) -> Result<T, StoreError> {
+        let reply = self.answer.await.map_err(|_| stopped())?;
+        drop(reply.work);
+        reply.result
+    }
+
+    /// [`wait`](Self::wait), blocking the thread.
+    #[cfg(test)]
+    fn blocking_wait(self) -> Result<T, StoreError> {
+        let reply = self.answer.blocking_recv().map_err(|_| stopped())?;
+        reply.result
+    }
 }
 
 impl<T: Send> Job for Task<T> {
@@ -50,11 +89,11 @@ impl<T: Send> Job for Task<T> {
         self.rows
     }
 
-    fn run(&mut self, conn: &Connection) {
-        let Some(work) = self.work.take() else {
-            return;
-        };
-        self.result = Some(in_savepoint(conn, work));
+    fn run(&mut self, conn: &Connection) -> bool {
+        let result = (self.work)(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
     }
 
     fn answer(self: Box<Self>, committed: Result<(), &StoreError>) {
@@ -65,19 +104,11 @@ impl<T: Send> Job for Task<T> {
         };
         // The requester may have gone (its client hung up); the rows stay
         // committed and a retry of them is a duplicate.
-        let _ = self.reply.send(result);
+        let _ = self.reply.send(Reply {
+            result,
+            work: self.work,
+        });
     }
-}
-
-/// Runs `work` so that its failure undoes only its own writes.
-fn in_savepoint<T>(conn: &Connection, work: Work<T>) -> Result<T, StoreError> {
-    conn.prepare_cached("SAVEPOINT request")?.execute([])?;
-    let result = work(conn);
-    if result.is_err() {
-        conn.prepare_cached("ROLLBACK TO request")?.execute([])?;
-    }
-    conn.prepare_cached("RELEASE request")?.execute([])?;
-    result
 }
 
 /// The handle requests use; cheap to clone. The thread ends when the last
@@ -113,20 +144,22 @@ impl Writer {
 
     /// Queues `work` (writing about `rows` rows) and returns where its
     /// answer will come; [`StoreError::Busy`] when the queue is full.
+    /// `work` may run more than once (see the module doc): each run must
+    /// do the whole request again.
     pub fn enqueue<T: Send + 'static>(
         &self,
         rows: usize,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError> {
+        work: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<Pending<T>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let task = Task {
             rows,
-            work: Some(Box::new(work)),
+            work: Box::new(work),
             result: None,
             reply,
         };
         match self.queue.try_send(Box::new(task)) {
-            Ok(()) => Ok(answer),
+            Ok(()) => Ok(Pending { answer }),
             Err(TrySendError::Full(_)) => Err(StoreError::Busy {
                 retry_after_s: RETRY_AFTER_S,
             }),
@@ -138,9 +171,9 @@ impl Writer {
     pub async fn submit<T: Send + 'static>(
         &self,
         rows: usize,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.enqueue(rows, work)?.await.map_err(|_| stopped())?
+        self.enqueue(rows, work)?.wait().await
     }
 }
 
@@ -155,18 +188,7 @@ fn run(
     checkpoints: Option<&Checkpointer>,
 ) {
     while let Ok(first) = queue.recv() {
-        let mut rows = first.rows();
-        let mut group = vec![first];
-        while rows < GROUP_ROWS {
-            match queue.try_recv() {
-                Ok(job) => {
-                    rows += job.rows();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        commit_group(conn, group, commits);
+        commit_group(conn, vec![first], queue, commits);
         if let Some(c) =
             checkpoints.filter(|_| commits.load(Ordering::SeqCst).is_multiple_of(EVERY_COMMITS))
         {
@@ -175,25 +197,24 @@ fn run(
     }
 }
 
-fn commit_group(conn: &Connection, mut group: Vec<Box<dyn Job>>, commits: &AtomicU64) {
-    let committed = (|| -> Result<(), StoreError> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        for job in &mut group {
-            job.run(conn);
-            // Some errors (a full disk, say) roll the whole transaction back:
-            // then nothing of the group is kept, and none of it is answered Ok.
-            if conn.is_autocommit() {
-                return Err(StoreError::Failed(
-                    "the group's transaction was rolled back".into(),
-                ));
+fn commit_group(
+    conn: &Connection,
+    group: Vec<Box<dyn Job>>,
+    queue: &Receiver<Box<dyn Job>>,
+    commits: &AtomicU64,
+) {
+    let mut group = group;
+    let committed = loop {
+        match run_group(conn, &mut group, queue) {
+            Attempt::Done(committed) => break committed,
+            Attempt::Failed(index) => {
+                // Undone with the whole transaction; it keeps its own error
+                // as its answer, and the others run again without it.
+                let failed = group.remove(index);
+                failed.answer(Ok(()));
             }
         }
-        if let Err(e) = conn.execute_batch("COMMIT") {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.into());
-        }
-        Ok(())
-    })();
+    };
     match &committed {
         // Counted before the answers go out, so whoever got one sees it.
         Ok(()) => {
@@ -204,6 +225,64 @@ fn commit_group(conn: &Connection, mut group: Vec<Box<dyn Job>>, commits: &Atomi
     for job in group {
         job.answer(committed.as_ref().map(|_| ()));
     }
+}
+
+/// How one run of a group ended.
+enum Attempt {
+    /// Committed, or failed as a whole (nothing kept).
+    Done(Result<(), StoreError>),
+    /// This request failed; the transaction is rolled back.
+    Failed(usize),
+}
+
+/// Runs the group, and the requests that queue while it runs, in one
+/// transaction, then commits: a request that arrives while the group is
+/// being written joins it instead of waiting for the next commit.
+fn run_group(
+    conn: &Connection,
+    group: &mut Vec<Box<dyn Job>>,
+    queue: &Receiver<Box<dyn Job>>,
+) -> Attempt {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return Attempt::Done(Err(e.into()));
+    }
+    let mut rows = 0;
+    let mut index = 0;
+    loop {
+        let Some(job) = group.get_mut(index) else {
+            if rows >= GROUP_ROWS {
+                break;
+            }
+            match queue.try_recv() {
+                Ok(job) => {
+                    group.push(job);
+                    continue;
+                }
+                Err(_) => break,
+            }
+        };
+        rows += job.rows();
+        let ok = job.run(conn);
+        // Some errors (a full disk, say) roll the whole transaction back:
+        // then nothing of the group is kept, and none of it is answered Ok.
+        if conn.is_autocommit() {
+            return Attempt::Done(Err(StoreError::Failed(
+                "the group's transaction was rolled back".into(),
+            )));
+        }
+        if !ok {
+            return match conn.execute_batch("ROLLBACK") {
+                Ok(()) => Attempt::Failed(index),
+                Err(e) => Attempt::Done(Err(e.into())),
+            };
+        }
+        index += 1;
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Attempt::Done(Err(e.into()));
+    }
+    Attempt::Done(Ok(()))
 }
 
 #[cfg(test)]
@@ -220,17 +299,12 @@ mod tests {
 
     /// Occupies the writer until the returned sender is dropped or used;
     /// returns once the writer is inside it (so the queue is empty).
-    fn hold(
-        w: &Writer,
-    ) -> (
-        std::sync::mpsc::Sender<()>,
-        oneshot::Receiver<Result<(), StoreError>>,
-    ) {
+    fn hold(w: &Writer) -> (std::sync::mpsc::Sender<()>, Pending<()>) {
         let (inside_tx, inside) = channel();
         let (release, released) = channel::<()>();
         let answer = w
             .enqueue(0, move |_| {
-                inside_tx.send(()).unwrap();
+                let _ = inside_tx.send(());
                 let _ = released.recv();
                 Ok(())
             })
@@ -239,7 +313,7 @@ mod tests {
         (release, answer)
     }
 
-    fn insert(v: i64) -> impl FnOnce(&Connection) -> Result<i64, StoreError> + Send {
+    fn insert(v: i64) -> impl FnMut(&Connection) -> Result<i64, StoreError> + Send {
         move |c: &Connection| {
             c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
             Ok(v)
@@ -251,25 +325,38 @@ mod tests {
             Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
         })
         .unwrap()
-        .blocking_recv()
-        .unwrap()
+        .blocking_wait()
         .unwrap()
     }
 
     #[test]
-    fn requests_that_queue_while_the_writer_is_busy_commit_together_once() {
+    fn requests_that_queue_while_a_group_runs_join_it_and_commit_once() {
         let w = writer(16);
-        let (release, held) = hold(&w);
         let before = w.commits();
+        let (release, held) = hold(&w);
         let answers: Vec<_> = (1..=5).map(|v| w.enqueue(1, insert(v)).unwrap()).collect();
         release.send(()).unwrap();
-        held.blocking_recv().unwrap().unwrap();
+        held.blocking_wait().unwrap();
         for (v, a) in (1..=5).zip(answers) {
-            assert_eq!(a.blocking_recv().unwrap(), Ok(v));
+            assert_eq!(a.blocking_wait(), Ok(v));
         }
-        // The held group, then the five in one.
-        assert_eq!(w.commits(), before + 2);
+        // The held request and the five, in one transaction.
+        assert_eq!(w.commits(), before + 1);
         assert_eq!(count(&w), 5);
+    }
+
+    #[test]
+    fn a_group_stops_taking_requests_once_it_holds_enough_rows() {
+        let w = writer(16);
+        let before = w.commits();
+        let (release, held) = hold(&w);
+        let big = w.enqueue(GROUP_ROWS, insert(1)).unwrap();
+        let next = w.enqueue(1, insert(2)).unwrap();
+        release.send(()).unwrap();
+        held.blocking_wait().unwrap();
+        assert_eq!(big.blocking_wait(), Ok(1));
+        assert_eq!(next.blocking_wait(), Ok(2));
+        assert_eq!(w.commits(), before + 2);
     }
 
     #[test]
@@ -285,7 +372,7 @@ mod tests {
         );
         drop(release);
         for a in queued {
-            a.blocking_recv().unwrap().unwrap();
+            a.blocking_wait().unwrap();
         }
         assert_eq!(count(&w), 2);
     }
@@ -305,12 +392,12 @@ mod tests {
             .unwrap();
         let after = w.enqueue(1, insert(3)).unwrap();
         drop(release);
-        assert_eq!(ok.blocking_recv().unwrap(), Ok(1));
+        assert_eq!(ok.blocking_wait(), Ok(1));
         assert!(matches!(
-            failing.blocking_recv().unwrap(),
+            failing.blocking_wait(),
             Err(StoreError::Failed(_))
         ));
-        assert_eq!(after.blocking_recv().unwrap(), Ok(3));
+        assert_eq!(after.blocking_wait(), Ok(3));
         let kept: Vec<i64> = w
             .enqueue(0, |c| {
                 let mut s = c.prepare("SELECT v FROM t ORDER BY v")?;
@@ -318,8 +405,7 @@ mod tests {
                 Ok(rows.collect::<Result<Vec<i64>, _>>()?)
             })
             .unwrap()
-            .blocking_recv()
-            .unwrap()
+            .blocking_wait()
             .unwrap();
         assert_eq!(kept, [1, 3]);
     }
@@ -332,28 +418,16 @@ mod tests {
         // Ending the group's transaction inside a request.
         let b = w
             .enqueue(0, |c: &Connection| -> Result<(), StoreError> {
-                c.execute_batch("RELEASE request; COMMIT; SAVEPOINT request")?;
+                c.execute_batch("COMMIT")?;
                 Ok(())
             })
             .unwrap();
         let c = w.enqueue(1, insert(3)).unwrap();
         drop(release);
-        assert!(matches!(
-            a.blocking_recv().unwrap(),
-            Err(StoreError::Failed(_))
-        ));
-        assert!(matches!(
-            b.blocking_recv().unwrap(),
-            Err(StoreError::Failed(_))
-        ));
-        assert!(matches!(
-            c.blocking_recv().unwrap(),
-            Err(StoreError::Failed(_))
-        ));
-        // The writer goes on with the next group.
-        assert_eq!(
-            w.enqueue(1, insert(4)).unwrap().blocking_recv().unwrap(),
-            Ok(4)
-        );
+        assert!(matches!(a.blocking_wait(), Err(StoreError::Failed(_))));
+        assert!(matches!(b.blocking_wait(), Err(StoreError::Failed(_))));
+        // The group ended at b; the writer goes on with the next one.
+        assert_eq!(c.blocking_wait(), Ok(3));
+        assert_eq!(w.enqueue(1, insert(4)).unwrap().blocking_wait(), Ok(4));
     }
 }
