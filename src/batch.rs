@@ -151,23 +151,22 @@ impl Batcher {
 
 /// Splits events, in order, into request bodies: each chunk's body
 /// (`wire::batch_body`, its length predicted by `wire::batch_body_len`) is
-/// at most `budget` bytes and each chunk holds at most
-/// `wire::MAX_BATCH_EVENTS` events. Never reorders, drops or duplicates;
-/// never returns an empty chunk (no events, no chunks).
+/// at most `budget` bytes and each chunk holds at most `most` events
+/// (`wire::MAX_BATCH_EVENTS`, the collector's bound, or fewer; 0 counts as
+/// 1). Never reorders, drops or duplicates; never returns an empty chunk
+/// (no events, no chunks).
 ///
 /// An event that alone does not fit the budget goes alone in its own chunk,
 /// which is then over budget: the caller sends it another way (a plain
 /// `fetch` without `keepalive`) or keeps it in the outbox.
-pub fn split(events: Vec<Queued>, budget: usize) -> Vec<Vec<Queued>> {
+pub fn split(events: Vec<Queued>, budget: usize, most: usize) -> Vec<Vec<Queued>> {
     let mut chunks: Vec<Vec<Queued>> = Vec::new();
     let mut chunk: Vec<Queued> = Vec::new();
     for ev in events {
         chunk.push(ev);
         // Grown past a bound with more than one event: the event just
         // added begins the next chunk.
-        if chunk.len() > 1
-            && (chunk.len() > wire::MAX_BATCH_EVENTS || wire::batch_body_len(&chunk) > budget)
-        {
+        if chunk.len() > 1 && (chunk.len() > most || wire::batch_body_len(&chunk) > budget) {
             if let Some(last) = chunk.pop() {
                 chunks.push(core::mem::take(&mut chunk));
                 chunk.push(last);
@@ -379,7 +378,7 @@ mod tests {
 
     #[test]
     fn split_of_nothing_is_no_chunks() {
-        assert!(split(Vec::new(), BEACON_BUDGET).is_empty());
+        assert!(split(Vec::new(), BEACON_BUDGET, wire::MAX_BATCH_EVENTS).is_empty());
     }
 
     #[test]
@@ -389,17 +388,17 @@ mod tests {
         // as long).
         let budget = wire::batch_body_len(&evs[..3]);
         assert_eq!(wire::batch_body_len(&evs[3..]), budget);
-        let chunks = split(evs.clone(), budget);
+        let chunks = split(evs.clone(), budget, wire::MAX_BATCH_EVENTS);
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks.concat(), evs);
         // One byte less and only two fit.
-        assert_eq!(split(evs, budget - 1).len(), 3);
+        assert_eq!(split(evs, budget - 1, wire::MAX_BATCH_EVENTS).len(), 3);
     }
 
     #[test]
     fn split_caps_chunks_at_the_wire_event_limit() {
         let evs = events(11, 2 * wire::MAX_BATCH_EVENTS + 1, 0);
-        let chunks = split(evs.clone(), usize::MAX);
+        let chunks = split(evs.clone(), usize::MAX, wire::MAX_BATCH_EVENTS);
         let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
         assert_eq!(
             lens,
@@ -412,7 +411,7 @@ mod tests {
     fn an_event_over_the_budget_goes_alone_between_its_neighbours() {
         let mut evs = events(12, 3, 10);
         evs[1] = super::test_events::event(&mut crate::rand::Rng::new(5, 5), 7, 70_000);
-        let chunks = split(evs.clone(), BEACON_BUDGET);
+        let chunks = split(evs.clone(), BEACON_BUDGET, wire::MAX_BATCH_EVENTS);
         assert_eq!(chunks.len(), 3);
         assert_eq!(ids(&chunks[1]), vec![evs[1].id.as_str()]);
         assert!(wire::batch_body_len(&chunks[1]) > BEACON_BUDGET);
@@ -474,7 +473,7 @@ mod tests {
                     }
                 })
                 .collect();
-            let chunks = split(evs.clone(), budget);
+            let chunks = split(evs.clone(), budget, wire::MAX_BATCH_EVENTS);
             for c in &chunks {
                 prop_assert!(!c.is_empty());
                 prop_assert!(c.len() <= wire::MAX_BATCH_EVENTS);

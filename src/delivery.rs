@@ -11,7 +11,7 @@ use crate::batch::{split, BatchRule, Batcher, Queued, BEACON_BUDGET};
 use crate::outbox::{backoff, is_retryable};
 use crate::rand::Rng;
 use crate::time::Millis;
-use crate::wire::batch_body;
+use crate::wire::{batch_body, MAX_BATCH_EVENTS};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -32,8 +32,12 @@ pub enum Outcome {
     Delivered(Vec<String>),
     /// Failed, will be retried: keep these in the outbox meanwhile.
     Retrying(Vec<Queued>),
-    /// Refused for good (a 4xx other than 408/429): `n` events dropped;
-    /// those of them that were outboxed must leave the outbox too.
+    /// A body of several events refused as a whole (400 or 413: one of
+    /// them may be the cause): its halves went out again as new requests.
+    Split,
+    /// Refused for good (a 4xx other than 408/429; a 400 or 413 only for a
+    /// request of one event): `n` events dropped; those of them that were
+    /// outboxed must leave the outbox too.
     Refused {
         n: usize,
         status: u16,
@@ -115,10 +119,10 @@ impl Delivery {
     }
 
     /// Queues requests for `events`, split so each body fits the beacon
-    /// budget; keepalive while the shared budget allows, else plain fetch
-    /// (or beacons, when `hidden`).
-    fn dispatch(&mut self, events: Vec<Queued>, attempt: u32, hidden: bool) {
-        for chunk in split(events, BEACON_BUDGET) {
+    /// budget and holds at most `most` events; keepalive while the shared
+    /// budget allows, else plain fetch (or beacons, when `hidden`).
+    fn dispatch(&mut self, events: Vec<Queued>, attempt: u32, hidden: bool, most: usize) {
+        for chunk in split(events, BEACON_BUDGET, most) {
             let body = batch_body(&chunk);
             let fits = self.keepalive_in_flight().saturating_add(body.len()) <= BEACON_BUDGET;
             let mode = match (hidden, fits) {
@@ -162,13 +166,13 @@ impl Delivery {
         for e in &events {
             self.outboxed.push(e.id.clone());
         }
-        self.dispatch(events, 0, false);
+        self.dispatch(events, 0, false, MAX_BATCH_EVENTS);
     }
 
     /// Moves due batches and due retries into requests.
     pub fn poll(&mut self, now: Millis, hidden: bool) {
         while let Some(batch) = self.batcher.take_due(now) {
-            self.dispatch(batch, 0, hidden);
+            self.dispatch(batch, 0, hidden, MAX_BATCH_EVENTS);
         }
         self.retry_due(now, hidden);
     }
@@ -178,7 +182,7 @@ impl Delivery {
         // Not `swap_remove`: its index check is a panic path with formatting.
         for w in core::mem::take(&mut self.waiting) {
             if w.due <= now {
-                self.dispatch(w.events, w.attempt, hidden);
+                self.dispatch(w.events, w.attempt, hidden, MAX_BATCH_EVENTS);
             } else {
                 self.waiting.push(w);
             }
@@ -237,7 +241,7 @@ impl Delivery {
     pub fn flush(&mut self, hidden: bool) {
         let queued = self.batcher.take_all();
         if !queued.is_empty() {
-            self.dispatch(queued, 0, hidden);
+            self.dispatch(queued, 0, hidden, MAX_BATCH_EVENTS);
         }
         // Every retry, whenever due.
         self.retry_due(Millis(u64::MAX), hidden);
@@ -310,6 +314,16 @@ impl Delivery {
                 events: f.events,
             });
             return Outcome::Retrying(fresh);
+        }
+        // One bad event (a tampered outbox line that is not JSON, say)
+        // gets its whole body refused: halving the request, again and
+        // again, drops only that event, not its neighbours (README
+        // "Delivery"). At once, and not a failed attempt: the halves are
+        // new requests. Other 4xx would refuse the halves too.
+        if matches!(status, 400 | 413) && f.events.len() > 1 {
+            let half = f.events.len().div_ceil(2);
+            self.dispatch(f.events, f.attempt, false, half);
+            return Outcome::Split;
         }
         let outboxed = self.unmark_all(&f.events);
         Outcome::Refused {

@@ -84,7 +84,9 @@ fn members_id(members: &str) -> Option<&str> {
 /// and a `"`, and ends with `}`; anything else (garbage, a truncated line,
 /// blank lines) is skipped. A repeated id keeps only its first line, so a
 /// tampered outbox never sends an event twice. A `"\r\n"` line end is
-/// accepted.
+/// accepted. The rest of a line is not checked: one that is not JSON gets
+/// its request refused, and delivery halves that request until only the
+/// line is dropped (README "Delivery").
 pub fn parse(text: &str) -> Vec<Queued> {
     let mut out: Vec<Queued> = Vec::new();
     for line in pieces(text, b'\n') {

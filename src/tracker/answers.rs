@@ -12,9 +12,11 @@ use crate::time::Millis;
 impl Tracker {
     /// The answer to request `id`: HTTP status (0: network error, or a
     /// refused beacon whose fetch failed) and the answer's body. Delivered
-    /// events leave the outbox; failed ones are kept there and retried;
-    /// refused ones are dropped with a warning. A sealed session of this tab
-    /// rotates (old `page_exit`, new `screen_view`, `ss_sid`).
+    /// events leave the outbox; failed ones are kept there and retried; a
+    /// body of several events refused with 400 or 413 goes again in two
+    /// halves (README "Delivery"); other refused ones are dropped with a
+    /// warning. A sealed session of this tab rotates (old `page_exit`, new
+    /// `screen_view`, `ss_sid`).
     pub fn handle_sent(&mut self, now: Millis, id: u32, status: u16, answer: &str) {
         self.handle_sent_and(now, id, status, answer, |_| ());
     }
@@ -53,7 +55,7 @@ impl Tracker {
                 self.outbox_remove(outboxed);
                 self.warn("sessionmark: the collector refused a batch; dropped");
             }
-            Outcome::Unknown => {}
+            Outcome::Split | Outcome::Unknown => {}
         }
         seen
     }

@@ -493,3 +493,37 @@ describe('failures', () => {
     await assertNoMoreAndEachOnce(clientId, 12);
   });
 });
+
+describe('a tampered outbox', () => {
+  it('one outbox line that passes the check but is not JSON: the good events of its request are stored once, one warning', T, async () => {
+    const clientId = newClientId('tampered');
+    const opts = { clientId, batchSize: 10, batchTimeout: 5000 };
+    // An earlier page whose requests fail (network errors) keeps its 9
+    // events in did_outbox. Its clock stands still, so it never retries,
+    // and it stays open, so no page hide sends them meanwhile.
+    const earlier = await readyPage(opts, { pausedClock: true });
+    await earlier.route('**/v1/batch', (route) => route.abort());
+    await trackRange(earlier, 0, 9);
+    await earlier.evaluate(() => window.sm.flush());
+    const good = await earlier.evaluate(() => localStorage.getItem('did_outbox'));
+    assert.equal(probesIn(good), 9, `the failed request kept all 9 in did_outbox: ${good}`);
+
+    // Another script (or an extension, or the user) adds a line that passes
+    // the outbox's check ({"event_id":"<uuid>" ... }) but is not JSON: the
+    // body of the request that resends the outbox is then not JSON either.
+    const lines = good.trimEnd().split('\n');
+    lines.splice(4, 0, `{"event_id":"${crypto.randomUUID()}",garbage}`);
+    await earlier.evaluate((text) => localStorage.setItem('did_outbox', text), lines.join('\n') + '\n');
+
+    const next = await nextPageLoad(opts);
+    await waitStored(clientId, 9, 'the next page load resends the good lines of the outbox');
+    const refused = () => suite.consoleLog.filter((l) => l.startsWith('[warning]') && l.includes('refused a batch'));
+    await until(() => refused().length >= 1, { what: 'the warning for the dropped line', clientId });
+    await until(() => next.evaluate(() => localStorage.getItem('did_outbox') === null), {
+      what: 'the outbox emptied: good lines delivered, the tampered one dropped',
+      clientId,
+    });
+    await assertNoMoreAndEachOnce(clientId, 9);
+    assert.equal(refused().length, 1, `one warning, for the tampered line: ${refused().join('\n')}${diagnostics()}`);
+  });
+});
