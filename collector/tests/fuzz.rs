@@ -57,23 +57,17 @@ fn depth(v: &Value) -> usize {
 /// A valid event as a JSON object, with some fields replaced or added by
 /// arbitrary values: the shapes a buggy or hostile tracker sends.
 fn mutated_event() -> impl Strategy<Value = Value> {
-    let fields = prop::sample::select(vec![
-        "event_id",
-        "name",
-        "session_id",
-        "anonymous_id",
-        "timestamp",
-        "path",
-        "title",
-        "referrer",
-        "client_id",
-        "properties",
+    // Every field of a whole event, the optional ones, one the collector
+    // sets itself and one unknown.
+    let mut names = WHOLE_EVENT_FIELDS.to_vec();
+    names.extend([
         "page_count",
         "scroll_depth",
+        "navigation_type",
         "source",
         "extra",
-        "navigation_type",
     ]);
+    let fields = prop::sample::select(names);
     (
         0u64..1000,
         prop::collection::vec((fields, json_value()), 0..4),
