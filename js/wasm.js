@@ -67,7 +67,9 @@ function random() {
 /** Input `code` (js/inputs.js) with its fields; returns the core's answer (null for none). */
 export function input(code, fields) {
   if (!loaded()) return null;
-  const [answer, ...commands] = JSON.parse(call(code, random() + '\n' + fields.join('\n')));
+  // The reply is the commands, then the answer, then `]` (src/command.rs).
+  const commands = JSON.parse('[' + call(code, random() + '\n' + fields.join('\n')));
+  const answer = commands.pop();
   for (const command of commands) {
     try {
       perform(command);

@@ -1,9 +1,11 @@
 //! The core's outputs: what the shell must do, in order, after an input.
 //!
-//! The shell receives them as one JSON text per input (see [`encode`]): an
-//! array whose first element is the input's answer (`null` for inputs that
-//! answer nothing) and whose other elements are the commands, each an array
-//! that starts with its name.
+//! The shell receives them as one JSON text per input, written as the
+//! commands happen (no list of them is kept, README "Size"): the commands,
+//! each an array that starts with its name and is followed by a comma
+//! ([`write`]), then the input's answer (`null` for inputs that answer
+//! nothing) and `]` ([`finish`]). That is a JSON array without its opening
+//! bracket, which the shim adds: `[command, ..., answer]`.
 
 use alloc::string::String;
 
@@ -88,8 +90,8 @@ fn push_key(out: &mut String, key: Key) {
     push_str(out, key.name());
 }
 
-/// Appends `command` as a JSON array.
-fn push_command(out: &mut String, command: &Command) {
+/// Appends `command` as a JSON array, and a comma.
+pub fn write(out: &mut String, command: &Command) {
     out.push('[');
     match command {
         Command::Set(key, value) => {
@@ -154,30 +156,24 @@ fn push_command(out: &mut String, command: &Command) {
         }
         Command::Stop => push_str(out, "stop"),
     }
-    out.push(']');
+    out.push_str("],");
 }
 
-/// The shell's text for one input: `[answer, command, ...]`.
-pub fn encode(answer: &Answer, commands: &[Command]) -> String {
-    let mut out = String::from("[");
+/// Ends the text of [`write`]'s commands with the input's answer.
+pub fn finish(out: &mut String, answer: &Answer) {
     match answer {
         Answer::None => out.push_str("null"),
-        Answer::Text(t) => push_str(&mut out, t),
-        Answer::Number(n) => push_u64(&mut out, *n),
+        Answer::Text(t) => push_str(out, t),
+        Answer::Number(n) => push_u64(out, *n),
         Answer::Pair(a, b) => {
             out.push('[');
-            push_u64(&mut out, *a);
+            push_u64(out, *a);
             out.push(',');
-            push_u64(&mut out, *b);
+            push_u64(out, *b);
             out.push(']');
         }
     }
-    for c in commands {
-        out.push(',');
-        push_command(&mut out, c);
-    }
     out.push(']');
-    out
 }
 
 #[cfg(test)]
@@ -185,10 +181,18 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
+    fn reply(commands: &[Command], answer: &Answer) -> String {
+        let mut out = String::from("[");
+        for c in commands {
+            write(&mut out, c);
+        }
+        finish(&mut out, answer);
+        out
+    }
+
     #[test]
-    fn commands_are_one_json_array_led_by_the_answer() {
-        let text = encode(
-            &Answer::Text("sess_x".into()),
+    fn commands_are_one_json_array_ended_by_the_answer() {
+        let text = reply(
             &[
                 Command::Set(Key::Session, "a\"b".into()),
                 Command::Remove(Key::Outbox),
@@ -204,12 +208,12 @@ mod tests {
                 Command::Trace("a.example,b.example:3000".into()),
                 Command::Listen,
             ],
+            &Answer::Text("sess_x".into()),
         );
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             v,
             json!([
-                "sess_x",
                 ["set", "session", "did_session", "a\"b"],
                 ["remove", "local", "did_outbox"],
                 ["send", 7, "beacon", "/v1/batch", "{\"events\":[]}"],
@@ -217,10 +221,11 @@ mod tests {
                 ["timer"],
                 ["read", "session", "did_tab", "local", "did_outbox"],
                 ["trace", "a.example", "b.example:3000"],
-                ["listen"]
+                ["listen"],
+                "sess_x"
             ])
         );
-        assert_eq!(encode(&Answer::None, &[]), "[null]");
-        assert_eq!(encode(&Answer::Pair(2, 9), &[]), "[[2,9]]");
+        assert_eq!(reply(&[], &Answer::None), "[null]");
+        assert_eq!(reply(&[], &Answer::Pair(2, 9)), "[[2,9]]");
     }
 }

@@ -4,7 +4,7 @@
 //! [`Tracker::handle_random`]), then the input's fields, all separated by
 //! `'\n'`, the last field taking the rest (it may hold line breaks).
 //! [`handle`] decodes them into a call on [`Tracker`] and answers with
-//! [`crate::command::encode`]'s text. Kept apart from the
+//! the text of [`Tracker::poll_commands`]. Kept apart from the
 //! shell so that the native tests drive exactly what the browser does.
 //!
 //! Field groups the shim reads the same way everywhere:
@@ -18,7 +18,7 @@
 
 use alloc::string::String;
 
-use crate::command::{encode, Answer};
+use crate::command::Answer;
 use crate::engagement::scroll_depth;
 use crate::json::parse_u64;
 use crate::text::cut;
@@ -174,11 +174,11 @@ impl<'a> Fields<'a> {
 }
 
 /// One input from the shell: decoded, handled, and answered with the
-/// commands to carry out (`[answer, command, ...]`, see
+/// commands to carry out and the answer (`command, ..., answer]`, see
 /// [`crate::command`]). An unknown code does nothing.
 pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> String {
     let answer = apply(tracker, code, now, text);
-    encode(&answer, &tracker.poll_commands(now))
+    tracker.poll_commands(now, &answer)
 }
 
 /// The input's part of [`handle`]: decodes `text` and calls the tracker,

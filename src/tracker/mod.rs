@@ -34,7 +34,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::batch::BatchRule;
-use crate::command::Command;
+use crate::command::{Answer, Command};
 use crate::config::Config;
 use crate::cookies::CookieRule;
 use crate::delivery::Delivery;
@@ -100,7 +100,7 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///
 /// # Outputs
 /// [`poll_commands`](Tracker::poll_commands) hands back what to do, in
-/// order: storage sets and removals, cookie writes, requests (with their
+/// order, as one text (written as the inputs go): storage sets and removals, cookie writes, requests (with their
 /// [`crate::command::Mode`]), warnings, the next timer, and [`Command::Read`],
 /// [`Command::Listen`], [`Command::Trace`], [`Command::Stop`].
 ///
@@ -130,7 +130,9 @@ pub struct Tracker {
     /// while a prerendered page waits to be shown.
     held: Vec<Held>,
     reads: Reads,
-    commands: Vec<Command>,
+    /// The commands so far, as the text the shell receives
+    /// ([`crate::command::write`]).
+    commands: String,
     /// The deadline the shell's timer is armed for.
     armed: Option<Millis>,
     view: View,
@@ -175,7 +177,7 @@ impl Tracker {
             carried_query: String::new(),
             held: Vec::new(),
             reads: Reads::NEW,
-            commands: Vec::new(),
+            commands: String::new(),
             armed: None,
             view: View::new(Millis(0)),
             cookies: None,
@@ -236,17 +238,18 @@ impl Tracker {
     }
 
     fn push(&mut self, command: Command) {
-        self.commands.push(command);
+        crate::command::write(&mut self.commands, &command);
     }
 
     fn warn(&mut self, text: &str) {
         self.push(Command::Warn(text.into()));
     }
 
-    /// Everything to do after the inputs so far, in order: what the inputs
-    /// decided, then the requests that became due, the timer if its
-    /// deadline moved, and last a read the core waits for.
-    pub fn poll_commands(&mut self, now: Millis) -> Vec<Command> {
+    /// Everything to do after the inputs so far, in order, as the text the
+    /// shell receives ([`crate::command`]): what the inputs decided, then
+    /// the requests that became due, the timer if its deadline moved, a
+    /// read the core waits for, and last `answer`, the input's answer.
+    pub fn poll_commands(&mut self, now: Millis, answer: &Answer) -> String {
         if self.is_running() {
             for send in self.delivery.take_sends() {
                 let url = self.cfg.endpoint.clone();
@@ -266,6 +269,7 @@ impl Tracker {
         if let Some(keys) = self.reads.ask() {
             self.push(Command::Read(keys));
         }
+        crate::command::finish(&mut self.commands, answer);
         core::mem::take(&mut self.commands)
     }
 

@@ -6,7 +6,10 @@
 //! answers them, warnings, the timer, reads answered at once.
 #![allow(dead_code)]
 
+mod commands;
 mod sent;
+#[allow(unused_imports)]
+pub use commands::{decode, poll_commands};
 #[allow(unused_imports)]
 pub use sent::{sent_events, sent_shared};
 
@@ -228,7 +231,7 @@ impl PageShell {
     /// once (as the shim does).
     pub fn settle(&mut self, now: Millis) {
         loop {
-            let commands = self.tracker.poll_commands(now);
+            let commands = self.poll_commands(now);
             if commands.is_empty() {
                 return;
             }
