@@ -37,7 +37,7 @@ fn at(ms: u64) -> Millis {
     T0.plus(Millis(ms))
 }
 
-fn config(batching: bool, size: usize) -> Config {
+fn config(batching: bool, size: u64) -> Config {
     Config {
         client_id: "demo-site".into(),
         enable_batching: batching,
@@ -1099,7 +1099,7 @@ proptest! {
     fn every_event_is_settled_once_and_the_outbox_never_holds_acknowledged_or_repeated_ids(
         ops in prop::collection::vec(op(), 1..40),
         batching in any::<bool>(),
-        size in 1usize..5,
+        size in 1u64..5,
         seed in any::<u64>(),
     ) {
         let cfg = Config {

@@ -3,7 +3,6 @@
 //! consent is withdrawn.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use super::{batch_rule, Tracker};
 use crate::command::Command;
@@ -11,7 +10,7 @@ use crate::config::Config;
 use crate::cookies::{checked_domain, CookieRule};
 use crate::outbox;
 use crate::store::{Keys, Snapshot};
-use crate::text::find;
+use crate::text::{find, pieces};
 use crate::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,10 +79,11 @@ impl Tracker {
             self.warn("sessionmark: init() called twice; ignored");
             return;
         }
-        let mut warnings = Vec::new();
-        let mut cfg = Config::parse(init.options, &mut warnings);
-        for w in warnings {
-            self.push(Command::Warn(w));
+        let mut cfg = Config::DEFAULT;
+        for line in pieces(init.options, b'\n') {
+            if let Some(w) = cfg.set_line(line) {
+                self.warn(&w);
+            }
         }
         if cfg.endpoint.is_empty() {
             cfg.endpoint = default_endpoint(init.script);

@@ -298,10 +298,12 @@ impl Tracker {
     }
 }
 
+// The batch size is at most 50 (`Config::set` clamps it).
+#[allow(clippy::cast_possible_truncation)]
 const fn batch_rule(cfg: &Config) -> BatchRule {
     BatchRule {
         enabled: cfg.enable_batching,
-        size: cfg.batch_size,
+        size: cfg.batch_size as usize,
         timeout: cfg.batch_timeout,
     }
 }
