@@ -110,27 +110,20 @@ impl Code {
     }
 }
 
-/// The fields of an input's text, read in order.
-struct Fields<'a>(Option<&'a str>);
+/// The fields of an input's text, read in order: what is left of it
+/// (after the last field, the empty text, whose fields are all empty).
+struct Fields<'a>(&'a str);
 
 impl<'a> Fields<'a> {
     fn text(&mut self) -> &'a str {
-        let Some(rest) = self.0 else { return "" };
-        match cut(rest, b'\n') {
-            Some((field, after)) => {
-                self.0 = Some(after);
-                field
-            }
-            None => {
-                self.0 = None;
-                rest
-            }
-        }
+        let (field, after) = cut(self.0, b'\n').unwrap_or((self.0, ""));
+        self.0 = after;
+        field
     }
 
     /// The last field: everything left.
     fn rest(&mut self) -> &'a str {
-        self.0.take().unwrap_or("")
+        core::mem::take(&mut self.0)
     }
 
     fn flag(&mut self) -> bool {
@@ -185,7 +178,7 @@ pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Stri
 /// whose commands wait for [`Tracker::poll_commands`]. Returns the
 /// answer to the page's API call.
 pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answer {
-    let mut f = Fields(Some(text));
+    let mut f = Fields(text);
     let mut answer = Answer::None;
     let Some(code) = Code::from_number(code) else {
         return answer;
