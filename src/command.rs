@@ -74,11 +74,14 @@ pub enum Command {
 }
 
 /// What an input answers to the page's API call.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
     /// `null`: nothing, or not started (the API then returns null).
     None,
-    Text(String),
+    /// The session id as the tracker holds it after the input.
+    SessionId,
+    /// The visitor id as the tracker holds it after the input.
+    VisitorId,
     Number(u64),
     /// `[a, b]`: two numbers (`getTracker()`: page count, session start).
     Pair(u64, u64),
@@ -159,17 +162,19 @@ pub fn write(out: &mut String, command: &Command) {
     out.push_str("],");
 }
 
-/// Ends the text of [`write`]'s commands with the input's answer.
-pub fn finish(out: &mut String, answer: &Answer) {
+/// Ends the text of [`write`]'s commands with the input's answer;
+/// `session` and `visitor` are the ids as the tracker holds them.
+pub fn finish(out: &mut String, answer: Answer, session: &str, visitor: &str) {
     match answer {
         Answer::None => out.push_str("null"),
-        Answer::Text(t) => push_str(out, t),
-        Answer::Number(n) => push_u64(out, *n),
+        Answer::SessionId => push_str(out, session),
+        Answer::VisitorId => push_str(out, visitor),
+        Answer::Number(n) => push_u64(out, n),
         Answer::Pair(a, b) => {
             out.push('[');
-            push_u64(out, *a);
+            push_u64(out, a);
             out.push(',');
-            push_u64(out, *b);
+            push_u64(out, b);
             out.push(']');
         }
     }
@@ -181,12 +186,12 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn reply(commands: &[Command], answer: &Answer) -> String {
+    fn reply(commands: &[Command], answer: Answer) -> String {
         let mut out = String::from("[");
         for c in commands {
             write(&mut out, c);
         }
-        finish(&mut out, answer);
+        finish(&mut out, answer, "sess_x", "anon_y");
         out
     }
 
@@ -208,7 +213,7 @@ mod tests {
                 Command::Trace("a.example,b.example:3000".into()),
                 Command::Listen,
             ],
-            &Answer::Text("sess_x".into()),
+            Answer::SessionId,
         );
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
@@ -225,7 +230,9 @@ mod tests {
                 "sess_x"
             ])
         );
-        assert_eq!(reply(&[], &Answer::None), "[null]");
-        assert_eq!(reply(&[], &Answer::Pair(2, 9)), "[[2,9]]");
+        assert_eq!(reply(&[], Answer::None), "[null]");
+        assert_eq!(reply(&[], Answer::VisitorId), "[\"anon_y\"]");
+        assert_eq!(reply(&[], Answer::Number(7)), "[7]");
+        assert_eq!(reply(&[], Answer::Pair(2, 9)), "[[2,9]]");
     }
 }

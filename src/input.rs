@@ -171,7 +171,7 @@ impl<'a> Fields<'a> {
 /// [`crate::command`]). An unknown code does nothing.
 pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> String {
     let answer = apply(tracker, code, now, text);
-    tracker.poll_commands(now, &answer)
+    tracker.poll_commands(now, answer)
 }
 
 /// The input's part of [`handle`]: decodes `text` and calls the tracker,
@@ -251,13 +251,19 @@ pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answe
         Code::Flush => tracker.handle_flush(now),
         Code::Clear => tracker.handle_clear(now, f.depth()),
         Code::SessionIdRead => {
-            if let Some(id) = tracker.handle_session_id_read(now, Some(f.rest())) {
-                answer = Answer::Text(id.into());
+            if tracker
+                .handle_session_id_read(now, Some(f.rest()))
+                .is_some()
+            {
+                answer = Answer::SessionId;
             }
         }
         Code::VisitorIdRead => {
-            if let Some(id) = tracker.handle_visitor_id_read(now, Some(f.rest())) {
-                answer = Answer::Text(id.into());
+            if tracker
+                .handle_visitor_id_read(now, Some(f.rest()))
+                .is_some()
+            {
+                answer = Answer::VisitorId;
             }
         }
         Code::TrackerRead => {

@@ -249,7 +249,7 @@ impl Tracker {
     /// shell receives ([`crate::command`]): what the inputs decided, then
     /// the requests that became due, the timer if its deadline moved, a
     /// read the core waits for, and last `answer`, the input's answer.
-    pub fn poll_commands(&mut self, now: Millis, answer: &Answer) -> String {
+    pub fn poll_commands(&mut self, now: Millis, answer: Answer) -> String {
         if self.is_running() {
             for send in self.delivery.take_sends() {
                 let url = self.cfg.endpoint.clone();
@@ -269,7 +269,7 @@ impl Tracker {
         if let Some(keys) = self.reads.ask() {
             self.push(Command::Read(keys));
         }
-        crate::command::finish(&mut self.commands, answer);
+        crate::command::finish(&mut self.commands, answer, &self.session.id, &self.visitor);
         core::mem::take(&mut self.commands)
     }
 

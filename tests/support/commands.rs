@@ -13,7 +13,7 @@ use sessionmark::tracker::Tracker;
 
 /// The commands of the inputs so far (their answer dropped).
 pub fn poll_commands(tracker: &mut Tracker, now: Millis) -> Vec<Command> {
-    decode(&tracker.poll_commands(now, &Answer::None)).0
+    decode(&tracker.poll_commands(now, Answer::None)).0
 }
 
 impl PageShell {
