@@ -36,7 +36,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 18125;
+const CEILING_BROTLI = 18010;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /** The bytes as a JS string literal, one character per byte, each byte xored with `key` (below 128, so a byte keeps its half: one UTF-8 byte for 0..127, two for 128..255). */

@@ -6,7 +6,6 @@ use alloc::string::String;
 
 use super::{batch_rule, Tracker};
 use crate::command::Command;
-use crate::config::Config;
 use crate::cookies::{checked_domain, CookieRule};
 use crate::outbox;
 use crate::store::{Keys, Snapshot};
@@ -79,19 +78,20 @@ impl Tracker {
             self.warn("sessionmark: init() called twice; ignored");
             return;
         }
-        let mut cfg = Config::DEFAULT;
+        // Set on the tracker's own options, still the defaults before
+        // `init` (no second `Config` moved in over them).
         for line in pieces(init.options, b'\n') {
-            if let Some(w) = cfg.set_line(line) {
+            if let Some(w) = self.cfg.set_line(line) {
                 self.warn(&w);
             }
         }
-        if cfg.endpoint.is_empty() {
-            cfg.endpoint = default_endpoint(init.script);
+        if self.cfg.endpoint.is_empty() {
+            self.cfg.endpoint = default_endpoint(init.script);
         }
-        let domain = if cfg.cookie_domain.is_empty() {
+        let domain = if self.cfg.cookie_domain.is_empty() {
             None
         } else {
-            let d = checked_domain(&cfg.cookie_domain, init.host);
+            let d = checked_domain(&self.cfg.cookie_domain, init.host);
             if d.is_none() {
                 self.warn("sessionmark: option cookieDomain is not this host or a parent; ignored");
             }
@@ -102,8 +102,7 @@ impl Tracker {
             domain,
         });
         self.carried_query = init.query.into();
-        self.delivery.set_rule(batch_rule(&cfg));
-        self.cfg = cfg;
+        self.delivery.set_rule(batch_rule(&self.cfg));
         self.stage = Stage::Waiting;
         self.start_if_allowed();
     }
