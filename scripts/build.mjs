@@ -36,21 +36,28 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 18010;
+const CEILING_BROTLI = 17980;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
-/** The bytes as a JS string literal, one character per byte, each byte xored with `key` (below 128, so a byte keeps its half: one UTF-8 byte for 0..127, two for 128..255). */
+/**
+ * The bytes as a JS template literal, one character per byte, each byte
+ * xored with `key` (below 128, so a byte keeps its half: one UTF-8 byte for
+ * 0..127, two for 128..255). A template literal, not a quoted string: a raw
+ * line feed and `"` need no escape there (only `` ` ``, `\`, a carriage
+ * return, which would read as a line feed, and `$` before `{`): 28 B less
+ * of the script tag than the double-quoted string.
+ */
 function latin1Literal(bytes, key = 0) {
-  let s = '"';
-  for (const b0 of bytes) {
-    const b = b0 ^ key;
-    if (b === 0x22) s += '\\"';
+  let s = '`';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] ^ key;
+    if (b === 0x60) s += '\\`';
     else if (b === 0x5c) s += '\\\\';
-    else if (b === 0x0a) s += '\\n';
     else if (b === 0x0d) s += '\\r';
+    else if (b === 0x24 && i + 1 < bytes.length && (bytes[i + 1] ^ key) === 0x7b) s += '\\$';
     else s += String.fromCharCode(b);
   }
-  return s + '"';
+  return s + '`';
 }
 
 function parseArgs(argv) {
