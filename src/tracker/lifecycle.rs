@@ -157,7 +157,9 @@ impl Tracker {
             return;
         }
         self.stage = Stage::Running;
-        self.view = super::View::new(now);
+        // The view is as `Tracker::new` made it (nothing touches it before
+        // the start): only its clock starts now.
+        self.view.engagement.restart(now);
         self.start_identity(now, snap);
         if !self.cfg.tracing_headers.is_empty() {
             self.push(Command::Trace(self.cfg.tracing_headers.clone()));
