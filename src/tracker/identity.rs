@@ -9,7 +9,7 @@ use super::Tracker;
 use crate::command::Command;
 use crate::cookies::{SESSION_COOKIE, VISITOR_COOKIE, VISITOR_MAX_AGE};
 use crate::ids;
-use crate::json::{parse_u64, u64_text};
+use crate::json::{parse_u64, push_u64, u64_text};
 use crate::session::{Reason, Rules, Session};
 use crate::store::{Key, Snapshot};
 use crate::text::{assign, cut, pieces};
@@ -70,7 +70,7 @@ impl Tracker {
                 self.write_visitor_cookie();
             }
             None => {
-                self.visitor = ids::mint_visitor_id(&mut self.rng);
+                ids::write_visitor_id(&mut self.visitor, &mut self.rng);
                 self.write_visitor();
             }
         }
@@ -86,7 +86,8 @@ impl Tracker {
         assign(&mut self.user, valid_user(snap.user).unwrap_or_default());
         let query = core::mem::take(&mut self.carried_query);
         self.adopt(&Carried::from_query(&query), now);
-        self.page_token = u64_text(self.rng.next_u64());
+        self.page_token.clear();
+        push_u64(&mut self.page_token, self.rng.next_u64());
         self.mark_alive();
     }
 
@@ -146,7 +147,9 @@ impl Tracker {
     }
 
     fn new_session(&mut self, now: Millis) {
-        self.session = Session::mint(now, &mut self.rng);
+        ids::write_session_id(&mut self.session.id, now, &mut self.rng);
+        self.session.start = now;
+        self.session.last_activity = now;
         self.page_count = 0;
         self.write_session();
     }
@@ -262,7 +265,7 @@ impl Tracker {
         self.push(Command::Remove(Key::Visitor));
         self.push(Command::Remove(Key::User));
         self.user.clear();
-        self.visitor = ids::mint_visitor_id(&mut self.rng);
+        ids::write_visitor_id(&mut self.visitor, &mut self.rng);
         self.write_visitor();
         self.rotate(now, Reason::Cleared);
         self.mark_alive();
