@@ -44,7 +44,7 @@ impl<'a> Carried<'a> {
 }
 
 /// The session storage held, if well-formed.
-fn stored_session(snap: &Snapshot) -> Result<Session, Reason> {
+fn stored_session<'a>(snap: &Snapshot<'a>) -> Result<Session<&'a str>, Reason> {
     Session::from_stored(snap.session, snap.session_timestamp, snap.session_start)
 }
 
@@ -80,7 +80,7 @@ impl Tracker {
             stored_session(snap)
         };
         match stored.and_then(|s| s.expiry(now, self.rules()).map_or(Ok(s), Err)) {
-            Ok(s) => self.take_up(s, snap),
+            Ok(s) => self.take_up(&s, snap),
             Err(_) => self.new_session(now),
         }
         assign(&mut self.user, valid_user(snap.user).unwrap_or_default());
@@ -198,7 +198,7 @@ impl Tracker {
             return;
         }
         if let Some(s) = Session::adopt(id, now).filter(|s| s.expiry(now, self.rules()).is_none()) {
-            self.session = s;
+            self.hold_session(&s);
             self.page_count = 0;
             self.write_session();
             if self.view.engagement.is_focused() {
@@ -242,16 +242,23 @@ impl Tracker {
             self.session.last_activity = self.session.last_activity.max(s.last_activity);
             self.page_count = self.page_count.max(stored_page_count(snap));
         } else {
-            self.take_up(s, snap);
+            self.take_up(&s, snap);
         }
     }
 
     /// Takes up session `s` that storage held, with its stored page count.
-    fn take_up(&mut self, s: Session, snap: &Snapshot) {
+    fn take_up(&mut self, s: &Session<&str>, snap: &Snapshot) {
         self.page_count = stored_page_count(snap);
         self.written_activity = s.last_activity;
         self.entered = s.start;
-        self.session = s;
+        self.hold_session(s);
+    }
+
+    /// Makes `s` the session, its id copied into the tracker's own string.
+    fn hold_session(&mut self, s: &Session<&str>) {
+        assign(&mut self.session.id, s.id);
+        self.session.start = s.start;
+        self.session.last_activity = s.last_activity;
     }
 
     /// `clear()`: sends the current page view's `page_exit` (old ids),
