@@ -9,7 +9,7 @@ use crate::command::Command;
 use crate::cookies::{checked_domain, CookieRule};
 use crate::outbox;
 use crate::store::{Keys, Snapshot};
-use crate::text::{find, pieces};
+use crate::text::{assign, find, pieces};
 use crate::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,9 +47,9 @@ pub struct Init<'a> {
     pub script: &'a str,
 }
 
-/// `/v1/batch` on the origin of `script` (`scheme://host[:port]`), or on
-/// the page's own origin when there is no script URL.
-fn default_endpoint(script: &str) -> String {
+/// Appends `/v1/batch` on the origin of `script` (`scheme://host[:port]`),
+/// or on the page's own origin when there is no script URL.
+fn push_default_endpoint(url: &mut String, script: &str) {
     let origin = find(script, b"://")
         .and_then(|i| {
             // The host ends at the first `/`, `?` or `#` after `://`.
@@ -64,9 +64,8 @@ fn default_endpoint(script: &str) -> String {
             script.get(..end)
         })
         .unwrap_or("");
-    let mut url = String::from(origin);
+    url.push_str(origin);
     url.push_str("/v1/batch");
-    url
 }
 
 impl Tracker {
@@ -86,7 +85,7 @@ impl Tracker {
             }
         }
         if self.cfg.endpoint.is_empty() {
-            self.cfg.endpoint = default_endpoint(init.script);
+            push_default_endpoint(&mut self.cfg.endpoint, init.script);
         }
         let domain = if self.cfg.cookie_domain.is_empty() {
             None
@@ -101,7 +100,7 @@ impl Tracker {
             secure: init.https,
             domain,
         });
-        self.carried_query = init.query.into();
+        assign(&mut self.carried_query, init.query);
         self.delivery.set_rule(batch_rule(&self.cfg));
         self.stage = Stage::Waiting;
         self.start_if_allowed();
@@ -173,7 +172,14 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests {
-    use super::default_endpoint;
+    use super::push_default_endpoint;
+    use alloc::string::String;
+
+    fn default_endpoint(script: &str) -> String {
+        let mut url = String::new();
+        push_default_endpoint(&mut url, script);
+        url
+    }
 
     #[test]
     fn the_default_endpoint_is_on_the_scripts_origin() {
