@@ -23,8 +23,9 @@ pub struct Config {
     pub batch_timeout: Millis,
     /// Whether a hash-only URL change is a new page view.
     pub track_hash_changes: bool,
-    /// `Domain=` of the `ss_sid`/`ss_vid` cookies (checked against the
-    /// page's host by the shell); empty: host-only cookies.
+    /// `Domain=` of the `ss_sid`/`ss_vid` cookies; empty: host-only
+    /// cookies. `init` checks it against the page's host: from then on it
+    /// is the checked domain, lowercased, or empty.
     pub cookie_domain: String,
     /// Hosts (`host` or `host:port`, lowercase, comma-separated) whose
     /// `fetch`/XHR requests get the `X-Session-ID` header. Kept as the text

@@ -7,7 +7,7 @@ use alloc::string::String;
 
 use super::Tracker;
 use crate::command::Command;
-use crate::cookies::{SESSION_COOKIE, VISITOR_COOKIE, VISITOR_MAX_AGE};
+use crate::cookies::{CookieRule, SESSION_COOKIE, VISITOR_COOKIE, VISITOR_MAX_AGE};
 use crate::ids;
 use crate::json::{parse_u64, push_u64, u64_text};
 use crate::session::{Reason, Rules, Session};
@@ -111,9 +111,18 @@ impl Tracker {
         self.write_visitor_cookie();
     }
 
+    /// How cookies are written now; None before `init` and once consent
+    /// is withdrawn.
+    fn cookie_rule(&self) -> Option<CookieRule<'_>> {
+        self.cookies.map(|secure| CookieRule {
+            secure,
+            domain: &self.cfg.cookie_domain,
+        })
+    }
+
     /// `ss_vid`, refreshed for a year.
     fn write_visitor_cookie(&mut self) {
-        if let Some(rule) = &self.cookies {
+        if let Some(rule) = self.cookie_rule() {
             let c = rule.cookie(VISITOR_COOKIE, &self.visitor, Some(VISITOR_MAX_AGE));
             self.push(Command::Cookie(c));
         }
@@ -121,7 +130,7 @@ impl Tracker {
 
     /// Writes `ss_sid`: this tab is the one the user is using.
     pub(super) fn claim_session_cookie(&mut self) {
-        if let Some(rule) = &self.cookies {
+        if let Some(rule) = self.cookie_rule() {
             let c = rule.cookie(SESSION_COOKIE, &self.session.id, None);
             self.push(Command::Cookie(c));
         }
@@ -309,12 +318,13 @@ impl Tracker {
         for &key in &Key::ALL {
             self.push(Command::Remove(key));
         }
-        if let Some(rule) = self.cookies.take() {
-            for name in &[SESSION_COOKIE, VISITOR_COOKIE] {
+        for name in &[SESSION_COOKIE, VISITOR_COOKIE] {
+            if let Some(rule) = self.cookie_rule() {
                 // An empty value that expires at once deletes the cookie.
                 let c = rule.cookie(name, "", Some(0));
                 self.push(Command::Cookie(c));
             }
         }
+        self.cookies = None;
     }
 }

@@ -6,7 +6,7 @@ use alloc::string::String;
 
 use super::{batch_rule, Tracker};
 use crate::command::Command;
-use crate::cookies::{checked_domain, CookieRule};
+use crate::cookies::checked_domain;
 use crate::outbox;
 use crate::store::{Keys, Snapshot};
 use crate::text::{assign, find, pieces};
@@ -87,19 +87,20 @@ impl Tracker {
         if self.cfg.endpoint.is_empty() {
             push_default_endpoint(&mut self.cfg.endpoint, init.script);
         }
-        let domain = if self.cfg.cookie_domain.is_empty() {
-            None
-        } else {
-            let d = checked_domain(&self.cfg.cookie_domain, init.host);
-            if d.is_none() {
-                self.warn("sessionmark: option cookieDomain is not this host or a parent; ignored");
+        // The option becomes the domain the cookies get: checked and
+        // lowercased, or none.
+        if !self.cfg.cookie_domain.is_empty() {
+            match checked_domain(&self.cfg.cookie_domain, init.host) {
+                Some(d) => self.cfg.cookie_domain = d,
+                None => {
+                    self.cfg.cookie_domain.clear();
+                    self.warn(
+                        "sessionmark: option cookieDomain is not this host or a parent; ignored",
+                    );
+                }
             }
-            d
-        };
-        self.cookies = Some(CookieRule {
-            secure: init.https,
-            domain,
-        });
+        }
+        self.cookies = Some(init.https);
         assign(&mut self.carried_query, init.query);
         self.delivery.set_rule(batch_rule(&self.cfg));
         self.stage = Stage::Waiting;

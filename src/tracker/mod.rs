@@ -36,7 +36,6 @@ use alloc::vec::Vec;
 use crate::batch::BatchRule;
 use crate::command::{Answer, Command};
 use crate::config::Config;
-use crate::cookies::CookieRule;
 use crate::delivery::Delivery;
 use crate::engagement::Engagement;
 use crate::rand::Rng;
@@ -136,8 +135,9 @@ pub struct Tracker {
     /// The deadline the shell's timer is armed for.
     armed: Option<Millis>,
     view: View,
-    /// How to write `ss_sid`/`ss_vid`; None once consent is withdrawn.
-    cookies: Option<CookieRule>,
+    /// Whether cookies are written (None before `init` and once consent
+    /// is withdrawn), and with `Secure` (https).
+    cookies: Option<bool>,
     session: Session,
     visitor: String,
     /// The user id of `identify()`; empty when none.
