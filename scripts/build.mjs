@@ -36,7 +36,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 17760;
+const CEILING_BROTLI = 17715;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /**
@@ -276,7 +276,21 @@ async function bundle(e, key) {
   const js = r.outputFiles[0].text;
   const at = js.indexOf(`"${PLACEHOLDER}"`);
   if (at < 0 || js.indexOf(`"${PLACEHOLDER}"`, at + 1) >= 0) die(`${e.out}: expected one wasm placeholder`);
-  return '\ufeff' + js.slice(0, at) + latin1Literal(wasmBytes, key) + js.slice(at + PLACEHOLDER.length + 2);
+  const before = js.slice(0, at);
+  const after = js.slice(at + PLACEHOLDER.length + 2);
+  const literal = latin1Literal(wasmBytes, key);
+  if (e.format !== 'iife') return '\ufeff' + before + literal + after;
+  // The script tag: the literal last, as the argument of the bundle's
+  // function (`((w)=>{...w...})(`...`)`): brotli packs the JS better
+  // before the wasm than after it (70 B of the script tag).
+  const open = '(()=>{';
+  const close = '})();\n';
+  if (!before.startsWith(open) || !after.endsWith(close)) die(`${e.out}: not the IIFE shape the wasm is passed into`);
+  // The parameter: a one- or two-letter name the minified code does not use.
+  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const names = [...letters, ...[...letters].flatMap((a) => [...letters].map((b) => a + b))];
+  const w = names.find((n) => !new RegExp(`(?<![\\w$])${n}(?![\\w$])`).test(js));
+  return `\ufeff((${w})=>{` + before.slice(open.length) + w + after.slice(0, -close.length) + '})(' + literal + ');\n';
 }
 
 // The key the wasm's bytes are xored with in the literal: the one that
