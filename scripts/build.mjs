@@ -36,7 +36,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 17715;
+const CEILING_BROTLI = 17690;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /**
@@ -175,11 +175,12 @@ if (opts.wasmOpt) {
   // Not kept: --low-memory-unused (-30 B, an assumption about the stack),
   // --gufa-optimizing (+60 B), --zero-filled-memory (no change).
   // Then: functions with one caller are inlined only when small
-  // (-ocimfs=30, binaryen's default inlines them all: 25..40 measured
-  // -250..-330 B brotli, 50 and up less, below 20 less), and functions
+  // (-ocimfs=37, binaryen's default inlines them all: 25..40 measured
+  // -250..-330 B brotli, 50 and up less, below 20 less; re-measured after
+  // the third size round: 36..38 best, 30 was 27 B more), and functions
   // are ordered by how often they are called (shorter indices for the
   // busiest: -80 B).
-  const base = ['--merge-similar-functions', '-Oz', '-ocimfs=30', '--converge', '--reorder-functions', '--strip-debug', '--strip-producers', '--strip-target-features'];
+  const base = ['--merge-similar-functions', '-Oz', '-ocimfs=37', '--converge', '--reorder-functions', '--strip-debug', '--strip-producers', '--strip-target-features'];
   // rustc's wasm32 target enables post-MVP features by default (bulk-memory,
   // sign-ext, nontrapping float-to-int, mutable-globals, multivalue,
   // reference-types). wasm-opt reads them from the module's target_features
