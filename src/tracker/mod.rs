@@ -99,15 +99,18 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///
 /// # Outputs
 /// [`poll_commands`](Tracker::poll_commands) hands back what to do, in
-/// order, as one text (written as the inputs go): storage sets and removals, cookie writes, requests (with their
-/// [`crate::command::Mode`]), warnings, the next timer, and [`Command::Read`],
-/// [`Command::Listen`], [`Command::Trace`], [`Command::Stop`].
+/// order, as one text written as the inputs go (the [`Command`]s, then
+/// the input's [`crate::command::Answer`]; README "How it fits
+/// together"): storage sets and removals, cookie writes, requests (with
+/// their [`crate::command::Mode`]), warnings, the next timer, and
+/// [`Command::Read`], [`Command::Listen`], [`Command::Trace`],
+/// [`Command::Stop`].
 ///
 /// # Order
 /// 1. [`Tracker::new`], then `handle_init` (after `handle_random`, as every
 ///    input).
-/// 2. After every input, `poll_commands(now)` and carry the commands out in
-///    order. A `Read` is always last: answer it at once with
+/// 2. After every input, `poll_commands(now, answer)` and carry the
+///    commands out in order. A `Read` is always last: answer it at once with
 ///    `handle_stored` (the core waits for those values), then poll again.
 /// 3. On `Listen`, attach the page's listeners and call
 ///    `handle_page_shown` with the page's state (and again on
