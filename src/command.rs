@@ -3,7 +3,7 @@
 //! The shell receives them as one JSON text per input, written as the
 //! commands happen (no list of them is kept, README "Size"): the commands,
 //! each an array that starts with its name and is followed by a comma
-//! ([`write`]), then the input's answer (`null` for inputs that answer
+//! ([`write()`]), then the input's answer (`null` for inputs that answer
 //! nothing) and `]` ([`finish`]). That is a JSON array without its opening
 //! bracket, which the shim adds: `[command, ..., answer]`.
 
@@ -162,7 +162,7 @@ pub fn write(out: &mut String, command: &Command) {
     out.push_str("],");
 }
 
-/// Ends the text of [`write`]'s commands with the input's answer;
+/// Ends the text of [`write()`]'s commands with the input's answer;
 /// `session` and `visitor` are the ids as the tracker holds them.
 pub fn finish(out: &mut String, answer: Answer, session: &str, visitor: &str) {
     match answer {
