@@ -89,8 +89,8 @@ const DECODE_PAGE = `<!doctype html>
   var d = window.__d, s = window.__wasmLiteral;
   d.tLiteral = performance.now();
   var t = performance.now();
-  var bytes = new Uint8Array(s.length);
-  for (var i = 0; i < bytes.length; i++) bytes[i] = s.charCodeAt(i);
+  var bytes = new Uint8Array(s.length), k = s.charCodeAt(0);
+  for (var i = 0; i < bytes.length; i++) bytes[i] = s.charCodeAt(i) ^ k;
   d.decodeMs = performance.now() - t;
   d.bytes = bytes.length;
   d.valid = WebAssembly.validate(bytes);

@@ -207,19 +207,28 @@ export function loadPeers(cache, { databuddyGit } = {}) {
  */
 export function wasmLiteral(bundle) {
   const text = bundle.toString('utf8').replace(/^\ufeff/, '');
-  const start = text.indexOf('"\0asm');
-  if (start < 0) return null;
-  let i = start + 1;
-  while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-  if (i >= text.length) return null;
-  const source = text.slice(start, i + 1);
+  // The longest string or template literal: the wasm (scripts/build.mjs).
+  let best = null;
+  for (let i = 0; i < text.length; i++) {
+    const quote = text[i];
+    if (quote !== '"' && quote !== '`') continue;
+    let j = i + 1;
+    while (j < text.length && text[j] !== quote) j += text[j] === '\\' ? 2 : 1;
+    if (!best || j - i > best[1] - best[0]) best = [i, j];
+    i = j;
+  }
+  if (!best || best[1] >= text.length) return null;
+  const source = text.slice(best[0], best[1] + 1);
   let value;
   try {
     value = runInNewContext(source);
   } catch {
     return null;
   }
-  const bytes = Buffer.from(value, 'latin1');
+  // Each byte is xored with the build's key; the wasm's first byte is 0,
+  // so the first character is the key itself.
+  const key = value.charCodeAt(0);
+  const bytes = Buffer.from(value, 'latin1').map((b) => b ^ key);
   if (bytes.length !== value.length || !WebAssembly.validate(bytes)) return null;
   return { source, bytes };
 }

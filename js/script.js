@@ -1,7 +1,42 @@
 // Script-tag entry: options from the tag's data- attributes, the API on
 // window.sessionmark, and calls queued on window.sessionmark.q replayed.
-import * as api from './index.js';
-import { initFrom } from './api.js';
+import {
+  init,
+  track,
+  screenView,
+  setGlobalProperties,
+  flush,
+  getSessionId,
+  getSessionHeaders,
+  getAnonymousId,
+  clear,
+  getTracker,
+  getEngagedTime,
+  getEngagedTimeSeconds,
+  setConsent,
+  identify,
+  initFrom,
+} from './api.js';
+
+// The npm exports (js/index.js), as a plain object: `import * as` would
+// make esbuild build a namespace of getters with a helper (44 B brotli).
+// tests/e2e/session.test.mjs checks the two lists agree.
+const api = {
+  init,
+  track,
+  screenView,
+  setGlobalProperties,
+  flush,
+  getSessionId,
+  getSessionHeaders,
+  getAnonymousId,
+  clear,
+  getTracker,
+  getEngagedTime,
+  getEngagedTimeSeconds,
+  setConsent,
+  identify,
+};
 
 const script = document.currentScript;
 const prior = window.sessionmark;

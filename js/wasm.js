@@ -2,7 +2,7 @@
 // the core's answer and commands come out, and the commands are carried
 // out at once, in order. Every entry point is guarded: the tracker never
 // throws into the host page.
-import wasmText from 'sessionmark:wasm';
+import wasmText, { key } from 'sessionmark:wasm';
 import { input as coreInput, __wbg_get_imports as imports, __wbg_finalize_init as finish } from '../pkg/sessionmark.js';
 import { perform } from './commands.js';
 
@@ -23,10 +23,11 @@ function loaded() {
       return false;
     }
     try {
-      // The wasm is inlined one character per byte (scripts/build.mjs says
-      // why); compiling it synchronously lets the API answer at once.
+      // The wasm is inlined one character per byte, xored with the key the
+      // build chose (scripts/build.mjs says why); compiling it
+      // synchronously lets the API answer at once.
       const bytes = new Uint8Array(wasmText.length);
-      for (let i = 0; i < bytes.length; i++) bytes[i] = wasmText.charCodeAt(i);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = wasmText.charCodeAt(i) ^ key;
       // The exports' names are minified by the build: the memory is the one export of its kind.
       const module = new WebAssembly.Module(bytes);
       const exports = finish(new WebAssembly.Instance(module, imports()), module);
@@ -67,7 +68,9 @@ function random() {
 /** Input `code` (js/inputs.js) with its fields; returns the core's answer (null for none). */
 export function input(code, fields) {
   if (!loaded()) return null;
-  const [answer, ...commands] = JSON.parse(call(code, random() + '\n' + fields.join('\n')));
+  // The reply is the commands, then the answer, then `]` (src/command.rs).
+  const commands = JSON.parse('[' + call(code, random() + '\n' + fields.join('\n')));
+  const answer = commands.pop();
   for (const command of commands) {
     try {
       perform(command);

@@ -1,9 +1,11 @@
 //! The core's outputs: what the shell must do, in order, after an input.
 //!
-//! The shell receives them as one JSON text per input (see [`encode`]): an
-//! array whose first element is the input's answer (`null` for inputs that
-//! answer nothing) and whose other elements are the commands, each an array
-//! that starts with its name.
+//! The shell receives them as one JSON text per input, written as the
+//! commands happen (no list of them is kept, README "Size"): the commands,
+//! each an array that starts with its name and is followed by a comma
+//! ([`write()`]), then the input's answer (`null` for inputs that answer
+//! nothing) and `]` ([`finish`]). That is a JSON array without its opening
+//! bracket, which the shim adds: `[command, ..., answer]`.
 
 use alloc::string::String;
 
@@ -72,11 +74,14 @@ pub enum Command {
 }
 
 /// What an input answers to the page's API call.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
     /// `null`: nothing, or not started (the API then returns null).
     None,
-    Text(String),
+    /// The session id as the tracker holds it after the input.
+    SessionId,
+    /// The visitor id as the tracker holds it after the input.
+    VisitorId,
     Number(u64),
     /// `[a, b]`: two numbers (`getTracker()`: page count, session start).
     Pair(u64, u64),
@@ -88,8 +93,8 @@ fn push_key(out: &mut String, key: Key) {
     push_str(out, key.name());
 }
 
-/// Appends `command` as a JSON array.
-fn push_command(out: &mut String, command: &Command) {
+/// Appends `command` as a JSON array, and a comma.
+pub fn write(out: &mut String, command: &Command) {
     out.push('[');
     match command {
         Command::Set(key, value) => {
@@ -154,30 +159,26 @@ fn push_command(out: &mut String, command: &Command) {
         }
         Command::Stop => push_str(out, "stop"),
     }
-    out.push(']');
+    out.push_str("],");
 }
 
-/// The shell's text for one input: `[answer, command, ...]`.
-pub fn encode(answer: &Answer, commands: &[Command]) -> String {
-    let mut out = String::from("[");
+/// Ends the text of [`write()`]'s commands with the input's answer;
+/// `session` and `visitor` are the ids as the tracker holds them.
+pub fn finish(out: &mut String, answer: Answer, session: &str, visitor: &str) {
     match answer {
         Answer::None => out.push_str("null"),
-        Answer::Text(t) => push_str(&mut out, t),
-        Answer::Number(n) => push_u64(&mut out, *n),
+        Answer::SessionId => push_str(out, session),
+        Answer::VisitorId => push_str(out, visitor),
+        Answer::Number(n) => push_u64(out, n),
         Answer::Pair(a, b) => {
             out.push('[');
-            push_u64(&mut out, *a);
+            push_u64(out, a);
             out.push(',');
-            push_u64(&mut out, *b);
+            push_u64(out, b);
             out.push(']');
         }
     }
-    for c in commands {
-        out.push(',');
-        push_command(&mut out, c);
-    }
     out.push(']');
-    out
 }
 
 #[cfg(test)]
@@ -185,10 +186,18 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
+    fn reply(commands: &[Command], answer: Answer) -> String {
+        let mut out = String::from("[");
+        for c in commands {
+            write(&mut out, c);
+        }
+        finish(&mut out, answer, "sess_x", "anon_y");
+        out
+    }
+
     #[test]
-    fn commands_are_one_json_array_led_by_the_answer() {
-        let text = encode(
-            &Answer::Text("sess_x".into()),
+    fn commands_are_one_json_array_ended_by_the_answer() {
+        let text = reply(
             &[
                 Command::Set(Key::Session, "a\"b".into()),
                 Command::Remove(Key::Outbox),
@@ -204,12 +213,12 @@ mod tests {
                 Command::Trace("a.example,b.example:3000".into()),
                 Command::Listen,
             ],
+            Answer::SessionId,
         );
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             v,
             json!([
-                "sess_x",
                 ["set", "session", "did_session", "a\"b"],
                 ["remove", "local", "did_outbox"],
                 ["send", 7, "beacon", "/v1/batch", "{\"events\":[]}"],
@@ -217,10 +226,13 @@ mod tests {
                 ["timer"],
                 ["read", "session", "did_tab", "local", "did_outbox"],
                 ["trace", "a.example", "b.example:3000"],
-                ["listen"]
+                ["listen"],
+                "sess_x"
             ])
         );
-        assert_eq!(encode(&Answer::None, &[]), "[null]");
-        assert_eq!(encode(&Answer::Pair(2, 9), &[]), "[[2,9]]");
+        assert_eq!(reply(&[], Answer::None), "[null]");
+        assert_eq!(reply(&[], Answer::VisitorId), "[\"anon_y\"]");
+        assert_eq!(reply(&[], Answer::Number(7)), "[7]");
+        assert_eq!(reply(&[], Answer::Pair(2, 9)), "[[2,9]]");
     }
 }

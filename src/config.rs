@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::json::push_u64;
-use crate::text::{cut, pieces, push_lowercase};
+use crate::text::{assign, cut, pieces, push_lowercase};
 use crate::time::Millis;
 
 /// Every option of the tracker, with its default (README "Options").
@@ -19,12 +19,13 @@ pub struct Config {
     pub session_timeout: Millis,
     pub max_session_length: Millis,
     pub enable_batching: bool,
-    pub batch_size: usize,
+    pub batch_size: u64,
     pub batch_timeout: Millis,
     /// Whether a hash-only URL change is a new page view.
     pub track_hash_changes: bool,
-    /// `Domain=` of the `ss_sid`/`ss_vid` cookies (checked against the
-    /// page's host by the shell); empty: host-only cookies.
+    /// `Domain=` of the `ss_sid`/`ss_vid` cookies; empty: host-only
+    /// cookies. `init` checks it against the page's host: from then on it
+    /// is the checked domain, lowercased, or empty.
     pub cookie_domain: String,
     /// Hosts (`host` or `host:port`, lowercase, comma-separated) whose
     /// `fetch`/XHR requests get the `X-Session-ID` header. Kept as the text
@@ -77,8 +78,9 @@ pub const OPTION_NAMES: &[&str] = &[
 enum Problem {
     /// Said after the option's name.
     Text(&'static str),
-    /// Out of `lo..=hi`: clamped to the third number.
-    Range(u64, u64, u64),
+    /// Out of `lo..=hi`: clamped to the third number. (Every range fits
+    /// in 32 bits: a smaller value to move around.)
+    Range(u32, u32, u32),
 }
 
 impl Problem {
@@ -90,36 +92,39 @@ impl Problem {
             Problem::Text(what) => s.push_str(what),
             Problem::Range(lo, hi, c) => {
                 s.push_str(" is out of range ");
-                push_u64(&mut s, lo);
+                push_u64(&mut s, lo.into());
                 s.push_str("..");
-                push_u64(&mut s, hi);
+                push_u64(&mut s, hi.into());
                 s.push_str("; using ");
-                push_u64(&mut s, c);
+                push_u64(&mut s, c.into());
             }
         }
         s
     }
 }
 
-fn as_bool(v: &str) -> Result<bool, Problem> {
+/// `true` or `false` into `slot`; anything else leaves it.
+fn as_bool(v: &str, slot: &mut bool) -> Option<Problem> {
     match v.trim_ascii() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Problem::Text(" must be true or false; using the default")),
+        "true" => *slot = true,
+        "false" => *slot = false,
+        _ => return Some(Problem::Text(" must be true or false; using the default")),
     }
+    None
 }
 
-fn as_string(v: &str, max: usize) -> Result<String, Problem> {
-    if v.len() <= max {
-        Ok(v.trim_ascii().into())
-    } else {
-        Err(Problem::Text(" is too long; ignored"))
+/// The trimmed text into `slot`, if at most `max` bytes.
+fn as_string(v: &str, max: usize, slot: &mut String) -> Option<Problem> {
+    if v.len() > max {
+        return Some(Problem::Text(" is too long; ignored"));
     }
+    assign(slot, v.trim_ascii());
+    None
 }
 
-/// A whole number clamped into `lo..=hi` (None: not a number), and the
-/// problem when it had to be moved.
-fn as_clamped(v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<Problem>) {
+/// A whole number clamped into `lo..=hi` into `slot` (not a number: left
+/// as it is), and the problem when it had to be moved.
+fn as_clamped(v: &str, lo: u32, hi: u32, slot: &mut u64) -> Option<Problem> {
     let v = v.trim_ascii();
     // A negative number is out of range too: it is clamped to `lo`.
     let (negative, digits) = match v.strip_prefix('-') {
@@ -143,23 +148,22 @@ fn as_clamped(v: &str, lo: u64, hi: u64) -> (Option<u64>, Option<Problem>) {
         }
     }
     if !whole {
-        return (
-            None,
-            Some(Problem::Text(" must be a number; using the default")),
-        );
+        return Some(Problem::Text(" must be a number; using the default"));
     }
     let n = if negative { 0 } else { n };
     // Not `clamp`: its `min <= max` assertion is a panic path.
-    let c = n.max(lo).min(hi);
-    (Some(c), (c != n).then_some(Problem::Range(lo, hi, c)))
+    let c = n.max(lo.into()).min(hi.into());
+    *slot = c;
+    // `c` is within `lo..=hi`, so it fits.
+    (c != n).then_some(Problem::Range(lo, hi, u32::try_from(c).unwrap_or(hi)))
 }
 
-/// A list of hosts, comma-separated. Each must be
-/// `host` or `host:port` (letters, digits, `-`, `.`, IPv6 brackets); bad
-/// entries are dropped with one warning.
-fn as_hosts(v: &str) -> (String, Option<Problem>) {
+/// A list of hosts, comma-separated, into `hosts` (lowercased, joined by
+/// commas). Each must be `host` or `host:port` (letters, digits, `-`, `.`,
+/// IPv6 brackets); bad entries are dropped with one warning.
+fn as_hosts(v: &str, hosts: &mut String) -> Option<Problem> {
     let mut bad = false;
-    let mut hosts = String::new();
+    hosts.clear();
     for item in pieces(v, b',') {
         let h = item.trim_ascii();
         if h.is_empty() {
@@ -176,40 +180,41 @@ fn as_hosts(v: &str) -> (String, Option<Problem>) {
             if !hosts.is_empty() {
                 hosts.push(',');
             }
-            push_lowercase(&mut hosts, h);
+            push_lowercase(hosts, h);
         } else {
             bad = true;
         }
     }
-    let problem = bad.then_some(Problem::Text(
+    bad.then_some(Problem::Text(
         " has entries that are not host or host:port; they were dropped",
-    ));
-    (hosts, problem)
+    ))
 }
 
 impl Config {
     /// The options from `name=value` lines (the shim writes `init({...})`
     /// and the `data-` attributes so); each bad value or unknown name adds
-    /// its warning to `warnings`. A name alone is a value the shim could
-    /// not write (an object, a function): it is of the wrong type.
+    /// its warning to `warnings`.
     pub fn parse(text: &str, warnings: &mut Vec<String>) -> Config {
         let mut cfg = Config::default();
         for line in pieces(text, b'\n') {
-            match cut(line, b'=') {
-                Some((name, value)) => {
-                    if let Some(warning) = cfg.set(name, value) {
-                        warnings.push(warning);
-                    }
-                }
-                None if !line.is_empty() => {
-                    warnings.push(
-                        Problem::Text(" has a value of the wrong type; ignored").warning(line),
-                    );
-                }
-                None => {}
+            if let Some(warning) = cfg.set_line(line) {
+                warnings.push(warning);
             }
         }
         cfg
+    }
+
+    /// Sets the option of one `name=value` line ([`Config::set`]). A name
+    /// alone is a value the shim could not write (an object, a function):
+    /// it is of the wrong type. An empty line does nothing.
+    pub fn set_line(&mut self, line: &str) -> Option<String> {
+        match cut(line, b'=') {
+            Some((name, value)) => self.set(name, value),
+            None if !line.is_empty() => {
+                Some(Problem::Text(" has a value of the wrong type; ignored").warning(line))
+            }
+            None => None,
+        }
     }
 
     /// Sets one option from its text, written the way `data-` attributes
@@ -219,39 +224,20 @@ impl Config {
     /// warning when the value was bad (then the default or a clamped value
     /// stands) or the name unknown.
     pub fn set(&mut self, name: &str, v: &str) -> Option<String> {
-        let ms = |(n, problem): (Option<u64>, Option<Problem>), slot: &mut Millis| {
-            if let Some(n) = n {
-                *slot = Millis(n);
-            }
-            problem
-        };
         let problem = match name {
-            "clientId" => as_string(v, 128).map(|s| self.client_id = s).err(),
-            "endpoint" => as_string(v, 2048).map(|s| self.endpoint = s).err(),
-            "cookieDomain" => as_string(v, 253).map(|s| self.cookie_domain = s).err(),
-            "enableBatching" => as_bool(v).map(|b| self.enable_batching = b).err(),
-            "trackHashChanges" => as_bool(v).map(|b| self.track_hash_changes = b).err(),
-            "requireConsent" => as_bool(v).map(|b| self.require_consent = b).err(),
-            "tracingHeaders" => {
-                let (hosts, problem) = as_hosts(v);
-                self.tracing_headers = hosts;
-                problem
-            }
+            "clientId" => as_string(v, 128, &mut self.client_id),
+            "endpoint" => as_string(v, 2048, &mut self.endpoint),
+            "cookieDomain" => as_string(v, 253, &mut self.cookie_domain),
+            "enableBatching" => as_bool(v, &mut self.enable_batching),
+            "trackHashChanges" => as_bool(v, &mut self.track_hash_changes),
+            "requireConsent" => as_bool(v, &mut self.require_consent),
+            "tracingHeaders" => as_hosts(v, &mut self.tracing_headers),
             // 1 minute .. 24 hours.
-            "sessionTimeout" => ms(as_clamped(v, 60_000, 86_400_000), &mut self.session_timeout),
+            "sessionTimeout" => as_clamped(v, 60_000, 86_400_000, &mut self.session_timeout.0),
             // At most 24 h: backends require a session to fit in 24 h from its UUIDv7 time.
-            "maxSessionLength" => ms(
-                as_clamped(v, 60_000, 86_400_000),
-                &mut self.max_session_length,
-            ),
-            "batchTimeout" => ms(as_clamped(v, 100, 30_000), &mut self.batch_timeout),
-            "batchSize" => {
-                let (n, problem) = as_clamped(v, 1, 50);
-                if let Some(n) = n.and_then(|n| usize::try_from(n).ok()) {
-                    self.batch_size = n;
-                }
-                problem
-            }
+            "maxSessionLength" => as_clamped(v, 60_000, 86_400_000, &mut self.max_session_length.0),
+            "batchTimeout" => as_clamped(v, 100, 30_000, &mut self.batch_timeout.0),
+            "batchSize" => as_clamped(v, 1, 50, &mut self.batch_size),
             _ => Some(Problem::Text(" is unknown; ignored")),
         };
         problem.map(|p| p.warning(name))

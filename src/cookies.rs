@@ -11,15 +11,16 @@ pub const VISITOR_COOKIE: &str = "ss_vid";
 pub const VISITOR_MAX_AGE: u64 = 365 * 24 * 3600;
 
 /// How cookies are written on this page.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CookieRule {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CookieRule<'a> {
     /// `Secure` (the page is https).
     pub secure: bool,
-    /// `Domain=`, when the `cookieDomain` option was valid for this host.
-    pub domain: Option<String>,
+    /// `Domain=`, when the `cookieDomain` option was valid for this host
+    /// (empty: a host-only cookie).
+    pub domain: &'a str,
 }
 
-impl CookieRule {
+impl CookieRule<'_> {
     /// A `document.cookie` assignment: `Path=/; SameSite=Lax`, `Secure` on
     /// https, the domain if any, and `Max-Age` when given (else a
     /// browser-session cookie). Ids contain no characters that need quoting.
@@ -33,9 +34,9 @@ impl CookieRule {
             c.push_str("; Max-Age=");
             push_u64(&mut c, age);
         }
-        if let Some(d) = &self.domain {
+        if !self.domain.is_empty() {
             c.push_str("; Domain=");
-            c.push_str(d);
+            c.push_str(self.domain);
         }
         if self.secure {
             c.push_str("; Secure");
@@ -95,7 +96,7 @@ mod tests {
         );
         let https = CookieRule {
             secure: true,
-            domain: Some("example.com".into()),
+            domain: "example.com",
         };
         assert_eq!(
             https.cookie("ss_vid", "anon_y", Some(VISITOR_MAX_AGE)),

@@ -13,6 +13,7 @@
 use alloc::string::String;
 
 use crate::rand::Rng;
+use crate::text::assign;
 use crate::time::Millis;
 
 pub const SESSION_PREFIX: &str = "sess_";
@@ -62,17 +63,28 @@ pub fn uuid_v7(now: Millis, rng: &mut Rng) -> String {
 }
 
 pub fn mint_session_id(now: Millis, rng: &mut Rng) -> String {
-    let mut s = String::with_capacity(SESSION_PREFIX.len() + UUID_LEN);
-    s.push_str(SESSION_PREFIX);
-    push_uuid(&mut s, v7(now, rng));
+    let mut s = String::new();
+    write_session_id(&mut s, now, rng);
     s
 }
 
 pub fn mint_visitor_id(rng: &mut Rng) -> String {
-    let mut s = String::with_capacity(VISITOR_PREFIX.len() + UUID_LEN);
-    s.push_str(VISITOR_PREFIX);
-    push_uuid(&mut s, versioned(rng, 4));
+    let mut s = String::new();
+    write_visitor_id(&mut s, rng);
     s
+}
+
+/// Makes `out` a fresh session id starting at `now`, in its own buffer
+/// (the tracker's id refilled: no new string).
+pub fn write_session_id(out: &mut String, now: Millis, rng: &mut Rng) {
+    assign(out, SESSION_PREFIX);
+    push_uuid(out, v7(now, rng));
+}
+
+/// Makes `out` a fresh visitor id, in its own buffer.
+pub fn write_visitor_id(out: &mut String, rng: &mut Rng) {
+    assign(out, VISITOR_PREFIX);
+    push_uuid(out, versioned(rng, 4));
 }
 
 /// True for a lowercase hyphenated UUID with a valid RFC 9562 variant.

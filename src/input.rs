@@ -4,7 +4,7 @@
 //! [`Tracker::handle_random`]), then the input's fields, all separated by
 //! `'\n'`, the last field taking the rest (it may hold line breaks).
 //! [`handle`] decodes them into a call on [`Tracker`] and answers with
-//! [`crate::command::encode`]'s text. Kept apart from the
+//! the text of [`Tracker::poll_commands`]. Kept apart from the
 //! shell so that the native tests drive exactly what the browser does.
 //!
 //! Field groups the shim reads the same way everywhere:
@@ -18,7 +18,7 @@
 
 use alloc::string::String;
 
-use crate::command::{encode, Answer};
+use crate::command::Answer;
 use crate::engagement::scroll_depth;
 use crate::json::parse_u64;
 use crate::text::cut;
@@ -110,27 +110,20 @@ impl Code {
     }
 }
 
-/// The fields of an input's text, read in order.
-struct Fields<'a>(Option<&'a str>);
+/// The fields of an input's text, read in order: what is left of it
+/// (after the last field, the empty text, whose fields are all empty).
+struct Fields<'a>(&'a str);
 
 impl<'a> Fields<'a> {
     fn text(&mut self) -> &'a str {
-        let Some(rest) = self.0 else { return "" };
-        match cut(rest, b'\n') {
-            Some((field, after)) => {
-                self.0 = Some(after);
-                field
-            }
-            None => {
-                self.0 = None;
-                rest
-            }
-        }
+        let (field, after) = cut(self.0, b'\n').unwrap_or((self.0, ""));
+        self.0 = after;
+        field
     }
 
     /// The last field: everything left.
     fn rest(&mut self) -> &'a str {
-        self.0.take().unwrap_or("")
+        core::mem::take(&mut self.0)
     }
 
     fn flag(&mut self) -> bool {
@@ -174,18 +167,18 @@ impl<'a> Fields<'a> {
 }
 
 /// One input from the shell: decoded, handled, and answered with the
-/// commands to carry out (`[answer, command, ...]`, see
+/// commands to carry out and the answer (`command, ..., answer]`, see
 /// [`crate::command`]). An unknown code does nothing.
 pub fn handle(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> String {
     let answer = apply(tracker, code, now, text);
-    encode(&answer, &tracker.poll_commands(now))
+    tracker.poll_commands(now, answer)
 }
 
 /// The input's part of [`handle`]: decodes `text` and calls the tracker,
 /// whose commands wait for [`Tracker::poll_commands`]. Returns the
 /// answer to the page's API call.
 pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answer {
-    let mut f = Fields(Some(text));
+    let mut f = Fields(text);
     let mut answer = Answer::None;
     let Some(code) = Code::from_number(code) else {
         return answer;
@@ -258,13 +251,19 @@ pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answe
         Code::Flush => tracker.handle_flush(now),
         Code::Clear => tracker.handle_clear(now, f.depth()),
         Code::SessionIdRead => {
-            if let Some(id) = tracker.handle_session_id_read(now, Some(f.rest())) {
-                answer = Answer::Text(id.into());
+            if tracker
+                .handle_session_id_read(now, Some(f.rest()))
+                .is_some()
+            {
+                answer = Answer::SessionId;
             }
         }
         Code::VisitorIdRead => {
-            if let Some(id) = tracker.handle_visitor_id_read(now, Some(f.rest())) {
-                answer = Answer::Text(id.into());
+            if tracker
+                .handle_visitor_id_read(now, Some(f.rest()))
+                .is_some()
+            {
+                answer = Answer::VisitorId;
             }
         }
         Code::TrackerRead => {

@@ -34,10 +34,11 @@ pub struct Rules {
     pub max_length: Millis,
 }
 
-/// One tab's session.
+/// One tab's session; its id is a `String`, or borrowed (`Session<&str>`)
+/// from the text it was read from until the tracker takes it up.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Session {
-    pub id: String,
+pub struct Session<Id = String> {
+    pub id: Id,
     pub start: Millis,
     pub last_activity: Millis,
 }
@@ -51,13 +52,15 @@ impl Session {
             last_activity: now,
         }
     }
+}
 
+impl<'a> Session<&'a str> {
     /// A session carried over from another domain by a `sessionId` URL
     /// parameter: it started at its UUIDv7 time and is active now.
-    pub fn adopt(id: &str, now: Millis) -> Option<Session> {
+    pub fn adopt(id: &'a str, now: Millis) -> Option<Session<&'a str>> {
         let start = ids::session_start(id)?;
         Some(Session {
-            id: id.into(),
+            id,
             start,
             last_activity: now,
         })
@@ -67,21 +70,23 @@ impl Session {
     /// in their exact formats; a missing or malformed start falls back to the
     /// id's own UUIDv7 time.
     pub fn from_stored(
-        id: Option<&str>,
+        id: Option<&'a str>,
         last_activity: Option<&str>,
         start: Option<&str>,
-    ) -> Result<Session, Reason> {
+    ) -> Result<Session<&'a str>, Reason> {
         let id = id.ok_or(Reason::NoneStored)?;
         let uuid_start = ids::session_start(id).ok_or(Reason::Malformed)?;
         let last = last_activity.and_then(parse_u64).ok_or(Reason::Malformed)?;
         let start = start.and_then(parse_u64).map_or(uuid_start, Millis);
         Ok(Session {
-            id: id.into(),
+            id,
             start,
             last_activity: Millis(last),
         })
     }
+}
 
+impl<Id> Session<Id> {
     /// Whether the session has ended by `now`. A clock that went backwards
     /// counts as no time passed (the session is kept, not rotated).
     pub fn expiry(&self, now: Millis, rules: Rules) -> Option<Reason> {
@@ -146,7 +151,14 @@ mod tests {
     fn stored_values_round_trip() {
         let s = fresh();
         let back = Session::from_stored(Some(&s.id), Some("1709318400000"), Some("1709318400000"));
-        assert_eq!(back, Ok(s));
+        assert_eq!(
+            back,
+            Ok(Session {
+                id: s.id.as_str(),
+                start: s.start,
+                last_activity: s.last_activity,
+            })
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! The wasm boundary as the shim uses it: numbered inputs with their
 //! fields as one text (`sessionmark::input`), answered with one JSON text
-//! of the answer and the commands. The numbers the shim sends must be the
+//! of the commands and the answer. The numbers the shim sends must be the
 //! core's, and every input must decode its fields as the shim writes them.
 
 #[path = "support/sent.rs"]
@@ -72,8 +72,10 @@ impl Shim {
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let text = [&words[..], fields].concat().join("\n");
         let text = handle(&mut self.tracker, n, Millis(self.now), &text);
-        let out: Vec<Value> = serde_json::from_str(&text).unwrap();
-        for c in &out[1..] {
+        // As the shim reads it: `[` before it, the answer last.
+        let mut out: Vec<Value> = serde_json::from_str(&format!("[{text}")).unwrap();
+        let answer = out.pop().unwrap();
+        for c in &out {
             self.commands.push(c.clone());
             let name = c[0].as_str().unwrap();
             match name {
@@ -122,7 +124,7 @@ impl Shim {
                 _ => {}
             }
         }
-        out[0].clone()
+        answer
     }
 
     fn area(&mut self, name: &Value) -> &mut std::collections::HashMap<String, String> {
@@ -290,7 +292,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
     assert_eq!(s.input(Code::SessionIdRead, &[""]), Value::Null);
     // An unknown input number does nothing.
     let text = handle(&mut s.tracker, 99, Millis(s.now), "");
-    assert_eq!(text, "[null]");
+    assert_eq!(text, "null]");
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn at(ms: u64) -> Millis {
     T0.plus(Millis(ms))
 }
 
-fn config(batching: bool, size: usize) -> Config {
+fn config(batching: bool, size: u64) -> Config {
     Config {
         client_id: "demo-site".into(),
         enable_batching: batching,
@@ -707,7 +707,7 @@ fn other_4xx_answers_drop_the_events_for_good() {
     // 400 and 413 drop a request of one event; one of several is split
     // (tests/refused_bodies.rs).
     let cases = [
-        (1, 400u16),
+        (1usize, 400u16),
         (1, 413),
         (10, 401),
         (10, 403),
@@ -715,7 +715,7 @@ fn other_4xx_answers_drop_the_events_for_good() {
         (10, 422),
     ];
     for (k, (n, status)) in cases.into_iter().enumerate() {
-        let mut t = start(config(true, n), 40 + k as u64);
+        let mut t = start(config(true, n as u64), 40 + k as u64);
         for i in 0..n {
             track(&mut t, at(0), i);
         }
@@ -1117,7 +1117,7 @@ proptest! {
     fn every_event_is_settled_once_and_the_outbox_never_holds_acknowledged_or_repeated_ids(
         ops in prop::collection::vec(op(), 1..40),
         batching in any::<bool>(),
-        size in 1usize..5,
+        size in 1u64..5,
         seed in any::<u64>(),
     ) {
         let cfg = Config {

@@ -266,6 +266,39 @@ fn an_automatic_view_of_the_url_in_view_is_not_a_new_page_view() {
     assert_eq!(engagement(&evs[0]), (5, 5_000, 0, 1));
 }
 
+/// An automatic view of path, query and hash as `location` gives them.
+fn view_url(t: &mut PageShell, now: Millis, path: &str, search: &str, hash: &str) -> bool {
+    let page = Page {
+        search,
+        hash,
+        ..page(path)
+    };
+    t.at(now, |c| c.handle_page_view(now, &page, "{}", false, None))
+}
+
+#[test]
+fn a_new_query_is_a_new_page_view_and_a_new_hash_only_with_track_hash_changes() {
+    let mut t = attentive(7);
+    assert!(view_url(&mut t, T0, "/docs", "?q=1", ""));
+    assert!(!view_url(&mut t, at(SEC), "/docs", "?q=1", "#intro"));
+    assert!(view_url(&mut t, at(2 * SEC), "/docs", "?q=2", "#intro"));
+    // The same text cut elsewhere between path and query is the same URL.
+    assert!(!view_url(&mut t, at(3 * SEC), "/docs?q", "=2", ""));
+    assert!(view_url(&mut t, at(4 * SEC), "/docs", "", ""));
+    assert_eq!(t.tracker.page_count(), 3);
+
+    let cfg = Config {
+        track_hash_changes: true,
+        ..Config::default()
+    };
+    let mut t = Browser::default().open(&Tab::new(), T0, &cfg, "");
+    assert!(view_url(&mut t, T0, "/docs", "?q=1", ""));
+    assert!(view_url(&mut t, at(SEC), "/docs", "?q=1", "#intro"));
+    assert!(!view_url(&mut t, at(2 * SEC), "/docs", "?q=1", "#intro"));
+    assert!(view_url(&mut t, at(3 * SEC), "/docs", "?q=1", "#in"));
+    assert_eq!(t.tracker.page_count(), 3);
+}
+
 #[test]
 fn a_manual_view_of_the_url_in_view_is_a_new_page_view() {
     let mut t = attentive(6);

@@ -318,13 +318,13 @@ fn a_scroll_storm_writes_last_activity_once_per_interval() {
         let now = T0.plus(Millis(ms));
         let commands = {
             p.tracker.handle_interaction(now);
-            p.tracker.poll_commands(now)
+            p.poll_commands(now)
         };
         assert!(commands.is_empty(), "no write inside the interval");
     }
     let now = T0.plus(Millis(5_000));
     p.tracker.handle_interaction(now);
-    assert_eq!(p.tracker.poll_commands(now).len(), 1);
+    assert_eq!(p.poll_commands(now).len(), 1);
     // Leaving the page stores the exact time.
     p.at(T0.plus(Millis(6_000)), |t| {
         t.handle_interaction(T0.plus(Millis(6_000)));

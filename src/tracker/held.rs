@@ -129,7 +129,10 @@ impl Tracker {
 
     /// Runs the calls held until consent, in order.
     pub(super) fn replay_held(&mut self, now: Millis) {
-        for held in core::mem::take(&mut self.held) {
+        // Walked by reference, then dropped whole: a consuming loop would
+        // bring its own drop code for the calls it did not reach.
+        let all = core::mem::take(&mut self.held);
+        for held in &all {
             match held {
                 Held::Track {
                     at,
@@ -137,15 +140,15 @@ impl Tracker {
                     props,
                     page,
                 } => {
-                    if let Err(refusal) = self.track_at(now, at, &name, &props, &page.page()) {
+                    if let Err(refusal) = self.track_at(now, *at, name, props, &page.page()) {
                         self.warn(refusal.message());
                     }
                 }
                 Held::View { props, page } => {
-                    self.handle_page_view(now, &page.page(), &props, true, None);
+                    self.handle_page_view(now, &page.page(), props, true, None);
                 }
-                Held::Globals(props) => self.handle_globals(&props),
-                Held::Identify(user) => self.handle_identify(Some(&user)),
+                Held::Globals(props) => self.handle_globals(props),
+                Held::Identify(user) => self.handle_identify(Some(user)),
                 Held::Clear => self.handle_clear(now, None),
             }
         }

@@ -7,9 +7,9 @@ use alloc::string::String;
 
 use super::Tracker;
 use crate::command::Command;
-use crate::cookies::{SESSION_COOKIE, VISITOR_COOKIE, VISITOR_MAX_AGE};
+use crate::cookies::{CookieRule, SESSION_COOKIE, VISITOR_COOKIE, VISITOR_MAX_AGE};
 use crate::ids;
-use crate::json::{parse_u64, u64_text};
+use crate::json::{parse_u64, push_u64, u64_text};
 use crate::session::{Reason, Rules, Session};
 use crate::store::{Key, Snapshot};
 use crate::text::{assign, cut, pieces};
@@ -44,7 +44,7 @@ impl<'a> Carried<'a> {
 }
 
 /// The session storage held, if well-formed.
-fn stored_session(snap: &Snapshot) -> Result<Session, Reason> {
+fn stored_session<'a>(snap: &Snapshot<'a>) -> Result<Session<&'a str>, Reason> {
     Session::from_stored(snap.session, snap.session_timestamp, snap.session_start)
 }
 
@@ -70,7 +70,7 @@ impl Tracker {
                 self.write_visitor_cookie();
             }
             None => {
-                self.visitor = ids::mint_visitor_id(&mut self.rng);
+                ids::write_visitor_id(&mut self.visitor, &mut self.rng);
                 self.write_visitor();
             }
         }
@@ -80,13 +80,14 @@ impl Tracker {
             stored_session(snap)
         };
         match stored.and_then(|s| s.expiry(now, self.rules()).map_or(Ok(s), Err)) {
-            Ok(s) => self.take_up(s, snap),
+            Ok(s) => self.take_up(&s, snap),
             Err(_) => self.new_session(now),
         }
         assign(&mut self.user, valid_user(snap.user).unwrap_or_default());
         let query = core::mem::take(&mut self.carried_query);
         self.adopt(&Carried::from_query(&query), now);
-        self.page_token = u64_text(self.rng.next_u64());
+        self.page_token.clear();
+        push_u64(&mut self.page_token, self.rng.next_u64());
         self.mark_alive();
     }
 
@@ -110,9 +111,18 @@ impl Tracker {
         self.write_visitor_cookie();
     }
 
+    /// How cookies are written now; None before `init` and once consent
+    /// is withdrawn.
+    fn cookie_rule(&self) -> Option<CookieRule<'_>> {
+        self.cookies.map(|secure| CookieRule {
+            secure,
+            domain: &self.cfg.cookie_domain,
+        })
+    }
+
     /// `ss_vid`, refreshed for a year.
     fn write_visitor_cookie(&mut self) {
-        if let Some(rule) = &self.cookies {
+        if let Some(rule) = self.cookie_rule() {
             let c = rule.cookie(VISITOR_COOKIE, &self.visitor, Some(VISITOR_MAX_AGE));
             self.push(Command::Cookie(c));
         }
@@ -120,7 +130,7 @@ impl Tracker {
 
     /// Writes `ss_sid`: this tab is the one the user is using.
     pub(super) fn claim_session_cookie(&mut self) {
-        if let Some(rule) = &self.cookies {
+        if let Some(rule) = self.cookie_rule() {
             let c = rule.cookie(SESSION_COOKIE, &self.session.id, None);
             self.push(Command::Cookie(c));
         }
@@ -146,7 +156,9 @@ impl Tracker {
     }
 
     fn new_session(&mut self, now: Millis) {
-        self.session = Session::mint(now, &mut self.rng);
+        ids::write_session_id(&mut self.session.id, now, &mut self.rng);
+        self.session.start = now;
+        self.session.last_activity = now;
         self.page_count = 0;
         self.write_session();
     }
@@ -195,7 +207,7 @@ impl Tracker {
             return;
         }
         if let Some(s) = Session::adopt(id, now).filter(|s| s.expiry(now, self.rules()).is_none()) {
-            self.session = s;
+            self.hold_session(&s);
             self.page_count = 0;
             self.write_session();
             if self.view.engagement.is_focused() {
@@ -239,16 +251,23 @@ impl Tracker {
             self.session.last_activity = self.session.last_activity.max(s.last_activity);
             self.page_count = self.page_count.max(stored_page_count(snap));
         } else {
-            self.take_up(s, snap);
+            self.take_up(&s, snap);
         }
     }
 
     /// Takes up session `s` that storage held, with its stored page count.
-    fn take_up(&mut self, s: Session, snap: &Snapshot) {
+    fn take_up(&mut self, s: &Session<&str>, snap: &Snapshot) {
         self.page_count = stored_page_count(snap);
         self.written_activity = s.last_activity;
         self.entered = s.start;
-        self.session = s;
+        self.hold_session(s);
+    }
+
+    /// Makes `s` the session, its id copied into the tracker's own string.
+    fn hold_session(&mut self, s: &Session<&str>) {
+        assign(&mut self.session.id, s.id);
+        self.session.start = s.start;
+        self.session.last_activity = s.last_activity;
     }
 
     /// `clear()`: sends the current page view's `page_exit` (old ids),
@@ -262,7 +281,7 @@ impl Tracker {
         self.push(Command::Remove(Key::Visitor));
         self.push(Command::Remove(Key::User));
         self.user.clear();
-        self.visitor = ids::mint_visitor_id(&mut self.rng);
+        ids::write_visitor_id(&mut self.visitor, &mut self.rng);
         self.write_visitor();
         self.rotate(now, Reason::Cleared);
         self.mark_alive();
@@ -299,12 +318,13 @@ impl Tracker {
         for &key in &Key::ALL {
             self.push(Command::Remove(key));
         }
-        if let Some(rule) = self.cookies.take() {
-            for name in &[SESSION_COOKIE, VISITOR_COOKIE] {
+        for name in &[SESSION_COOKIE, VISITOR_COOKIE] {
+            if let Some(rule) = self.cookie_rule() {
                 // An empty value that expires at once deletes the cookie.
                 let c = rule.cookie(name, "", Some(0));
                 self.push(Command::Cookie(c));
             }
         }
+        self.cookies = None;
     }
 }

@@ -3,15 +3,13 @@
 //! consent is withdrawn.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use super::{batch_rule, Tracker};
 use crate::command::Command;
-use crate::config::Config;
-use crate::cookies::{checked_domain, CookieRule};
+use crate::cookies::checked_domain;
 use crate::outbox;
 use crate::store::{Keys, Snapshot};
-use crate::text::find;
+use crate::text::{assign, find, pieces};
 use crate::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,9 +47,9 @@ pub struct Init<'a> {
     pub script: &'a str,
 }
 
-/// `/v1/batch` on the origin of `script` (`scheme://host[:port]`), or on
-/// the page's own origin when there is no script URL.
-fn default_endpoint(script: &str) -> String {
+/// Appends `/v1/batch` on the origin of `script` (`scheme://host[:port]`),
+/// or on the page's own origin when there is no script URL.
+fn push_default_endpoint(url: &mut String, script: &str) {
     let origin = find(script, b"://")
         .and_then(|i| {
             // The host ends at the first `/`, `?` or `#` after `://`.
@@ -66,9 +64,8 @@ fn default_endpoint(script: &str) -> String {
             script.get(..end)
         })
         .unwrap_or("");
-    let mut url = String::from(origin);
+    url.push_str(origin);
     url.push_str("/v1/batch");
-    url
 }
 
 impl Tracker {
@@ -80,30 +77,32 @@ impl Tracker {
             self.warn("sessionmark: init() called twice; ignored");
             return;
         }
-        let mut warnings = Vec::new();
-        let mut cfg = Config::parse(init.options, &mut warnings);
-        for w in warnings {
-            self.push(Command::Warn(w));
-        }
-        if cfg.endpoint.is_empty() {
-            cfg.endpoint = default_endpoint(init.script);
-        }
-        let domain = if cfg.cookie_domain.is_empty() {
-            None
-        } else {
-            let d = checked_domain(&cfg.cookie_domain, init.host);
-            if d.is_none() {
-                self.warn("sessionmark: option cookieDomain is not this host or a parent; ignored");
+        // Set on the tracker's own options, still the defaults before
+        // `init` (no second `Config` moved in over them).
+        for line in pieces(init.options, b'\n') {
+            if let Some(w) = self.cfg.set_line(line) {
+                self.warn(&w);
             }
-            d
-        };
-        self.cookies = Some(CookieRule {
-            secure: init.https,
-            domain,
-        });
-        self.carried_query = init.query.into();
-        self.delivery.set_rule(batch_rule(&cfg));
-        self.cfg = cfg;
+        }
+        if self.cfg.endpoint.is_empty() {
+            push_default_endpoint(&mut self.cfg.endpoint, init.script);
+        }
+        // The option becomes the domain the cookies get: checked and
+        // lowercased, or none.
+        if !self.cfg.cookie_domain.is_empty() {
+            match checked_domain(&self.cfg.cookie_domain, init.host) {
+                Some(d) => self.cfg.cookie_domain = d,
+                None => {
+                    self.cfg.cookie_domain.clear();
+                    self.warn(
+                        "sessionmark: option cookieDomain is not this host or a parent; ignored",
+                    );
+                }
+            }
+        }
+        self.cookies = Some(init.https);
+        assign(&mut self.carried_query, init.query);
+        self.delivery.set_rule(batch_rule(&self.cfg));
         self.stage = Stage::Waiting;
         self.start_if_allowed();
     }
@@ -158,7 +157,9 @@ impl Tracker {
             return;
         }
         self.stage = Stage::Running;
-        self.view = super::View::new(now);
+        // The view is as `Tracker::new` made it (nothing touches it before
+        // the start): only its clock starts now.
+        self.view.engagement.restart(now);
         self.start_identity(now, snap);
         if !self.cfg.tracing_headers.is_empty() {
             self.push(Command::Trace(self.cfg.tracing_headers.clone()));
@@ -172,7 +173,14 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests {
-    use super::default_endpoint;
+    use super::push_default_endpoint;
+    use alloc::string::String;
+
+    fn default_endpoint(script: &str) -> String {
+        let mut url = String::new();
+        push_default_endpoint(&mut url, script);
+        url
+    }
 
     #[test]
     fn the_default_endpoint_is_on_the_scripts_origin() {

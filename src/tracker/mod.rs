@@ -34,9 +34,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::batch::BatchRule;
-use crate::command::Command;
+use crate::command::{Answer, Command};
 use crate::config::Config;
-use crate::cookies::CookieRule;
 use crate::delivery::Delivery;
 use crate::engagement::Engagement;
 use crate::rand::Rng;
@@ -100,15 +99,18 @@ pub const BFCACHE: &str = "back_forward_cache";
 ///
 /// # Outputs
 /// [`poll_commands`](Tracker::poll_commands) hands back what to do, in
-/// order: storage sets and removals, cookie writes, requests (with their
-/// [`crate::command::Mode`]), warnings, the next timer, and [`Command::Read`],
-/// [`Command::Listen`], [`Command::Trace`], [`Command::Stop`].
+/// order, as one text written as the inputs go (the [`Command`]s, then
+/// the input's [`crate::command::Answer`]; README "How it fits
+/// together"): storage sets and removals, cookie writes, requests (with
+/// their [`crate::command::Mode`]), warnings, the next timer, and
+/// [`Command::Read`], [`Command::Listen`], [`Command::Trace`],
+/// [`Command::Stop`].
 ///
 /// # Order
 /// 1. [`Tracker::new`], then `handle_init` (after `handle_random`, as every
 ///    input).
-/// 2. After every input, `poll_commands(now)` and carry the commands out in
-///    order. A `Read` is always last: answer it at once with
+/// 2. After every input, `poll_commands(now, answer)` and carry the
+///    commands out in order. A `Read` is always last: answer it at once with
 ///    `handle_stored` (the core waits for those values), then poll again.
 /// 3. On `Listen`, attach the page's listeners and call
 ///    `handle_page_shown` with the page's state (and again on
@@ -130,12 +132,15 @@ pub struct Tracker {
     /// while a prerendered page waits to be shown.
     held: Vec<Held>,
     reads: Reads,
-    commands: Vec<Command>,
+    /// The commands so far, as the text the shell receives
+    /// ([`crate::command::write`]).
+    commands: String,
     /// The deadline the shell's timer is armed for.
     armed: Option<Millis>,
     view: View,
-    /// How to write `ss_sid`/`ss_vid`; None once consent is withdrawn.
-    cookies: Option<CookieRule>,
+    /// Whether cookies are written (None before `init` and once consent
+    /// is withdrawn), and with `Secure` (https).
+    cookies: Option<bool>,
     session: Session,
     visitor: String,
     /// The user id of `identify()`; empty when none.
@@ -175,7 +180,7 @@ impl Tracker {
             carried_query: String::new(),
             held: Vec::new(),
             reads: Reads::NEW,
-            commands: Vec::new(),
+            commands: String::new(),
             armed: None,
             view: View::new(Millis(0)),
             cookies: None,
@@ -236,17 +241,18 @@ impl Tracker {
     }
 
     fn push(&mut self, command: Command) {
-        self.commands.push(command);
+        crate::command::write(&mut self.commands, &command);
     }
 
     fn warn(&mut self, text: &str) {
         self.push(Command::Warn(text.into()));
     }
 
-    /// Everything to do after the inputs so far, in order: what the inputs
-    /// decided, then the requests that became due, the timer if its
-    /// deadline moved, and last a read the core waits for.
-    pub fn poll_commands(&mut self, now: Millis) -> Vec<Command> {
+    /// Everything to do after the inputs so far, in order, as the text the
+    /// shell receives ([`crate::command`]): what the inputs decided, then
+    /// the requests that became due, the timer if its deadline moved, a
+    /// read the core waits for, and last `answer`, the input's answer.
+    pub fn poll_commands(&mut self, now: Millis, answer: Answer) -> String {
         if self.is_running() {
             for send in self.delivery.take_sends() {
                 let url = self.cfg.endpoint.clone();
@@ -266,6 +272,7 @@ impl Tracker {
         if let Some(keys) = self.reads.ask() {
             self.push(Command::Read(keys));
         }
+        crate::command::finish(&mut self.commands, answer, &self.session.id, &self.visitor);
         core::mem::take(&mut self.commands)
     }
 
@@ -294,10 +301,12 @@ impl Tracker {
     }
 }
 
+// The batch size is at most 50 (`Config::set` clamps it).
+#[allow(clippy::cast_possible_truncation)]
 const fn batch_rule(cfg: &Config) -> BatchRule {
     BatchRule {
         enabled: cfg.enable_batching,
-        size: cfg.batch_size,
+        size: cfg.batch_size as usize,
         timeout: cfg.batch_timeout,
     }
 }

@@ -44,15 +44,17 @@ pub(super) struct View {
     pub(super) engagement: Engagement,
 }
 
-/// What makes two URLs the same page view.
-fn page_key(with_hash: bool, page: &Page) -> String {
-    let mut key = String::with_capacity(page.path.len() + page.search.len() + page.hash.len());
-    key.push_str(page.path);
-    key.push_str(page.search);
-    if with_hash {
-        key.push_str(page.hash);
-    }
-    key
+/// Whether `key` is the page view key of `page`: its path and query,
+/// then `hash` (the URL's hash with `trackHashChanges`, else empty). What
+/// makes two URLs the same page view.
+fn is_key_of(key: &str, page: &Page, hash: &str) -> bool {
+    let (path, search) = (page.path, page.search);
+    key.len() == path.len() + search.len() + hash.len()
+        && key.starts_with(path)
+        && key.ends_with(hash)
+        && key
+            .get(path.len()..)
+            .is_some_and(|rest| rest.starts_with(search))
 }
 
 impl Tracker {
@@ -135,8 +137,12 @@ impl Tracker {
         props: &str,
         manual: bool,
     ) -> bool {
-        let key = page_key(self.cfg.track_hash_changes, page);
-        if !manual && self.view.active && self.view.key == key {
+        let hash = if self.cfg.track_hash_changes {
+            page.hash
+        } else {
+            ""
+        };
+        if !manual && self.view.active && is_key_of(&self.view.key, page, hash) {
             return false;
         }
         self.end_page_view(now);
@@ -153,7 +159,9 @@ impl Tracker {
         };
         let referrer = truncate(referrer, wire::MAX_URL_BYTES);
         assign(&mut self.view.referrer, referrer);
-        self.view.key = key;
+        assign(&mut self.view.key, page.path);
+        self.view.key.push_str(page.search);
+        self.view.key.push_str(hash);
         assign(&mut self.view.href, page.href);
         assign(
             &mut self.view.path,

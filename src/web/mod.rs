@@ -10,10 +10,11 @@
 //! 1. `input(BUFFER, 0, n)` makes the buffer hold at least `n` bytes and
 //!    answers where it starts; the shim writes the input's UTF-8 there;
 //! 2. `input(code, now, n)` handles input `code` with those `n` bytes as its
-//!    text, and answers where its reply starts: UTF-8 (`[answer, command,
-//!    ...]` as JSON, see `crate::command`) ended by a zero byte, which JSON
-//!    text never holds (its strings escape every control character). The
-//!    reply stays until the next call.
+//!    text, and answers where its reply starts: UTF-8 (`command, ...,
+//!    answer]`, a JSON array without its opening bracket, see
+//!    `crate::command`) ended by a zero byte, which JSON text never holds
+//!    (its strings escape every control character). The reply stays until
+//!    the next call.
 
 pub mod allocator;
 #[cfg(feature = "bundle")]

@@ -4,7 +4,10 @@
 // (for the queue) what the collector stored.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  repoRoot,
   SESSION_ID_RE,
   VISITOR_ID_RE,
   freshContext,
@@ -78,6 +81,16 @@ function assertStored(s) {
 }
 
 describe('script tag (www/index.html)', () => {
+  it('puts exactly the npm exports on window.sessionmark, with the queue', T, async () => {
+    const page = await suite.t.newPage();
+    await open(page, '/');
+    const index = readFileSync(join(repoRoot, 'js', 'index.js'), 'utf8');
+    const exported = /export \{([^}]*)\}/.exec(index)[1].match(/\w+/g);
+    assert.ok(exported.length >= 14, `${exported}`);
+    const global = await page.evaluate(() => Object.keys(window.sessionmark));
+    assert.deepEqual(global.sort(), [...exported, 'q'].sort());
+  });
+
   it('mints a session id and a visitor id in the documented formats and stores them', T, async () => {
     const page = await suite.t.newPage();
     const t0 = Date.now();

@@ -6,15 +6,19 @@
 //! answers them, warnings, the timer, reads answered at once.
 #![allow(dead_code)]
 
+mod commands;
 mod sent;
+#[allow(unused_imports)]
+pub use commands::{decode, poll_commands};
 #[allow(unused_imports)]
 pub use sent::{sent_events, sent_shared};
 
-use sessionmark::command::{Answer, Command, Mode};
+use serde_json::Value;
+use sessionmark::command::{Command, Mode};
 use sessionmark::config::Config;
 use sessionmark::delivery::Outcome;
 use sessionmark::ids;
-use sessionmark::input::{apply, Code};
+use sessionmark::input::{handle, Code};
 use sessionmark::outbox;
 use sessionmark::rand::Rng;
 use sessionmark::store::{Area, Key};
@@ -228,7 +232,7 @@ impl PageShell {
     /// once (as the shim does).
     pub fn settle(&mut self, now: Millis) {
         loop {
-            let commands = self.tracker.poll_commands(now);
+            let commands = self.poll_commands(now);
             if commands.is_empty() {
                 return;
             }
@@ -300,21 +304,23 @@ impl PageShell {
 
     /// Input `code` at `now` as the shim sends it (its fields joined by
     /// line breaks, decoded by `sessionmark::input`), then carries out its
-    /// commands; returns the answer to the API call. The random words
-    /// before the fields are [`PageShell::random`].
-    pub fn input(&mut self, now: Millis, code: Code, fields: &[&str]) -> Answer {
+    /// commands; returns the answer to the API call as the shim reads it.
+    /// The random words before the fields are [`PageShell::random`].
+    pub fn input(&mut self, now: Millis, code: Code, fields: &[&str]) -> Value {
         let words = self.random.map(|w| w.to_string());
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let text = [&words[..], fields].concat().join("\n");
-        let answer = apply(&mut self.tracker, code as u32, now, &text);
-        self.settle(now);
-        answer
+        self.input_text(now, code as u32, &text)
     }
 
     /// Input number `code` at `now` with `text` exactly as given (random
-    /// words included), then its commands carried out.
-    pub fn input_text(&mut self, now: Millis, code: u32, text: &str) -> Answer {
-        let answer = apply(&mut self.tracker, code, now, text);
+    /// words included), through the wasm export's own path
+    /// (`sessionmark::input::handle`), then its commands carried out.
+    pub fn input_text(&mut self, now: Millis, code: u32, text: &str) -> Value {
+        let (commands, answer) = decode(&handle(&mut self.tracker, code, now, text));
+        for c in commands {
+            self.perform(now, c);
+        }
         self.settle(now);
         answer
     }
