@@ -138,7 +138,7 @@ impl Tracker {
             }
         }
         if dropped > 0 {
-            self.warn("sessionmark: outbox full; oldest events dropped");
+            self.warn("outbox full; oldest events dropped");
         }
         if text == stored {
             return;
