@@ -37,7 +37,7 @@ const commands = {
     } catch (e) {}
   },
   send,
-  warn: (text) => console.warn(text),
+  warn: (text) => console.warn('sessionmark: ' + text),
   timer(ms) {
     clearTimeout(timer);
     if (ms >= 0) timer = setTimeout(guard(() => input(Timer, [])), ms);

@@ -149,18 +149,20 @@ impl Batcher {
     }
 }
 
-/// Splits events, in order, into request bodies: each chunk's body
-/// (`wire::batch_body`, its length predicted by `wire::batch_body_len`) is
-/// at most `budget` bytes and each chunk holds at most `most` events
-/// (`wire::MAX_BATCH_EVENTS`, the collector's bound, or fewer; 0 counts as
-/// 1). Never reorders, drops or duplicates; never returns an empty chunk
-/// (no events, no chunks).
+/// Splits events, in order, into request bodies, handing each chunk to
+/// `each` as it closes: each chunk's body (`wire::batch_body`, its length
+/// predicted by `wire::batch_body_len`) is at most `budget` bytes and each
+/// chunk holds at most `most` events (`wire::MAX_BATCH_EVENTS`, the
+/// collector's bound, or fewer; 0 counts as 1). Never reorders, drops or
+/// duplicates; never hands over an empty chunk (no events, no chunks).
 ///
 /// An event that alone does not fit the budget goes alone in its own chunk,
 /// which is then over budget: the caller sends it another way (a plain
 /// `fetch` without `keepalive`) or keeps it in the outbox.
-pub fn split(events: Vec<Queued>, budget: usize, most: usize) -> Vec<Vec<Queued>> {
-    let mut chunks: Vec<Vec<Queued>> = Vec::new();
+///
+/// Chunks handed over, not returned as a list: a list of lists walked by
+/// a consuming loop is code of its own (README "Size").
+pub fn split(events: Vec<Queued>, budget: usize, most: usize, mut each: impl FnMut(Vec<Queued>)) {
     let mut chunk: Vec<Queued> = Vec::new();
     for ev in events {
         chunk.push(ev);
@@ -168,18 +170,16 @@ pub fn split(events: Vec<Queued>, budget: usize, most: usize) -> Vec<Vec<Queued>
         // added begins the next chunk.
         if chunk.len() > 1 && (chunk.len() > most || wire::batch_body_len(&chunk) > budget) {
             if let Some(last) = chunk.pop() {
-                chunks.push(core::mem::take(&mut chunk));
+                each(core::mem::take(&mut chunk));
                 chunk.push(last);
             }
         }
     }
     if !chunk.is_empty() {
-        chunks.push(chunk);
+        each(chunk);
     }
-    chunks
 }
 
-/// Realistic encoded events for tests of this module and `outbox`.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod test_events {
     use super::Queued;
@@ -246,6 +246,13 @@ mod tests {
             size,
             timeout: Millis(timeout),
         }
+    }
+
+    /// The chunks [`split`] hands over, in order.
+    fn split_all(events: Vec<Queued>, budget: usize, most: usize) -> Vec<Vec<Queued>> {
+        let mut out = Vec::new();
+        split(events, budget, most, |chunk| out.push(chunk));
+        out
     }
 
     fn ids(v: &[Queued]) -> Vec<&str> {
@@ -378,7 +385,7 @@ mod tests {
 
     #[test]
     fn split_of_nothing_is_no_chunks() {
-        assert!(split(Vec::new(), BEACON_BUDGET, wire::MAX_BATCH_EVENTS).is_empty());
+        assert!(split_all(Vec::new(), BEACON_BUDGET, wire::MAX_BATCH_EVENTS).is_empty());
     }
 
     #[test]
@@ -388,17 +395,17 @@ mod tests {
         // as long).
         let budget = wire::batch_body_len(&evs[..3]);
         assert_eq!(wire::batch_body_len(&evs[3..]), budget);
-        let chunks = split(evs.clone(), budget, wire::MAX_BATCH_EVENTS);
+        let chunks = split_all(evs.clone(), budget, wire::MAX_BATCH_EVENTS);
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks.concat(), evs);
         // One byte less and only two fit.
-        assert_eq!(split(evs, budget - 1, wire::MAX_BATCH_EVENTS).len(), 3);
+        assert_eq!(split_all(evs, budget - 1, wire::MAX_BATCH_EVENTS).len(), 3);
     }
 
     #[test]
     fn split_caps_chunks_at_the_wire_event_limit() {
         let evs = events(11, 2 * wire::MAX_BATCH_EVENTS + 1, 0);
-        let chunks = split(evs.clone(), usize::MAX, wire::MAX_BATCH_EVENTS);
+        let chunks = split_all(evs.clone(), usize::MAX, wire::MAX_BATCH_EVENTS);
         let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
         assert_eq!(
             lens,
@@ -411,7 +418,7 @@ mod tests {
     fn an_event_over_the_budget_goes_alone_between_its_neighbours() {
         let mut evs = events(12, 3, 10);
         evs[1] = super::test_events::event(&mut crate::rand::Rng::new(5, 5), 7, 70_000);
-        let chunks = split(evs.clone(), BEACON_BUDGET, wire::MAX_BATCH_EVENTS);
+        let chunks = split_all(evs.clone(), BEACON_BUDGET, wire::MAX_BATCH_EVENTS);
         assert_eq!(chunks.len(), 3);
         assert_eq!(ids(&chunks[1]), vec![evs[1].id.as_str()]);
         assert!(wire::batch_body_len(&chunks[1]) > BEACON_BUDGET);
@@ -473,7 +480,7 @@ mod tests {
                     }
                 })
                 .collect();
-            let chunks = split(evs.clone(), budget, wire::MAX_BATCH_EVENTS);
+            let chunks = split_all(evs.clone(), budget, wire::MAX_BATCH_EVENTS);
             for c in &chunks {
                 prop_assert!(!c.is_empty());
                 prop_assert!(c.len() <= wire::MAX_BATCH_EVENTS);

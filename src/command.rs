@@ -54,7 +54,8 @@ pub enum Command {
         url: String,
         body: String,
     },
-    /// `["warn", text]`: one `console.warn`.
+    /// `["warn", text]`: one `console.warn` of `sessionmark: ` and the text
+    /// (the prefix added once by the shim, not held by every text).
     Warn(String),
     /// `["timer", ms]`: (re)arm the one timer to fire in `ms`; `["timer"]`
     /// disarms it.

@@ -84,9 +84,9 @@ enum Problem {
 }
 
 impl Problem {
-    /// The console warning: `sessionmark: option NAME ...`.
+    /// The console warning: `option NAME ...` (the shim adds `sessionmark: `).
     fn warning(self, name: &str) -> String {
-        let mut s = String::from("sessionmark: option ");
+        let mut s = String::from("option ");
         s.push_str(name);
         match self {
             Problem::Text(what) => s.push_str(what),
@@ -346,7 +346,7 @@ mod tests {
         assert_eq!((c.client_id.as_str(), c.batch_size), ("", 5));
         assert_eq!(
             warnings[2],
-            "sessionmark: option clientId has a value of the wrong type; ignored"
+            "option clientId has a value of the wrong type; ignored"
         );
     }
 

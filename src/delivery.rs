@@ -122,7 +122,7 @@ impl Delivery {
     /// budget and holds at most `most` events; keepalive while the shared
     /// budget allows, else plain fetch (or beacons, when `hidden`).
     fn dispatch(&mut self, events: Vec<Queued>, attempt: u32, hidden: bool, most: usize) {
-        for chunk in split(events, BEACON_BUDGET, most) {
+        split(events, BEACON_BUDGET, most, |chunk| {
             let body = batch_body(&chunk);
             let fits = self.keepalive_in_flight().saturating_add(body.len()) <= BEACON_BUDGET;
             let mode = match (hidden, fits) {
@@ -146,7 +146,7 @@ impl Delivery {
                 attempt,
             });
             self.ready.push(Send { id, mode, body });
-        }
+        });
     }
 
     /// Accepts one event.

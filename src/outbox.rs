@@ -169,14 +169,17 @@ fn bound_start(events: &[Queued]) -> usize {
 /// returns the new text. Ids not present are ignored; malformed lines are
 /// dropped as [`parse`] does.
 pub fn remove(existing: &str, ids: &[String]) -> String {
-    // A loop, not `filter().collect()`: less generic code (README "Size").
-    let mut kept = Vec::new();
-    for q in parse(existing) {
+    // The kept lines written by reference from the parsed list: a second
+    // list moved into, or a consuming loop, is code of its own (README
+    // "Size").
+    let mut out = String::new();
+    for q in &parse(existing) {
         if !ids.contains(&q.id) {
-            kept.push(q);
+            q.write_line(&mut out);
+            out.push('\n');
         }
     }
-    render(&kept)
+    out
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

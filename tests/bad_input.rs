@@ -61,7 +61,7 @@ fn set_consent_with_anything_but_true_or_false_warns_once_and_grants_nothing() {
         p.input(at(1), Code::Consent, &[kind, "false"]);
         assert_eq!(
             p.warnings,
-            ["sessionmark: setConsent() needs true or false; ignored"],
+            ["setConsent() needs true or false; ignored"],
             "value {i} ({kind})"
         );
         assert!(
@@ -117,7 +117,7 @@ fn track_with_a_name_that_is_not_a_non_empty_string_warns_once_and_sends_nothing
         track(&mut p, at(1), kind, name);
         assert_eq!(
             p.warnings,
-            ["sessionmark: track() needs an event name; ignored"],
+            ["track() needs an event name; ignored"],
             "{kind} {name:?}"
         );
     }

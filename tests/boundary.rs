@@ -162,7 +162,7 @@ fn every_input_decodes_the_fields_the_shim_writes() {
     assert_eq!(s.named("read").len(), 0);
     assert_eq!(
         s.named("warn")[0][1],
-        "sessionmark: option batchSize is out of range 1..50; using 50"
+        "option batchSize is out of range 1..50; using 50"
     );
     assert_eq!(s.input(Code::SessionIdRead, &[""]), Value::Null);
     s.input(
@@ -305,7 +305,7 @@ fn a_second_init_warns_and_does_nothing() {
     assert_eq!(s.named("read").len(), reads);
     assert_eq!(
         s.named("warn").last().unwrap()[1],
-        "sessionmark: init() called twice; ignored"
+        "init() called twice; ignored"
     );
     // Before any init, track() warns.
     let mut fresh = Shim::new();
@@ -313,8 +313,5 @@ fn a_second_init_warns_and_does_nothing() {
         Code::Track,
         &["/", "", "", "", "", "", "", "{}", "string", "x"],
     );
-    assert_eq!(
-        fresh.named("warn")[0][1],
-        "sessionmark: track() before init(); ignored"
-    );
+    assert_eq!(fresh.named("warn")[0][1], "track() before init(); ignored");
 }

@@ -349,7 +349,7 @@ proptest! {
             "at most one warning per line: {:?}", fresh.warnings
         );
         for w in &fresh.warnings {
-            prop_assert!(w.starts_with("sessionmark: "), "{w:?}");
+            prop_assert!(w.starts_with("option "), "{w:?}");
         }
         if cfg.require_consent {
             fresh.input(NOW, Code::Consent, &["boolean", "true"]);

@@ -27,7 +27,7 @@ const PAGE: Page<'static> = Page {
     href: "",
 };
 
-const REFUSED: &str = "sessionmark: the collector refused a batch; dropped";
+const REFUSED: &str = "the collector refused a batch; dropped";
 
 fn config() -> Config {
     Config {

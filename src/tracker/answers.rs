@@ -47,13 +47,13 @@ impl Tracker {
                 // `"rejected":[{"index":..` names events the collector found
                 // invalid: they are not retried (they would fail again).
                 if has_rejected(answer) {
-                    self.warn("sessionmark: the collector rejected events; dropped");
+                    self.warn("the collector rejected events; dropped");
                 }
             }
             Outcome::Retrying(events) => self.outbox_add(events),
             Outcome::Refused { outboxed, .. } => {
                 self.outbox_remove(outboxed);
-                self.warn("sessionmark: the collector refused a batch; dropped");
+                self.warn("the collector refused a batch; dropped");
             }
             Outcome::Split | Outcome::Unknown => {}
         }

@@ -22,10 +22,10 @@ pub enum Refusal {
 impl Refusal {
     pub fn message(self) -> &'static str {
         match self {
-            Refusal::EmptyName => "sessionmark: track() needs an event name; ignored",
-            Refusal::PropsTooLarge => "sessionmark: properties over 16 KiB; event ignored",
-            Refusal::NotStarted => "sessionmark: track() before init(); ignored",
-            Refusal::NoConsent => "sessionmark: no consent; ignored",
+            Refusal::EmptyName => "track() needs an event name; ignored",
+            Refusal::PropsTooLarge => "properties over 16 KiB; event ignored",
+            Refusal::NotStarted => "track() before init(); ignored",
+            Refusal::NoConsent => "no consent; ignored",
         }
     }
 }
@@ -45,10 +45,8 @@ impl Tracker {
     /// What the shim found wrong with properties: one warning.
     pub fn handle_props_problem(&mut self, problem: PropsProblem) {
         self.warn(match problem {
-            PropsProblem::NotAnObject => "sessionmark: properties must be a plain object; ignored",
-            PropsProblem::DroppedValues => {
-                "sessionmark: property values JSON cannot hold were dropped"
-            }
+            PropsProblem::NotAnObject => "properties must be a plain object; ignored",
+            PropsProblem::DroppedValues => "property values JSON cannot hold were dropped",
         });
     }
     /// Tracks event `name` with `props` (a JSON object's text) on `page`

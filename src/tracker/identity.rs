@@ -301,7 +301,7 @@ impl Tracker {
     /// warning. Held while consent is pending.
     pub fn handle_identify(&mut self, user: Option<&str>) {
         let Some(user) = valid_user(user) else {
-            self.warn("sessionmark: identify() needs 1 to 256 bytes of text; ignored");
+            self.warn("identify() needs 1 to 256 bytes of text; ignored");
             return;
         };
         if !self.is_running() {

@@ -74,7 +74,7 @@ impl Tracker {
     /// after `setConsent(false)`). A second call warns and does nothing.
     pub fn handle_init(&mut self, _now: Millis, init: &Init) {
         if self.stage != Stage::New {
-            self.warn("sessionmark: init() called twice; ignored");
+            self.warn("init() called twice; ignored");
             return;
         }
         // Set on the tracker's own options, still the defaults before
@@ -94,9 +94,7 @@ impl Tracker {
                 Some(d) => self.cfg.cookie_domain = d,
                 None => {
                     self.cfg.cookie_domain.clear();
-                    self.warn(
-                        "sessionmark: option cookieDomain is not this host or a parent; ignored",
-                    );
+                    self.warn("option cookieDomain is not this host or a parent; ignored");
                 }
             }
         }
@@ -115,7 +113,7 @@ impl Tracker {
     /// stops for the rest of the page.
     pub fn handle_consent(&mut self, _now: Millis, granted: Option<bool>) {
         let Some(granted) = granted else {
-            self.warn("sessionmark: setConsent() needs true or false; ignored");
+            self.warn("setConsent() needs true or false; ignored");
             return;
         };
         if granted {

@@ -93,7 +93,7 @@ impl Tracker {
         if keys.contains(Key::Outbox) {
             let changes = core::mem::take(&mut self.reads.outbox);
             if !changes.is_empty() {
-                self.change_outbox(snap.outbox.unwrap_or_default(), changes);
+                self.change_outbox(snap.outbox.unwrap_or_default(), &changes);
             }
         }
     }
@@ -121,23 +121,24 @@ impl Tracker {
         self.outbox_add(unacked);
     }
 
-    fn change_outbox(&mut self, stored: &str, changes: Vec<OutboxChange>) {
+    fn change_outbox(&mut self, stored: &str, changes: &[OutboxChange]) {
         let mut text = String::from(stored);
         let mut dropped = 0usize;
+        // By reference: a consuming loop is code of its own (README "Size").
         for change in changes {
             match change {
                 OutboxChange::Add(events) => {
-                    let (merged, n) = outbox::merge(&text, &events);
+                    let (merged, n) = outbox::merge(&text, events);
                     text = merged;
                     dropped = dropped.saturating_add(n);
                 }
                 OutboxChange::Remove(ids) => {
-                    text = outbox::remove(&text, &ids);
+                    text = outbox::remove(&text, ids);
                 }
             }
         }
         if dropped > 0 {
-            self.warn("sessionmark: outbox full; oldest events dropped");
+            self.warn("outbox full; oldest events dropped");
         }
         if text == stored {
             return;

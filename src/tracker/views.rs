@@ -105,7 +105,7 @@ impl Tracker {
             return false;
         }
         let props = if props.len() > wire::MAX_PROPS_BYTES {
-            self.warn("sessionmark: screenView() properties over 16 KiB; sent without them");
+            self.warn("screenView() properties over 16 KiB; sent without them");
             ""
         } else {
             props
