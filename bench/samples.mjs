@@ -149,7 +149,7 @@ export async function decodeSample(browser, pages) {
     return await page.evaluate(() => {
       const r = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/t/wasm-literal.js'));
       const d = window.__d;
-      return { decodeMs: d.decodeMs, literalScriptMs: r ? d.tLiteral - r.responseEnd : null, bytes: d.bytes, valid: d.valid };
+      return { decodeMs: d.decodeMs, literalScriptMs: r ? d.tLiteral - r.responseEnd : null, bytes: d.bytes, valid: d.valid, native: d.native };
     });
   } finally {
     await context.close().catch(() => {});

@@ -107,6 +107,19 @@ describe('script tag (www/index.html)', () => {
     assert.equal(s.pageCount, 1);
   });
 
+  it('starts the same in a browser without Uint8Array.fromBase64 (before 2025)', T, async () => {
+    const page = await suite.t.newPage();
+    const warnings = [];
+    page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+    await page.addInitScript(() => delete Uint8Array.fromBase64);
+    await open(page, '/');
+    assert.equal(await page.evaluate(() => typeof Uint8Array.fromBase64), 'undefined');
+    const s = await state(page);
+    assertStored(s);
+    assert.equal(s.pageCount, 1);
+    assert.deepEqual(warnings, []);
+  });
+
   it('the demo page shows the live ids', T, async () => {
     const page = await suite.t.newPage();
     await open(page, '/');
