@@ -36,7 +36,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 17520;
+const CEILING_BROTLI = 17500;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /**
@@ -179,8 +179,12 @@ if (opts.wasmOpt) {
   // -250..-330 B brotli, 50 and up less, below 20 less; re-measured after
   // the third size round: 36..38 best, 30 was 27 B more), and functions
   // are ordered by how often they are called (shorter indices for the
-  // busiest: -80 B).
-  const base = ['--merge-similar-functions', '-Oz', '-ocimfs=37', '--converge', '--reorder-functions', '--strip-debug', '--strip-producers', '--strip-target-features'];
+  // busiest: -80 B). The static data kept as one segment with its runs of
+  // zeros (memory-packing skipped): -packing splits it at every zero run
+  // into 28 segments, whose headers (offsets) cost more than the zeros do
+  // once compressed: 17513 -> 17497 B brotli of the script tag, the ESM
+  // 17405 -> 17325.
+  const base = ['--skip-pass=memory-packing', '--merge-similar-functions', '-Oz', '-ocimfs=37', '--converge', '--reorder-functions', '--strip-debug', '--strip-producers', '--strip-target-features'];
   // rustc's wasm32 target enables post-MVP features by default (bulk-memory,
   // sign-ext, nontrapping float-to-int, mutable-globals, multivalue,
   // reference-types). wasm-opt reads them from the module's target_features
