@@ -36,7 +36,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 17500;
+const CEILING_BROTLI = 17440;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /**
@@ -183,8 +183,11 @@ if (opts.wasmOpt) {
   // zeros (memory-packing skipped): -packing splits it at every zero run
   // into 28 segments, whose headers (offsets) cost more than the zeros do
   // once compressed: 17513 -> 17497 B brotli of the script tag, the ESM
-  // 17405 -> 17325.
-  const base = ['--skip-pass=memory-packing', '--merge-similar-functions', '-Oz', '-ocimfs=37', '--converge', '--reorder-functions', '--strip-debug', '--strip-producers', '--strip-target-features'];
+  // 17405 -> 17325. wasm-bindgen's two abort-handler exports
+  // (`__abort_handler`, `__instance_terminated`: addresses for a glue that
+  // restarts an instance after a panic, which this glue, built with
+  // panic=abort, never reads) removed: 17497 -> 17434 B brotli.
+  const base = ['--remove-exports', '--pass-arg=remove-exports@__abort_handler,__instance_terminated', '--skip-pass=memory-packing', '--merge-similar-functions', '-Oz', '-ocimfs=37', '--converge', '--reorder-functions', '--strip-debug', '--strip-producers', '--strip-target-features'];
   // rustc's wasm32 target enables post-MVP features by default (bulk-memory,
   // sign-ext, nontrapping float-to-int, mutable-globals, multivalue,
   // reference-types). wasm-opt reads them from the module's target_features
