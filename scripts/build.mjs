@@ -36,7 +36,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 17350;
+const CEILING_BROTLI = 17330;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /**
@@ -158,7 +158,9 @@ const bgWasm = join(pkgDir, 'sessionmark_bg.wasm');
 // only fills the table's first slots at the start. The glue's import
 // object is emptied and its start call dropped here, and wasm-opt removes
 // the table, the start export and the import (step 3): 17434 -> 17426 B
-// brotli of the script tag, the ESM 17301 -> 17176.
+// brotli of the script tag, the ESM 17301 -> 17176. The finishing step's
+// copies of the instance and module (for the glue's async loader, which
+// the shim never uses) go too: 17341 -> 17321 B.
 {
   const glueFile = join(pkgDir, 'sessionmark.js');
   let glue = readFileSync(glueFile, 'utf8');
@@ -170,7 +172,11 @@ const bgWasm = join(pkgDir, 'sessionmark_bg.wasm');
     die(`the wasm imports ${imports.map((i) => i.name).join(', ') || 'nothing'}; expected only wasm-bindgen's externref table start`);
   }
   const emptied = glue.replace(/function __wbg_get_imports\(\) \{\n[\s\S]*?\n\}\n/, 'function __wbg_get_imports() {\n    return {};\n}\n');
-  const started = emptied.replace(/\n\s*wasm\.__wbindgen_start\(\);/, '');
+  const started = emptied
+    .replace(/\n\s*wasm\.__wbindgen_start\(\);/, '')
+    // Kept by the glue for its async loader, which the shim never uses.
+    .replace(/\n\s*wasmInstance = instance;/, '')
+    .replace(/\n\s*wasmModule = module;/, '');
   if (emptied === glue || started === emptied || /__wbindgen_externrefs|__wbindgen_start/.test(started)) {
     die('the wasm-bindgen glue is not the shape whose externref table start can be dropped');
   }
