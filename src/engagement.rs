@@ -169,7 +169,11 @@ mod tests {
         assert_eq!(scroll_depth(1500, 500, 2000), 100);
         assert_eq!(scroll_depth(9999, 500, 2000), 100, "overscroll");
         assert_eq!(scroll_depth(1, 500, 2001), 25, "rounded");
-        assert_eq!(scroll_depth(u64::MAX, u64::MAX, u64::MAX), 100, "no overflow");
+        assert_eq!(
+            scroll_depth(u64::MAX, u64::MAX, u64::MAX),
+            100,
+            "no overflow"
+        );
     }
 
     #[test]
