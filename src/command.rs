@@ -121,15 +121,7 @@ pub fn write(out: &mut String, command: &Command) {
             url,
             body,
         } => {
-            push_str(out, "send");
-            out.push(',');
-            push_u64(out, u64::from(*id));
-            out.push(',');
-            push_str(out, mode.name());
-            out.push(',');
-            push_str(out, url);
-            out.push(',');
-            push_str(out, body);
+            write_send_fields(out, *id, *mode, url, body);
         }
         Command::Warn(text) => {
             push_str(out, "warn");
@@ -161,6 +153,27 @@ pub fn write(out: &mut String, command: &Command) {
         Command::Stop => push_str(out, "stop"),
     }
     out.push_str("],");
+}
+
+/// Appends [`Command::Send`] of request `id` as [`write()`] does, from
+/// borrowed fields: the tracker writes its requests straight from
+/// delivery's list, with no copies and no consuming loop (README "Size").
+pub fn write_send(out: &mut String, id: u32, mode: Mode, url: &str, body: &str) {
+    out.push('[');
+    write_send_fields(out, id, mode, url, body);
+    out.push_str("],");
+}
+
+fn write_send_fields(out: &mut String, id: u32, mode: Mode, url: &str, body: &str) {
+    push_str(out, "send");
+    out.push(',');
+    push_u64(out, u64::from(id));
+    out.push(',');
+    push_str(out, mode.name());
+    out.push(',');
+    push_str(out, url);
+    out.push(',');
+    push_str(out, body);
 }
 
 /// Ends the text of [`write()`]'s commands with the input's answer;

@@ -189,9 +189,15 @@ impl Delivery {
         }
     }
 
-    /// The requests to make, in order.
-    pub fn take_sends(&mut self) -> Vec<Send> {
-        core::mem::take(&mut self.ready)
+    /// The requests to make, in order; [`Delivery::sent`] once they are
+    /// handed over.
+    pub fn sends(&self) -> &[Send] {
+        &self.ready
+    }
+
+    /// The requests of [`Delivery::sends`] were handed over.
+    pub fn sent(&mut self) {
+        self.ready.clear();
     }
 
     /// Forgets these events as outboxed; the ids of those that were (in

@@ -89,21 +89,15 @@ impl Engagement {
 }
 
 /// Scroll depth in percent (0-100) of the bottom of the viewport in the
-/// document: `(scroll_y + viewport) / document`, rounded. A page that cannot
-/// scroll is fully seen: 100. Negative or nonsense inputs are clamped.
-pub fn scroll_depth(scroll_y: f64, viewport: f64, document: f64) -> u64 {
-    // Whole pixels in integer arithmetic. A float cast saturates (NaN and
-    // negatives are 0); an infinite one is nonsense too. Below 2^32 each,
-    // nothing below can overflow.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let whole = |x: f64| {
-        if x.is_finite() {
-            (x as u64).min(u64::from(u32::MAX))
-        } else {
-            0
-        }
-    };
-    let (y, v, d) = (whole(scroll_y), whole(viewport), whole(document));
+/// document: `(scroll_y + viewport) / document`, rounded, from whole
+/// pixels as the input decoder reads them (a fraction cut; a negative or
+/// nonsense value is 0 there). A page that cannot scroll is fully seen:
+/// 100. Integer arithmetic on the numbers as read: no round trip through
+/// floats (README "Size").
+pub fn scroll_depth(scroll_y: u64, viewport: u64, document: u64) -> u64 {
+    // Below 2^32 each, nothing below can overflow.
+    let cap = u64::from(u32::MAX);
+    let (y, v, d) = (scroll_y.min(cap), viewport.min(cap), document.min(cap));
     if d <= v {
         return 100;
     }
@@ -168,14 +162,18 @@ mod tests {
 
     #[test]
     fn scroll_depth_arithmetic() {
-        assert_eq!(scroll_depth(0.0, 800.0, 800.0), 100, "cannot scroll");
-        assert_eq!(scroll_depth(0.0, 800.0, 600.0), 100);
-        assert_eq!(scroll_depth(0.0, 500.0, 2000.0), 25);
-        assert_eq!(scroll_depth(1000.0, 500.0, 2000.0), 75);
-        assert_eq!(scroll_depth(1500.0, 500.0, 2000.0), 100);
-        assert_eq!(scroll_depth(9999.0, 500.0, 2000.0), 100, "overscroll");
-        assert_eq!(scroll_depth(-50.0, 500.0, 2000.0), 25, "rubber band");
-        assert_eq!(scroll_depth(f64::NAN, 500.0, 2000.0), 25);
+        assert_eq!(scroll_depth(0, 800, 800), 100, "cannot scroll");
+        assert_eq!(scroll_depth(0, 800, 600), 100);
+        assert_eq!(scroll_depth(0, 500, 2000), 25);
+        assert_eq!(scroll_depth(1000, 500, 2000), 75);
+        assert_eq!(scroll_depth(1500, 500, 2000), 100);
+        assert_eq!(scroll_depth(9999, 500, 2000), 100, "overscroll");
+        assert_eq!(scroll_depth(1, 500, 2001), 25, "rounded");
+        assert_eq!(
+            scroll_depth(u64::MAX, u64::MAX, u64::MAX),
+            100,
+            "no overflow"
+        );
     }
 
     #[test]

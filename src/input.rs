@@ -150,11 +150,10 @@ impl<'a> Fields<'a> {
     /// The scroll depth measured now; None while the document is still
     /// loading (a script in `<head>` would see an empty, unscrollable body
     /// and report 100).
-    #[allow(clippy::cast_precision_loss)]
     fn depth(&mut self) -> Option<u64> {
         let (y, viewport, height) = (self.number(), self.number(), self.number());
         let loading = self.flag();
-        (!loading).then(|| scroll_depth(y as f64, viewport as f64, height as f64))
+        (!loading).then(|| scroll_depth(y, viewport, height))
     }
 
     fn props_problem(&mut self) -> Option<PropsProblem> {

@@ -9,7 +9,7 @@ use crate::command::Command;
 use crate::cookies::checked_domain;
 use crate::outbox;
 use crate::store::{Keys, Snapshot};
-use crate::text::{assign, find, pieces};
+use crate::text::{assign, find, pieces, push_lowercase};
 use crate::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,10 @@ impl Tracker {
         // lowercased, or none.
         if !self.cfg.cookie_domain.is_empty() {
             match checked_domain(&self.cfg.cookie_domain, init.host) {
-                Some(d) => self.cfg.cookie_domain = d,
+                Some(tail) => {
+                    self.cfg.cookie_domain.clear();
+                    push_lowercase(&mut self.cfg.cookie_domain, tail);
+                }
                 None => {
                     self.cfg.cookie_domain.clear();
                     self.warn("option cookieDomain is not this host or a parent; ignored");

@@ -254,15 +254,18 @@ impl Tracker {
     /// read the core waits for, and last `answer`, the input's answer.
     pub fn poll_commands(&mut self, now: Millis, answer: Answer) -> String {
         if self.is_running() {
-            for send in self.delivery.take_sends() {
-                let url = self.cfg.endpoint.clone();
-                self.push(Command::Send {
-                    id: send.id,
-                    mode: send.mode,
-                    url,
-                    body: send.body,
-                });
+            // By reference, written from borrowed fields: a consuming loop
+            // and the copies are code of their own (README "Size").
+            for send in self.delivery.sends() {
+                crate::command::write_send(
+                    &mut self.commands,
+                    send.id,
+                    send.mode,
+                    &self.cfg.endpoint,
+                    &send.body,
+                );
             }
+            self.delivery.sent();
             let deadline = self.delivery.deadline();
             if deadline != self.armed {
                 self.armed = deadline;
