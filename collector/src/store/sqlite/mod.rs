@@ -1,4 +1,5 @@
-//! The embedded store: one SQLite database file (WAL, `synchronous=FULL`).
+//! The embedded store: one SQLite database file (WAL, synced before every
+//! answer: `wal_sync`).
 //!
 //! Writes (inserts, seals) go through one writer thread that commits the
 //! requests arriving together in one transaction (`writer`); reads use their
@@ -12,6 +13,7 @@ mod readers;
 mod schema;
 mod seal;
 mod visit;
+mod wal_sync;
 mod write;
 mod writer;
 
@@ -58,11 +60,16 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Failed(format!("{}: {e}", dir.display())))?;
         }
-        let conn = schema::open_writer(path)?;
+        let (conn, wal) = schema::open_writer(path)?;
         let checkpoints = checkpointer::Checkpointer::start(path)?;
+        let wal_sync = if wal {
+            Some(wal_sync::WalSync::start(path)?)
+        } else {
+            None
+        };
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Writer::start(conn, queue, Some(checkpoints))?,
+            writer: Writer::start(conn, queue, Some(checkpoints), wal_sync)?,
             readers: Readers::new(path.to_owned()),
         })
     }
