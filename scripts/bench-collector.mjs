@@ -24,8 +24,10 @@
 // skip the build (--fresh-baseline rebuilds it).
 //
 // Options: --seconds=N (per level, collector and round, default 5),
-// --rounds=N (default 3: each figure is the median of the rounds, which
-// alternate the collectors), --levels=1,16,64,
+// --rounds=N (default 5: each figure is the median of the rounds, which
+// alternate the collectors; the events/s ratio is the median of the
+// rounds' own ratios, each of a baseline and a current measured back to
+// back), --levels=1,16,64,
 // --baseline=COMMIT (default e7a21a9), --no-baseline, --fresh-baseline,
 // --no-clickhouse.
 // Writes dist/bench-collector.json.
@@ -48,7 +50,7 @@ const opts = Object.fromEntries(
   }),
 );
 const SECONDS = Number(opts.seconds ?? 5);
-const ROUNDS = Number(opts.rounds ?? 3);
+const ROUNDS = Number(opts.rounds ?? 5);
 const WARMUP_MS = 500;
 const LEVELS = String(opts.levels ?? '1,16,64').split(',').map(Number);
 const BASELINE = opts.baseline ?? 'e7a21a9';
@@ -513,25 +515,36 @@ if (!opts['no-clickhouse']) {
 const rows = [];
 for (const clients of LEVELS) {
   // Rounds alternate the two collectors, so a busy spell of the machine
-  // falls on both; each figure is the median of its rounds.
+  // falls on both; each figure is the median of its rounds. The other work
+  // on the machine comes and goes within seconds, so the ratio is taken
+  // per round, of the two measured back to back (which goes first
+  // alternates too), and the row's ratio is the median of those.
   const runs = { baseline: [], current: [], clickhouse: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    if (baseline) {
+    const measureBaseline = async () => {
       const r = await measure(baseline.bin, clients);
       log(`  baseline ${baseline.commit}, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
       runs.baseline.push(r);
-    }
+    };
+    if (baseline && round % 2 === 0) await measureBaseline();
     const r = await measure(current, clients);
     log(`  current, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
     runs.current.push(r);
+    if (baseline && round % 2 === 1) await measureBaseline();
     if (clickHouse) {
       const r = await measure(current, clients, clickHouse);
       log(`  current on ClickHouse, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
       runs.clickhouse.push(r);
     }
   }
+  const ratios = baseline
+    ? runs.current.map((c, i) => +(c.events_per_s / runs.baseline[i].events_per_s).toFixed(2)).sort((a, b) => a - b)
+    : [];
   rows.push({
     clients,
+    // Each round's current / baseline events/s, sorted; the row's ratio is their median.
+    ratios,
+    ratio: baseline ? ratios[Math.floor(ratios.length / 2)] : null,
     baseline: baseline ? median(runs.baseline) : null,
     current: median(runs.current),
     clickhouse: clickHouse ? median(runs.clickhouse) : null,
@@ -551,11 +564,11 @@ console.log(
     `load average ${Math.min(...loads)}-${Math.max(...loads)}`,
 );
 console.log(
-  `| clients | baseline ${baseline?.commit ?? '-'} | current (SQLite) | events/s ratio | p99 ratio | current on ClickHouse | ClickHouse / SQLite events/s | load average | load generator CPU/1000 ev |`,
+  `| clients | baseline ${baseline?.commit ?? '-'} | current (SQLite) | events/s ratio (median of the rounds', all rounds') | p99 ratio | current on ClickHouse | ClickHouse / SQLite events/s | load average | load generator CPU/1000 ev |`,
 );
 console.log('|---:|---|---|---:|---:|---|---:|---|---:|');
 for (const r of rows) {
-  const ratio = r.baseline ? (r.current.events_per_s / r.baseline.events_per_s).toFixed(1) + 'x' : '-';
+  const ratio = r.baseline ? `${r.ratio.toFixed(1)}x (${r.ratios.map((x) => x.toFixed(1)).join(', ')})` : '-';
   const p99 = r.baseline ? (r.current.p99_ms / r.baseline.p99_ms).toFixed(2) : '-';
   const ch = r.clickhouse ? cell(r.clickhouse) : '-';
   const chRatio = r.clickhouse ? (r.clickhouse.events_per_s / r.current.events_per_s).toFixed(2) + 'x' : '-';
