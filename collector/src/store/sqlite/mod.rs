@@ -1,5 +1,4 @@
-//! The embedded store: one SQLite database file (WAL, synced before every
-//! answer: `wal_sync`).
+//! The embedded store: one SQLite database file (WAL, `synchronous=FULL`).
 //!
 //! Writes (inserts, seals) go through one writer thread that commits the
 //! requests arriving together in one transaction (`writer`); reads use their
@@ -13,7 +12,6 @@ mod readers;
 mod schema;
 mod seal;
 mod visit;
-mod wal_sync;
 mod write;
 mod writer;
 
@@ -60,16 +58,11 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Failed(format!("{}: {e}", dir.display())))?;
         }
-        let (conn, wal) = schema::open_writer(path)?;
+        let conn = schema::open_writer(path)?;
         let checkpoints = checkpointer::Checkpointer::start(path)?;
-        let wal_sync = if wal {
-            Some(wal_sync::WalSync::start(path)?)
-        } else {
-            None
-        };
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Writer::start(conn, queue, Some(checkpoints), wal_sync)?,
+            writer: Writer::start(conn, queue, Some(checkpoints))?,
             readers: Readers::new(path.to_owned()),
         })
     }

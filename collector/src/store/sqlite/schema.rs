@@ -87,22 +87,16 @@ CREATE TABLE links (
 ";
 
 /// Opens the database for writing (creating it, or migrating an older
-/// schema), in WAL mode with `synchronous=NORMAL`: a commit writes the WAL
-/// without syncing it, and the writer answers a group only after the WAL
-/// sync thread synced it (`wal_sync`), so an answered batch survives a
-/// crash of the collector or of the machine. Its checkpoints (which sync
-/// the WAL and the database file) are left to the checkpoint thread.
-/// Where WAL mode is refused (a file system without shared memory), the
-/// connection syncs at every commit itself (`synchronous=FULL`); the second
-/// value says whether it is in WAL mode, so the caller must sync the WAL.
-pub fn open_writer(path: &Path) -> Result<(Connection, bool), StoreError> {
+/// schema), in WAL mode with `synchronous=FULL`: the WAL is synced at every
+/// commit, so a committed batch survives a crash of the collector. Its
+/// checkpoints are left to the checkpoint thread.
+pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-    let wal = mode.eq_ignore_ascii_case("wal");
-    if !wal {
+    if !mode.eq_ignore_ascii_case("wal") {
         eprintln!("sessionmark collector: journal_mode is {mode}, not wal");
     }
-    conn.pragma_update(None, "synchronous", if wal { "NORMAL" } else { "FULL" })?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // The checkpoint thread copies the WAL into the database between
     // commits. Under steady load its checkpoints never catch up with the
@@ -119,7 +113,7 @@ pub fn open_writer(path: &Path) -> Result<(Connection, bool), StoreError> {
     // in a temp file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     bring_up_to_date(&mut conn)?;
-    Ok((conn, wal))
+    Ok(conn)
 }
 
 fn bring_up_to_date(conn: &mut Connection) -> Result<(), StoreError> {

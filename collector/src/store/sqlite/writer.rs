@@ -3,9 +3,8 @@
 //! opens a transaction, runs what has queued up, and keeps taking requests
 //! that arrive while it runs them, until the queue is empty (or the group
 //! holds [`GROUP_ROWS`]); then it commits once: one WAL sync for the whole
-//! group. Each request is answered only after that commit's WAL frames are
-//! synced (by the WAL sync thread, `wal_sync`, while the writer goes on
-//! with the next group), so an answer still means the rows are on disk.
+//! group. Each request is answered only after that commit, so an answer
+//! still means the rows are on disk.
 //!
 //! No savepoint per request: they cost the writer a statement journal of
 //! every page a request touches. Instead, when a request fails (rare: a
@@ -19,7 +18,6 @@
 //! exactly as fast as requests arrive and the writer never waits for them.
 
 use super::checkpointer::{Checkpointer, EVERY_COMMITS};
-use super::wal_sync::WalSync;
 use crate::store::StoreError;
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -123,30 +121,18 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`, with room for `queue` waiting
-    /// requests; `checkpoints` (if any) is nudged as the WAL grows. With
-    /// `wal_sync`, a committed group is answered once that thread synced
-    /// the WAL (`conn` then need not sync at its commits); without it, as
-    /// soon as its `COMMIT` returns.
+    /// requests; `checkpoints` (if any) is nudged as the WAL grows.
     pub fn start(
         conn: Connection,
         queue: usize,
         checkpoints: Option<Checkpointer>,
-        wal_sync: Option<WalSync>,
     ) -> Result<Writer, StoreError> {
         let (tx, rx) = mpsc::sync_channel(queue);
         let commits = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&commits);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || {
-                run(
-                    &conn,
-                    &rx,
-                    &counter,
-                    checkpoints.as_ref(),
-                    wal_sync.as_ref(),
-                )
-            })
+            .spawn(move || run(&conn, &rx, &counter, checkpoints.as_ref()))
             .map_err(|e| StoreError::Failed(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { queue: tx, commits })
     }
@@ -200,10 +186,9 @@ fn run(
     queue: &Receiver<Box<dyn Job>>,
     commits: &AtomicU64,
     checkpoints: Option<&Checkpointer>,
-    wal_sync: Option<&WalSync>,
 ) {
     while let Ok(first) = queue.recv() {
-        commit_group(conn, vec![first], queue, commits, wal_sync);
+        commit_group(conn, vec![first], queue, commits);
         if let Some(c) =
             checkpoints.filter(|_| commits.load(Ordering::SeqCst).is_multiple_of(EVERY_COMMITS))
         {
@@ -217,7 +202,6 @@ fn commit_group(
     group: Vec<Box<dyn Job>>,
     queue: &Receiver<Box<dyn Job>>,
     commits: &AtomicU64,
-    wal_sync: Option<&WalSync>,
 ) {
     let mut group = group;
     let committed = loop {
@@ -237,14 +221,6 @@ fn commit_group(
             commits.fetch_add(1, Ordering::SeqCst);
         }
         Err(e) => eprintln!("sessionmark collector: a group commit failed: {e}"),
-    }
-    if let (Ok(()), Some(wal_sync)) = (&committed, wal_sync) {
-        wal_sync.after_sync(Box::new(move |synced| {
-            for job in group {
-                job.answer(synced);
-            }
-        }));
-        return;
     }
     for job in group {
         job.answer(committed.as_ref().map(|_| ()));
@@ -318,7 +294,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)")
             .unwrap();
-        Writer::start(conn, queue, None, None).unwrap()
+        Writer::start(conn, queue, None).unwrap()
     }
 
     /// Occupies the writer until the returned sender is dropped or used;
