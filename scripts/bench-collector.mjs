@@ -24,8 +24,11 @@
 // skip the build (--fresh-baseline rebuilds it).
 //
 // Options: --seconds=N (per level, collector and round, default 5),
-// --rounds=N (default 3: each figure is the median of the rounds, which
-// alternate the collectors), --levels=1,16,64,
+// --rounds=N (default 5: each figure is the median of the rounds; in a
+// round the baseline and the current collector run side by side and the
+// load takes turns between them in slices of 1 s, so both see the same
+// machine; the events/s ratio is the median of the rounds' own ratios),
+// --levels=1,16,64,
 // --baseline=COMMIT (default e7a21a9), --no-baseline, --fresh-baseline,
 // --no-clickhouse.
 // Writes dist/bench-collector.json.
@@ -48,8 +51,12 @@ const opts = Object.fromEntries(
   }),
 );
 const SECONDS = Number(opts.seconds ?? 5);
-const ROUNDS = Number(opts.rounds ?? 3);
+const ROUNDS = Number(opts.rounds ?? 5);
 const WARMUP_MS = 500;
+// With a baseline, the two collectors take turns in slices this long (the
+// first SLICE_WARMUP_MS of each not measured), SECONDS of load each.
+const SLICE_MS = 1000;
+const SLICE_WARMUP_MS = 100;
 const LEVELS = String(opts.levels ?? '1,16,64').split(',').map(Number);
 const BASELINE = opts.baseline ?? 'e7a21a9';
 const BATCH = 10;
@@ -436,6 +443,85 @@ async function measure(bin, clients, ch = null) {
   }
 }
 
+/**
+ * Both collectors of `bins` at once, each on a database of its own, the
+ * load taking turns between them in slices of SLICE_MS (the order of each
+ * pair of slices alternating), SECONDS of load each: whatever else the
+ * machine does in those seconds falls on both alike. Returns one result
+ * per collector, shaped as measure()'s.
+ */
+async function measureInterleaved(bins, clients) {
+  const dir = mkdtempSync(join(tmpdir(), 'sessionmark-bench-collector-'));
+  tempDirs.add(dir);
+  const started = [];
+  try {
+    for (const [i, bin] of bins.entries()) started.push(await startCollector(bin, join(dir, `bench-${i}.db`)));
+    const totals = started.map(() => ({
+      acked: new Map(),
+      times: [],
+      statuses: {},
+      measuredEvents: 0,
+      seconds: 0,
+      cpu: 0,
+      own: 0,
+      loadFrom: loadavg()[0],
+    }));
+    const slices = Math.max(1, Math.round((SECONDS * 1000) / SLICE_MS));
+    for (let slice = 0; slice < slices; slice++) {
+      const order = slice % 2 === 0 ? started.keys() : [...started.keys()].reverse();
+      for (const i of order) {
+        const { child, url } = started[i];
+        const t = totals[i];
+        const start = process.hrtime.bigint();
+        // Each slice opens its connections anew: their first requests are
+        // not measured.
+        const measureFrom = start + BigInt(SLICE_WARMUP_MS) * 1_000_000n;
+        const end = start + BigInt(SLICE_MS) * 1_000_000n;
+        let cpuFrom = NaN;
+        let ownFrom = null;
+        const warm = setTimeout(() => {
+          cpuFrom = cpuMs(child.pid);
+          ownFrom = process.cpuUsage();
+        }, SLICE_WARMUP_MS);
+        const r = await load(url, clients, { until: () => process.hrtime.bigint() < end, measureFrom });
+        clearTimeout(warm);
+        if (ownFrom === null) continue;
+        t.cpu += cpuMs(child.pid) - cpuFrom;
+        const own = process.cpuUsage(ownFrom);
+        t.own += (own.user + own.system) / 1000;
+        t.seconds += Number(process.hrtime.bigint() - measureFrom) / 1e9;
+        t.measuredEvents += r.measuredEvents;
+        for (const time of r.times) t.times.push(time);
+        for (const [session, batches] of r.acked) t.acked.set(session, batches);
+        for (const [status, n] of Object.entries(r.statuses)) t.statuses[status] = (t.statuses[status] ?? 0) + n;
+      }
+    }
+    const results = [];
+    for (const [i, { url }] of started.entries()) {
+      const t = totals[i];
+      const times = t.times.sort((a, b) => a - b);
+      const check = await checkStored(url, t.acked);
+      results.push({
+        clients,
+        events_per_s: Math.round(t.measuredEvents / t.seconds),
+        p50_ms: +quantile(times, 0.5).toFixed(2),
+        p99_ms: +quantile(times, 0.99).toFixed(2),
+        requests: times.length,
+        cpu_ms_per_1000: +((t.cpu / t.measuredEvents) * 1000).toFixed(1),
+        load_cpu_ms_per_1000: +((t.own / t.measuredEvents) * 1000).toFixed(1),
+        load_average: [+t.loadFrom.toFixed(2), +loadavg()[0].toFixed(2)],
+        statuses: t.statuses,
+        ...check,
+      });
+    }
+    return results;
+  } finally {
+    for (const { child } of started) await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}
+
 async function killUnderLoad(bin, ch = null) {
   const dir = mkdtempSync(join(tmpdir(), 'sessionmark-bench-kill-'));
   tempDirs.add(dir);
@@ -512,26 +598,38 @@ if (!opts['no-clickhouse']) {
 
 const rows = [];
 for (const clients of LEVELS) {
-  // Rounds alternate the two collectors, so a busy spell of the machine
-  // falls on both; each figure is the median of its rounds.
+  // The other work on the machine comes and goes within seconds, so with
+  // a baseline the two collectors run at once and the load takes turns
+  // between them second by second (measureInterleaved); each round's ratio
+  // is of those two, and the row's ratio is the median of the rounds'.
+  // Each figure is the median of its rounds.
   const runs = { baseline: [], current: [], clickhouse: [] };
   for (let round = 0; round < ROUNDS; round++) {
     if (baseline) {
-      const r = await measure(baseline.bin, clients);
-      log(`  baseline ${baseline.commit}, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
-      runs.baseline.push(r);
+      const [b, c] = await measureInterleaved([baseline.bin, current], clients);
+      log(`  baseline ${baseline.commit}, ${clients} clients, round ${round + 1}: ${JSON.stringify(b)}`);
+      log(`  current, ${clients} clients, round ${round + 1}: ${JSON.stringify(c)}`);
+      runs.baseline.push(b);
+      runs.current.push(c);
+    } else {
+      const r = await measure(current, clients);
+      log(`  current, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
+      runs.current.push(r);
     }
-    const r = await measure(current, clients);
-    log(`  current, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
-    runs.current.push(r);
     if (clickHouse) {
       const r = await measure(current, clients, clickHouse);
       log(`  current on ClickHouse, ${clients} clients, round ${round + 1}: ${JSON.stringify(r)}`);
       runs.clickhouse.push(r);
     }
   }
+  const ratios = baseline
+    ? runs.current.map((c, i) => +(c.events_per_s / runs.baseline[i].events_per_s).toFixed(2)).sort((a, b) => a - b)
+    : [];
   rows.push({
     clients,
+    // Each round's current / baseline events/s, sorted; the row's ratio is their median.
+    ratios,
+    ratio: baseline ? ratios[Math.floor(ratios.length / 2)] : null,
     baseline: baseline ? median(runs.baseline) : null,
     current: median(runs.current),
     clickhouse: clickHouse ? median(runs.clickhouse) : null,
@@ -551,11 +649,11 @@ console.log(
     `load average ${Math.min(...loads)}-${Math.max(...loads)}`,
 );
 console.log(
-  `| clients | baseline ${baseline?.commit ?? '-'} | current (SQLite) | events/s ratio | p99 ratio | current on ClickHouse | ClickHouse / SQLite events/s | load average | load generator CPU/1000 ev |`,
+  `| clients | baseline ${baseline?.commit ?? '-'} | current (SQLite) | events/s ratio (median of the rounds', all rounds') | p99 ratio | current on ClickHouse | ClickHouse / SQLite events/s | load average | load generator CPU/1000 ev |`,
 );
 console.log('|---:|---|---|---:|---:|---|---:|---|---:|');
 for (const r of rows) {
-  const ratio = r.baseline ? (r.current.events_per_s / r.baseline.events_per_s).toFixed(1) + 'x' : '-';
+  const ratio = r.baseline ? `${r.ratio.toFixed(1)}x (${r.ratios.map((x) => x.toFixed(1)).join(', ')})` : '-';
   const p99 = r.baseline ? (r.current.p99_ms / r.baseline.p99_ms).toFixed(2) : '-';
   const ch = r.clickhouse ? cell(r.clickhouse) : '-';
   const chRatio = r.clickhouse ? (r.clickhouse.events_per_s / r.current.events_per_s).toFixed(2) + 'x' : '-';
