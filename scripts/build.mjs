@@ -35,7 +35,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 17270;
+const CEILING_BROTLI = 17170;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /**
@@ -217,7 +217,13 @@ if (opts.wasmOpt) {
   // B brotli of the script tag though the wasm grows 123 B raw. The names
   // (`-g`: the module's name section) are kept until then and stripped by
   // the next step.
-  const base = ['-g', '--remove-exports', '--pass-arg=remove-exports@__abort_handler,__instance_terminated,__wbindgen_externrefs,__wbindgen_start', '--skip-pass=memory-packing', '--merge-similar-functions', '-Oz', '-ocimfs=37', '--converge', '--reorder-functions-by-name', '--strip-producers', '--strip-target-features'];
+  // The control flow rebuilt by binaryen's relooper (`--flatten
+  // --rereloop`) before -Oz and once more after it converged: it finds
+  // a shape -Oz alone does not (fewer nested blocks and branches),
+  // 17263 -> 17161 B brotli (once, after the converged -Oz: 17195; once,
+  // before it: 17190). An early round measured it +50 B as one pass at
+  // the end, on older code.
+  const base = ['-g', '--remove-exports', '--pass-arg=remove-exports@__abort_handler,__instance_terminated,__wbindgen_externrefs,__wbindgen_start', '--skip-pass=memory-packing', '--merge-similar-functions', '--flatten', '--rereloop', '-Oz', '-ocimfs=37', '--converge', '--flatten', '--rereloop', '-Oz', '--reorder-functions-by-name', '--strip-producers', '--strip-target-features'];
   // rustc's wasm32 target enables post-MVP features by default (bulk-memory,
   // sign-ext, nontrapping float-to-int, mutable-globals, multivalue,
   // reference-types). wasm-opt reads them from the module's target_features
