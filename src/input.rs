@@ -292,3 +292,19 @@ pub fn apply(tracker: &mut Tracker, code: u32, now: Millis, text: &str) -> Answe
     }
     answer
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::Fields;
+
+    #[test]
+    fn scroll_numbers_are_whole_pixels_and_nonsense_reads_as_zero() {
+        // A rubber-band scroll (negative), a fractional one, NaN, Infinity.
+        let mut f = Fields("-50\n412.75\nNaN\nInfinity\n");
+        let read: Vec<u64> = (0..4).map(|_| f.number()).collect();
+        assert_eq!(read, [0, 412, 0, 0]);
+        // While the document loads the depth is not read at all.
+        assert_eq!(Fields("-50\n500\n2000\nfalse").depth(), Some(25));
+        assert_eq!(Fields("0\n500\n2000\ntrue").depth(), None);
+    }
+}
