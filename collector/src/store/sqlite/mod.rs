@@ -12,6 +12,7 @@ mod readers;
 mod schema;
 mod seal;
 mod visit;
+mod wal_writes;
 mod write;
 mod writer;
 

@@ -5,9 +5,9 @@
 //! current schema at once; an older one is migrated step by step on open,
 //! each step in one transaction.
 
-use super::migrations;
+use super::{migrations, wal_writes};
 use crate::store::StoreError;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
 /// WAL pages after which a commit checkpoints (see `open_writer`).
@@ -91,7 +91,10 @@ CREATE TABLE links (
 /// commit, so a committed batch survives a crash of the collector. Its
 /// checkpoints are left to the checkpoint thread.
 pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
+    // Its WAL writes gathered into one per commit (`wal_writes`).
+    wal_writes::register().map_err(StoreError::Failed)?;
+    let mut conn =
+        Connection::open_with_flags_and_vfs(path, OpenFlags::default(), wal_writes::NAME)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         eprintln!("sessionmark collector: journal_mode is {mode}, not wal");
