@@ -1,9 +1,9 @@
 //! The writer's WAL writes, gathered: a VFS over SQLite's own ("unix") that
-//! keeps each commit's frames in memory and writes them with one call
-//! before the commit's sync, instead of two `pwrite`s per page (a frame
-//! header, then the page): about a hundred and fifty system calls per
-//! group at 16 clients, which the writer thread spends and every request
-//! of the group waits for (README Benchmarks).
+//! keeps each commit's frames in memory and writes them in a few large
+//! calls before the commit's sync, instead of two `pwrite`s per page (a
+//! frame header, then the page): about a hundred and fifty system calls
+//! per group at 16 clients, which the writer thread spends and every
+//! request of the group waits for (README Benchmarks).
 //!
 //! What reaches the disk, and when it is synced, does not change: SQLite
 //! writes a commit's frames, syncs the WAL, and only then makes them
