@@ -334,14 +334,27 @@ mod tests {
         conn
     }
 
-    #[test]
-    fn what_a_commit_wrote_is_read_by_other_connections_and_after_reopening() {
-        let dir = Scratch::new("reads");
+    /// A database in `dir` with a table `t (v, s)`, and its writer.
+    fn table(dir: &Scratch) -> (PathBuf, Connection) {
         let path = dir.0.join("t.db");
         let writer = open(&path);
         writer
             .execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY, s TEXT)")
             .unwrap();
+        (path, writer)
+    }
+
+    fn assert_intact(conn: &Connection) {
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+
+    #[test]
+    fn what_a_commit_wrote_is_read_by_other_connections_and_after_reopening() {
+        let dir = Scratch::new("reads");
+        let (path, writer) = table(&dir);
         for group in 0..20 {
             let tx = writer.unchecked_transaction().unwrap();
             for i in 0..200 {
@@ -367,20 +380,13 @@ mod tests {
             })
             .unwrap();
         assert_eq!((n, sum), (4000, 4000 * 300));
-        let check: String = reopened
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
+        assert_intact(&reopened);
     }
 
     #[test]
     fn a_commit_larger_than_the_buffer_is_stored_whole() {
         let dir = Scratch::new("large");
-        let path = dir.0.join("t.db");
-        let writer = open(&path);
-        writer
-            .execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY, s TEXT)")
-            .unwrap();
+        let (path, writer) = table(&dir);
         // 12 MiB in one transaction: three times the buffer, and pieces of
         // every length around the base VFS's largest write.
         let tx = writer.unchecked_transaction().unwrap();
@@ -397,20 +403,13 @@ mod tests {
             .query_row("SELECT count(*) FROM t WHERE s GLOB 'z*'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1536);
-        let check: String = reader
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
+        assert_intact(&reader);
     }
 
     #[test]
     fn a_rolled_back_transaction_leaves_nothing_behind() {
         let dir = Scratch::new("rollback");
-        let path = dir.0.join("t.db");
-        let writer = open(&path);
-        writer
-            .execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY, s TEXT)")
-            .unwrap();
+        let (path, writer) = table(&dir);
         writer.execute("INSERT INTO t VALUES (1, '')", []).unwrap();
         // A cache of a few pages: the transaction spills pages into the WAL
         // before it ends.
