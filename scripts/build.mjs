@@ -3,6 +3,7 @@
 //   cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -Oz
 //   → esbuild: js/script.js → dist/sessionmark.js  (IIFE, the script tag)
 //              js/index.js  → dist/sessionmark.mjs (ESM, the npm import)
+//   → terser (a second minifying of each bundle's JS)
 // Both bundles inline the optimized wasm through the virtual module
 // `sessionmark:wasm` (default export: a string, one character per byte,
 // U+0000..U+00FF), so one request loads everything and the shim can
@@ -14,7 +15,7 @@
 // byte order mark: a BOM decides a script's encoding before any HTTP
 // charset or page encoding does, so a server without `charset=utf-8`
 // cannot garble it. esbuild would escape the characters (\xNN, +1 KB), so
-// it sees a placeholder that is replaced after bundling.
+// it and terser see a placeholder that is replaced after both.
 //
 // Flags:
 //   --profile s|z     cargo opt-level for the wasm (default z, from Cargo.toml)
@@ -28,6 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zc, brotliCompressSync, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { minify } from 'terser';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // The budget for what a page downloads: the script tag bundle, brotli.
@@ -35,7 +37,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 17170;
+const CEILING_BROTLI = 17100;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /**
@@ -318,7 +320,14 @@ async function bundle(e) {
     logLevel: 'warning',
   });
   if (r.errors.length) die(`esbuild failed for ${e.in}`);
-  const js = r.outputFiles[0].text;
+  // terser after esbuild's own minifying: its compressor folds what
+  // esbuild's leaves (README Size: -72 B on the script tag).
+  const minified = await minify(r.outputFiles[0].text, {
+    ecma: 2020,
+    module: e.format === 'esm',
+    format: { ascii_only: false },
+  });
+  const js = `${minified.code}\n`;
   const at = js.indexOf(`"${PLACEHOLDER}"`);
   if (at < 0 || js.indexOf(`"${PLACEHOLDER}"`, at + 1) >= 0) die(`${e.out}: expected one wasm placeholder`);
   const before = js.slice(0, at);
