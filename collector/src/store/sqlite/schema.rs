@@ -91,7 +91,7 @@ CREATE TABLE links (
 /// commit, so a committed batch survives a crash of the collector. Its
 /// checkpoints are left to the checkpoint thread.
 pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
-    // Its WAL writes gathered into one per commit (`wal_writes`).
+    // Its WAL writes gathered into a few large ones per commit (`wal_writes`).
     wal_writes::register().map_err(StoreError::Failed)?;
     let mut conn =
         Connection::open_with_flags_and_vfs(path, OpenFlags::default(), wal_writes::NAME)?;
