@@ -2,8 +2,9 @@
 import { guard, input } from './wasm.js';
 import { Stored, Timer } from './inputs.js';
 import { listen, unlisten } from './listeners.js';
-import { trace, untrace } from './tracing.js';
+import { trace } from './tracing.js';
 import { send } from './transport.js';
+import { unwrapAll } from './wrap.js';
 
 const area = (name) => (name === 'local' ? localStorage : sessionStorage);
 
@@ -52,7 +53,7 @@ const commands = {
   stop() {
     clearTimeout(timer);
     unlisten();
-    untrace();
+    unwrapAll();
   },
 };
 

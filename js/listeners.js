@@ -1,13 +1,13 @@
 // The page's listeners: each turns a DOM event into an input. One
 // AbortController signal is on all of them, so withdrawn consent removes
-// them all; the History API wrappers are put back too.
+// them all (the History API wrappers are put back with js/wrap.js).
 import { guard, input } from './wasm.js';
 import * as Input from './inputs.js';
 import { page, presence, scroll } from './inputs.js';
 import { keepFetch } from './transport.js';
+import { wrap } from './wrap.js';
 
 let controller;
-let unwrap = [];
 
 const visible = () => document.visibilityState === 'visible';
 // An automatic page view of the current URL (the core drops one of the
@@ -37,22 +37,15 @@ export function listen() {
   on(window, 'popstate', view);
   on(window, 'hashchange', view);
   on(document, 'prerenderingchange', shown);
-  for (const method of ['pushState', 'replaceState']) {
-    const original = history[method];
-    const ours = function () {
+  for (const method of ['pushState', 'replaceState'])
+    wrap(history, method, (original) => function () {
       const result = original.apply(this, arguments);
       guard(view)();
       return result;
-    };
-    history[method] = ours;
-    // Puts back the original, unless another script wrapped ours since.
-    unwrap.push(() => history[method] === ours && (history[method] = original));
-  }
+    });
   shown();
 }
 
 export function unlisten() {
   if (controller) controller.abort();
-  for (const f of unwrap) f();
-  unwrap = [];
 }

@@ -40,23 +40,24 @@ function json(props, report) {
   });
 }
 
-/** The fields `[problem, json]` of an event's properties, globals merged in. */
-export function propsFields(props) {
+// The fields `[problem, json]` of `props` merged over `base`.
+function fields(base, props) {
   let problem = '';
   const report = (p) => (problem = p);
-  const text = json(Object.assign({}, globals, plain(props, report)), report);
+  const text = json(Object.assign({}, base, plain(props, report)), report);
   return [problem, text];
 }
 
+/** The fields `[problem, json]` of an event's properties, globals merged in. */
+export const propsFields = (props) => fields(globals, props);
+
 /** `setGlobalProperties(props)`: replaces the globals; their fields `[problem, json]`. */
 export function setGlobals(props) {
-  let problem = '';
-  const report = (p) => (problem = p);
-  const text = json(Object.assign({}, plain(props, report)), report);
+  const f = fields({}, props);
   // What was sent, kept: what JSON cannot hold is dropped (and warned
   // about) once, not again with every event.
-  globals = JSON.parse(text);
-  return [problem, text];
+  globals = JSON.parse(f[1]);
+  return f;
 }
 
 /** `clear()` resets the global properties. */
