@@ -26,16 +26,14 @@ export function listen() {
   on(window, 'pagehide', () => input(Input.PageHide, scroll()));
   on(window, 'pageshow', (e) => e.persisted && input(Input.PageRestore, [...presence(), ...scroll()]));
   on(document, 'visibilitychange', () => input(Input.Visibility, [visible()]));
-  on(window, 'focus', (e) => e.target === window && input(Input.Focus, [true]));
-  on(window, 'blur', (e) => e.target === window && input(Input.Focus, [false]));
+  for (const type of ['focus', 'blur']) on(window, type, (e) => e.target === window && input(Input.Focus, [type === 'focus']));
   for (const type of ['pointerdown', 'keydown', 'touchstart']) on(window, type, () => input(Input.Interaction, []));
-  on(window, 'scroll', () => input(Input.Scroll, [...scroll(), true]));
-  // The load's depth once laid out: a measurement, not activity.
-  on(window, 'load', () => input(Input.Scroll, [...scroll(), false]));
+  // The user's scroll is activity; the load's depth once laid out is a
+  // measurement, not activity.
+  for (const type of ['scroll', 'load']) on(window, type, () => input(Input.Scroll, [...scroll(), type === 'scroll']));
   // SPA navigation: back/forward, hash changes (the core counts those only
   // with trackHashChanges), and the History API.
-  on(window, 'popstate', view);
-  on(window, 'hashchange', view);
+  for (const type of ['popstate', 'hashchange']) on(window, type, view);
   on(document, 'prerenderingchange', shown);
   for (const method of ['pushState', 'replaceState'])
     wrap(history, method, (original) => function () {
