@@ -94,25 +94,22 @@ fn push_key(out: &mut String, key: Key) {
     push_str(out, key.name());
 }
 
-/// Appends `command` as a JSON array, and a comma.
+/// Appends `command` as a JSON array, and a comma. Each command's name is
+/// written with its quotes as one literal: a constant needs no escaping.
 pub fn write(out: &mut String, command: &Command) {
-    out.push('[');
     match command {
         Command::Set(key, value) => {
-            push_str(out, "set");
-            out.push(',');
+            out.push_str("[\"set\",");
             push_key(out, *key);
             out.push(',');
             push_str(out, value);
         }
         Command::Remove(key) => {
-            push_str(out, "remove");
-            out.push(',');
+            out.push_str("[\"remove\",");
             push_key(out, *key);
         }
         Command::Cookie(c) => {
-            push_str(out, "cookie");
-            out.push(',');
+            out.push_str("[\"cookie\",");
             push_str(out, c);
         }
         Command::Send {
@@ -124,33 +121,32 @@ pub fn write(out: &mut String, command: &Command) {
             write_send_fields(out, *id, *mode, url, body);
         }
         Command::Warn(text) => {
-            push_str(out, "warn");
-            out.push(',');
+            out.push_str("[\"warn\",");
             push_str(out, text);
         }
         Command::Timer(delay) => {
-            push_str(out, "timer");
+            out.push_str("[\"timer\"");
             if let Some(d) = delay {
                 out.push(',');
                 push_u64(out, d.0);
             }
         }
         Command::Read(keys) => {
-            push_str(out, "read");
+            out.push_str("[\"read\"");
             for key in keys.iter() {
                 out.push(',');
                 push_key(out, key);
             }
         }
-        Command::Listen => push_str(out, "listen"),
+        Command::Listen => out.push_str("[\"listen\""),
         Command::Trace(hosts) => {
-            push_str(out, "trace");
+            out.push_str("[\"trace\"");
             for host in crate::text::pieces(hosts, b',') {
                 out.push(',');
                 push_str(out, host);
             }
         }
-        Command::Stop => push_str(out, "stop"),
+        Command::Stop => out.push_str("[\"stop\""),
     }
     out.push_str("],");
 }
@@ -159,14 +155,13 @@ pub fn write(out: &mut String, command: &Command) {
 /// borrowed fields: the tracker writes its requests straight from
 /// delivery's list, with no copies and no consuming loop (README "Size").
 pub fn write_send(out: &mut String, id: u32, mode: Mode, url: &str, body: &str) {
-    out.push('[');
     write_send_fields(out, id, mode, url, body);
     out.push_str("],");
 }
 
+/// `["send",id,"mode","url","body"` (the caller closes it).
 fn write_send_fields(out: &mut String, id: u32, mode: Mode, url: &str, body: &str) {
-    push_str(out, "send");
-    out.push(',');
+    out.push_str("[\"send\",");
     push_u64(out, u64::from(id));
     out.push(',');
     push_str(out, mode.name());
